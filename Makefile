@@ -1,0 +1,48 @@
+# One-command set-up: every target that needs Python creates .venv first.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export BENTOML_DO_NOT_TRACK := True
+export TOKENIZERS_PARALLELISM := false
+SHARED ?= ../shared
+
+.PHONY: venv demo test lint eval data train bench clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	# torch first and pinned: this machine holds its CPU build; anything looser pulls CUDA.
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e ".[dev,dask]"
+	touch $(STAMP)
+
+demo: venv
+	$(BIN)/linkq score data/sample/links.jsonl --pages data/sample/pages --out demo-scored.csv
+
+test: venv
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -q
+
+lint: venv
+	$(BIN)/ruff check .
+
+data: venv
+	$(BIN)/python -m training.build_dataset --shared $(SHARED) --out data/build
+
+train: venv
+	$(BIN)/linkq train --data data/build
+
+eval: venv
+	$(BIN)/python -m training.eval_placement --shared $(SHARED)
+	$(BIN)/linkq evaluate data/build --check-floors
+
+bench: venv
+	$(BIN)/python bench/bench_features.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache demo-scored.csv

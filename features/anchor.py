@@ -1,0 +1,106 @@
+"""Anchor text features: what the link says about its target.
+
+Anchor text comes from the page when the link was found there, else from the
+record (export). Matching is on normalised words (NFKC, lower case), so case
+and whitespace never change a feature.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from .html_text import norm_text
+from .urls import domain_label, url_words
+
+GENERIC_ANCHORS = frozenset(
+    norm_text(s)
+    for s in (
+        # en
+        "click here", "here", "this", "link", "this link", "read more", "more", "learn more", "see more",
+        "website", "this website", "this site", "site", "web site", "homepage", "home page", "source", "via",
+        "visit", "visit site", "visit website", "go", "continue", "details", "more info", "info", "download",
+        "article", "this article", "this post", "post", "page", "here is", "check it out", "full story",
+        "continue reading", "read the full article", "report", "study", "official website",
+        # de
+        "hier", "klicken sie hier", "mehr", "weiterlesen", "weiter", "mehr lesen", "webseite", "website besuchen",
+        "quelle", "mehr erfahren", "hier klicken",
+        # fr
+        "ici", "cliquez ici", "en savoir plus", "lire la suite", "plus", "site web", "source", "voir plus",
+        # es / pt
+        "aquí", "aqui", "haga clic aquí", "leer más", "más", "sitio web", "fuente", "saiba mais", "clique aqui",
+        "ver más", "leia mais",
+        # it / nl / pl
+        "qui", "clicca qui", "leggi tutto", "di più", "hier klikken", "lees meer", "meer", "tutaj", "więcej",
+        "czytaj więcej", "kliknij tutaj", "strona",
+    )
+)
+
+# Commercial-intent / money vocabulary (word stems, several languages).
+COMMERCIAL = re.compile(
+    r"\b(buy|cheap|cheapest|best|top|price|prices|discount|deal|deals|coupon|promo|sale|order|shop|store|"
+    r"online|free|casino|poker|bet|betting|slots?|loans?|payday|credit|insurance|mortgage|forex|crypto|bitcoin|"
+    r"viagra|cialis|pills?|pharmacy|replica|seo|backlinks?|essay|escort|dating|hire|services?|rent|rental|"
+    r"kaufen|günstig|billig|preis|angebot|acheter|pas cher|prix|comprar|barato|precio|oferta|kup|tanie)\b"
+)
+NAKED_URL = re.compile(r"^(https?://|www\.)\S+$|^[\w-]+(\.[\w-]+)*\.[a-z]{2,}(/\S*)?$", re.I)
+
+
+def _words(s: str) -> list[str]:
+    return norm_text(s).split()
+
+
+def anchor_features(
+    anchor: str | None,
+    image_alt: str | None,
+    target_url: str,
+    target_title: str | None,
+) -> dict[str, float]:
+    """Anchor features for one link. ``anchor`` None means unknown (all NaN)."""
+    if anchor is None and image_alt is None:
+        return {
+            k: np.nan
+            for k in (
+                "anchor_chars", "anchor_words", "anchor_empty", "anchor_is_image", "anchor_naked_url",
+                "anchor_generic", "anchor_brand", "anchor_exact_match", "anchor_partial_match",
+                "anchor_commercial", "anchor_overoptimised",
+            )
+        }
+    text = " ".join((anchor or "").split())
+    is_image = float(not text and bool(image_alt is not None))
+    if not text and image_alt:
+        text = " ".join(image_alt.split())
+    words = _words(text)
+    joined = " ".join(words)
+    compact = "".join(words)
+    brand = domain_label(target_url).lower().replace("-", "")
+    naked = bool(NAKED_URL.match(text.strip())) if text else False
+    brand_match = bool(brand) and bool(compact) and (
+        compact == brand or (len(brand) >= 4 and brand in compact) or (len(compact) >= 4 and compact in brand)
+    )
+    target_words = set(url_words(target_url)[1:])  # path words; the host label is the brand
+    if target_title:
+        target_words |= set(_words(target_title))
+    target_words -= {brand}
+    content_words = [w for w in words if len(w) > 2]
+    partial = (sum(w in target_words for w in content_words) / len(content_words)) if content_words else 0.0
+    title_norm = " ".join(_words(target_title)) if target_title else ""
+    slug = " ".join(url_words(target_url)[1:])
+    exact = bool(joined) and not naked and len(words) >= 2 and (
+        joined == title_norm or (slug and (joined == slug or f" {joined} " in f" {slug} "))
+    )
+    commercial = len(COMMERCIAL.findall(joined))
+    return {
+        "anchor_chars": float(len(text)),
+        "anchor_words": float(len(words)),
+        "anchor_empty": float(not words),
+        "anchor_is_image": is_image,
+        "anchor_naked_url": float(naked),
+        "anchor_generic": float(joined in GENERIC_ANCHORS),
+        "anchor_brand": float(brand_match),
+        "anchor_exact_match": float(exact),
+        "anchor_partial_match": float(partial),
+        "anchor_commercial": float(commercial),
+        "anchor_overoptimised": float((exact or partial >= 0.75) and commercial > 0 and not brand_match),
+    }

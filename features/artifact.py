@@ -1,0 +1,173 @@
+"""The model artifact: a folder ``models/<model_id>/`` with ``model.txt`` (LightGBM
+text format: diffable, carries feature names, no pickle) and ``metadata.json``.
+
+Lives in ``features`` so that serving can load models without importing
+training. Loading checks the feature schema hash and the embedding model and
+refuses a mismatch with a message naming both sides.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+
+from .schema import FEATURE_NAMES, SCHEMA_VERSION, conform, schema_hash
+
+FORMAT_VERSION = 1
+CURRENT_FILE = "CURRENT"
+VERDICTS = ("strong", "review", "weak")
+
+
+class ModelMismatch(RuntimeError):
+    """The model was built for another feature schema or embedding model."""
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Isotonic map from raw LightGBM probability to a calibrated one (piecewise linear)."""
+
+    x: tuple[float, ...]
+    y: tuple[float, ...]
+
+    def apply(self, raw: np.ndarray) -> np.ndarray:
+        if not self.x:
+            return np.clip(raw, 0.0, 1.0)
+        return np.clip(np.interp(raw, self.x, self.y), 0.0, 1.0)
+
+    def to_json(self) -> dict:
+        return {"method": "isotonic", "x": list(self.x), "y": list(self.y)}
+
+    @classmethod
+    def from_json(cls, d: dict) -> Calibration:
+        return cls(tuple(d.get("x", ())), tuple(d.get("y", ())))
+
+
+@dataclass(frozen=True)
+class ModelArtifact:
+    model_id: str
+    path: Path
+    booster: lgb.Booster
+    metadata: dict
+    calibration: Calibration
+    strong_threshold: float
+    weak_threshold: float
+
+    @property
+    def embedding(self) -> str:
+        return self.metadata["embedding"]["name"]
+
+    def raw_scores(self, frame: pd.DataFrame) -> np.ndarray:
+        """Uncalibrated probability of 'strong' for a schema-ordered frame."""
+        if len(frame) == 0:
+            return np.zeros(0)
+        return self.booster.predict(conform(frame), validate_features=True)
+
+    def scores(self, frame: pd.DataFrame) -> np.ndarray:
+        """Calibrated probability (0..1) that each link passes editorial value."""
+        return self.calibration.apply(self.raw_scores(frame))
+
+    def contributions(self, frame: pd.DataFrame) -> np.ndarray:
+        """Per-feature contributions in log-odds (rows x (features + 1 bias))."""
+        if len(frame) == 0:
+            return np.zeros((0, len(FEATURE_NAMES) + 1))
+        return self.booster.predict(conform(frame), pred_contrib=True, validate_features=True)
+
+    def verdicts(self, scores: np.ndarray) -> list[str]:
+        return [
+            "strong" if s >= self.strong_threshold else "weak" if s < self.weak_threshold else "review"
+            for s in scores
+        ]
+
+
+def default_models_dir() -> Path:
+    """``$LINKQ_MODELS`` or the repository's ``models/`` folder."""
+    env = os.environ.get("LINKQ_MODELS")
+    return Path(env) if env else Path(__file__).resolve().parent.parent / "models"
+
+
+def resolve_model_dir(models_dir: Path, model_id: str | None = None) -> Path:
+    """Folder of ``model_id`` (or of the one named in ``models/CURRENT``)."""
+    if model_id is None:
+        current = models_dir / CURRENT_FILE
+        if not current.is_file():
+            raise FileNotFoundError(f"no model given and {current} does not exist; train one with `linkq train`")
+        model_id = current.read_text().strip()
+    path = Path(model_id)
+    if not (path / "model.txt").is_file():
+        path = models_dir / model_id
+    if not (path / "model.txt").is_file():
+        known = sorted(p.name for p in models_dir.glob("*/") if (p / "metadata.json").is_file())
+        raise FileNotFoundError(f"model {model_id!r} not found in {models_dir}; known: {', '.join(known) or 'none'}")
+    return path
+
+
+def save_model(folder: Path, booster: lgb.Booster, metadata: dict) -> Path:
+    """Write model.txt + metadata.json atomically (temp folder, then rename)."""
+    folder = Path(folder)
+    names = tuple(booster.feature_name())
+    if names != FEATURE_NAMES:
+        raise ModelMismatch("booster features differ from the feature schema")
+    meta = {
+        "format_version": FORMAT_VERSION,
+        "schema_version": SCHEMA_VERSION,
+        "schema_hash": schema_hash(),
+        "feature_names": list(FEATURE_NAMES),
+        **metadata,
+    }
+    meta["model_id"] = folder.name
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    try:
+        booster.save_model(str(tmp / "model.txt"))
+        (tmp / "metadata.json").write_text(json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n")
+        if folder.exists():
+            shutil.rmtree(folder)
+        os.replace(tmp, folder)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return folder
+
+
+def set_current(models_dir: Path, model_id: str) -> None:
+    tmp = models_dir / (CURRENT_FILE + ".tmp")
+    tmp.write_text(model_id + "\n")
+    os.replace(tmp, models_dir / CURRENT_FILE)
+
+
+def load_model(folder: Path, embedding: str | None = None) -> ModelArtifact:
+    """Load a model folder; refuse a schema or embedding mismatch with a clear message."""
+    folder = Path(folder)
+    meta = json.loads((folder / "metadata.json").read_text())
+    if meta.get("schema_hash") != schema_hash() or meta.get("schema_version") != SCHEMA_VERSION:
+        raise ModelMismatch(
+            f"model {folder.name} was trained on feature schema v{meta.get('schema_version')} "
+            f"(hash {meta.get('schema_hash')}), but this linkq computes schema v{SCHEMA_VERSION} "
+            f"(hash {schema_hash()}); retrain it with `linkq train`"
+        )
+    want = meta.get("embedding", {}).get("name")
+    if embedding is not None and want != embedding:
+        raise ModelMismatch(
+            f"model {folder.name} needs embedding model {want!r}, but the pipeline is loaded with {embedding!r}"
+        )
+    booster = lgb.Booster(model_file=str(folder / "model.txt"))
+    if tuple(booster.feature_name()) != FEATURE_NAMES:
+        raise ModelMismatch(f"model {folder.name}: model.txt feature names differ from metadata/schema")
+    th = meta.get("thresholds", {})
+    return ModelArtifact(
+        model_id=meta.get("model_id", folder.name),
+        path=folder,
+        booster=booster,
+        metadata=meta,
+        calibration=Calibration.from_json(meta.get("calibration", {})),
+        strong_threshold=float(th.get("strong", 0.5)),
+        weak_threshold=float(th.get("weak", 0.5)),
+    )

@@ -1,0 +1,340 @@
+"""Parse a source page once: lxml tree, text offsets, links with their DOM evidence,
+and trafilatura's main content.
+
+Everything per page is computed here in one pass so that a page carrying 50
+backlinks is parsed, extracted and measured once (``ParsedPage`` is cached by
+the pipeline for the batch). Text measures are in non-whitespace characters so
+that indentation in the HTML source does not count as text.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import lxml.html
+import numpy as np
+import trafilatura
+from lxml import etree
+
+from .html_text import collapse_ws, norm_text
+from .urls import SKIP_SCHEMES, registered_domain, url_key
+
+BLOCK_TAGS = frozenset(
+    ["p", "li", "td", "th", "dd", "dt", "div", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "figcaption", "section", "article", "aside", "nav", "header", "footer", "main", "form", "body", "pre", "address", "center", "table", "ul", "ol", "dl", "caption", "summary", "details"]
+)
+HEADINGS = frozenset(["h1", "h2", "h3", "h4", "h5", "h6"])
+CONTEXT_CHARS = 300  # characters of block text kept on each side of an anchor
+
+# class/id/role vocabulary -> evidence name; matched on lower-cased "class id role itemprop".
+VOCAB: dict[str, re.Pattern[str]] = {
+    "nav": re.compile(r"nav|menu|breadcrumb|toolbar|pagination|pager|skip-?link"),
+    "header": re.compile(r"header|masthead|banner|branding|topbar|top-bar"),
+    "footer": re.compile(r"footer|copyright|bottom|legal|colophon|site-?info"),
+    "sidebar": re.compile(r"sidebar|side-bar|widget|rail|aside|secondary|right-?col|left-?col|skyscraper"),
+    "comment": re.compile(r"comment|reply|respond|disqus|discussion|talkback"),
+    "related": re.compile(r"related|recommend|popular|trending|most-?read|more-?stories|read-?next|teaser|outbrain|taboola"),
+    "share": re.compile(r"share|social|sharing|follow-?us|facebook|twitter|linkedin|whatsapp|pinterest"),
+    "sponsor": re.compile(r"sponsor|advert|(^|[\s_-])ads?([\s_-]|$)|promo|affiliate|paid-?content"),
+    "blogroll": re.compile(r"blogroll|linkroll|(^|[\s_-])links([\s_-]|$)|friends|partners|directory"),
+    "content": re.compile(r"content|article|post|entry|story|body|text|prose|main"),
+}
+BOILER_VOCAB = ("nav", "header", "footer", "sidebar", "comment", "related", "share", "sponsor", "blogroll")
+ROLE_TAGS = {"navigation": "nav", "banner": "header", "contentinfo": "footer", "complementary": "aside", "main": "article"}
+
+
+@dataclass
+class PageLink:
+    """One qualifying ``<a href>`` of the page with what the page says about it."""
+
+    idx: int
+    href: str
+    key: str | None
+    anchor: str
+    image_alt: str | None
+    rel: str
+    context_left: str
+    context_right: str
+    dom: dict[str, float]
+
+
+@dataclass
+class ParsedPage:
+    """A source page parsed once; see module doc."""
+
+    url: str
+    title: str
+    lang: str | None
+    text_chars: int
+    link_text_chars: int
+    main_text: str
+    main_norm: str
+    comments_norm: str
+    traf_link_keys: set[str]
+    links: list[PageLink]
+    meta_nofollow: bool
+    meta_noindex: bool
+    main_prob: np.ndarray | None = None
+    zones: list[str] = field(default_factory=list)
+
+    def links_to(self, target_key: str) -> list[PageLink]:
+        return [lk for lk in self.links if lk.key == target_key]
+
+    @property
+    def ext_links(self) -> list[PageLink]:
+        own = registered_domain(self.url)
+        return [lk for lk in self.links if lk.key and registered_domain(lk.key.split("/")[0]) != own]
+
+
+def _nws(s: str | None) -> int:
+    return len("".join(s.split())) if s else 0
+
+
+def _element_evidence(el: etree._Element) -> tuple[set[str], set[str]]:
+    """(tag-level flags, class/id vocabulary hits) contributed by one element."""
+    tags: set[str] = set()
+    tag = el.tag if isinstance(el.tag, str) else ""
+    if tag in ("nav", "header", "footer", "aside", "form", "table", "p", "li", "blockquote"):
+        tags.add(tag)
+    elif tag in ("article", "main"):
+        tags.add("article")
+    elif tag in HEADINGS:
+        tags.add("heading")
+    elif tag in ("td", "th"):
+        tags.add("table")
+    role = (el.get("role") or "").lower()
+    if role in ROLE_TAGS:
+        tags.add(ROLE_TAGS[role])
+    attrs = " ".join(filter(None, (el.get("class"), el.get("id"), role, el.get("itemprop")))).lower()
+    vocab = {name for name, rx in VOCAB.items() if attrs and rx.search(attrs)} if attrs else set()
+    if el.get("itemprop", "").lower() in ("articlebody", "text"):
+        vocab.add("content")
+    return tags, vocab
+
+
+def _meta_robots(root: etree._Element) -> tuple[bool, bool]:
+    content = " ".join(
+        (m.get("content") or "").lower()
+        for m in root.iter("meta")
+        if (m.get("name") or "").lower() in ("robots", "googlebot")
+    )
+    return ("nofollow" in content or "none" in content.split(), "noindex" in content or "none" in content.split())
+
+
+_EN_STOP = frozenset(["the", "and", "of", "to", "in", "is", "that", "for", "it", "with", "as", "was", "on", "are", "be", "by", "this", "have", "from", "or", "at"])
+
+
+def _guess_lang(root: etree._Element, text: str) -> str | None:
+    lang = (root.get("lang") or root.get("xml:lang") or "").strip().lower()[:2]
+    if lang:
+        return lang
+    words = text.lower().split()[:400]
+    if len(words) < 20:
+        return None
+    share = sum(w in _EN_STOP for w in words) / len(words)
+    return "en" if share > 0.08 else None
+
+
+def parse_page(html: str, url: str) -> ParsedPage:
+    """Parse ``html`` (already decoded) fetched from ``url``. Raises ValueError on an
+    empty or unparseable document; the pipeline turns that into a per-record error."""
+    if not html or not html.strip():
+        raise ValueError("page HTML is empty")
+    try:
+        root = lxml.html.document_fromstring(html)
+    except (etree.ParserError, ValueError) as exc:
+        raise ValueError(f"page HTML cannot be parsed: {exc}") from exc
+    etree.strip_elements(root, "script", "style", "noscript", with_tail=False)
+    title_el = root.find(".//title")
+    title = collapse_ws(title_el.text_content()) if title_el is not None else ""
+    meta_nofollow, meta_noindex = _meta_robots(root)
+
+    # One pre-order walk: concatenated text with raw offsets for every element.
+    pieces: list[str] = []
+    pos = 0
+    start: dict[etree._Element, int] = {}
+    end: dict[etree._Element, int] = {}
+    a_before: dict[etree._Element, int] = {}
+    a_after: dict[etree._Element, int] = {}
+    anchors: list[etree._Element] = []
+    for event, el in etree.iterwalk(root, events=("start", "end")):
+        if event == "start":
+            start[el] = pos
+            a_before[el] = len(anchors)
+            if isinstance(el.tag, str):
+                if el.tag == "a":
+                    anchors.append(el)
+                if el.tag in BLOCK_TAGS or el.tag == "br":
+                    pieces.append(" ")
+                    pos += 1
+                if el.text:
+                    pieces.append(el.text)
+                    pos += len(el.text)
+        else:
+            if isinstance(el.tag, str) and el.tag in BLOCK_TAGS:
+                pieces.append(" ")
+                pos += 1
+            end[el] = pos
+            a_after[el] = len(anchors)
+            if el.tail and el is not root:
+                pieces.append(el.tail)
+                pos += len(el.tail)
+    fulltext = "".join(pieces)
+    codes = np.frombuffer(fulltext.encode("utf-32-le"), dtype=np.uint32) if fulltext else np.zeros(0, np.uint32)
+    is_text = ~np.isin(codes, np.array([9, 10, 11, 12, 13, 32, 160, 0x200B], dtype=np.uint32))
+    cum = np.concatenate([[0], np.cumsum(is_text, dtype=np.int64)])
+    total = int(cum[-1])
+
+    def chars(a: int, b: int) -> int:
+        return int(cum[b] - cum[a])
+
+    # Link text per anchor (nws chars) and its prefix sum, for block link density.
+    a_len = np.array([chars(start[a], end[a]) for a in anchors], dtype=np.int64)
+    a_cum = np.concatenate([[0], np.cumsum(a_len)])
+    link_text_chars = int(a_len.sum())
+
+    evidence_cache: dict[etree._Element, tuple[set[str], set[str]]] = {}
+
+    def evidence(el: etree._Element) -> tuple[set[str], set[str]]:
+        ev = evidence_cache.get(el)
+        if ev is None:
+            ev = evidence_cache[el] = _element_evidence(el)
+        return ev
+
+    # trafilatura: main content (with its links) and comments, extracted once.
+    traf_keys: set[str] = set()
+    main_text = ""
+    comments_text = ""
+    try:
+        doc = trafilatura.bare_extraction(
+            html, url=url, include_links=True, include_comments=True, with_metadata=False, favor_recall=False
+        )
+    except Exception:  # noqa: BLE001 - trafilatura fails on odd markup; placement falls back to DOM evidence
+        doc = None
+    if doc is not None:
+        main_text = doc.text or ""
+        comments_text = doc.comments or ""
+        if doc.body is not None:
+            for ref in doc.body.iter("ref"):
+                k = url_key(ref.get("target") or "", base=url)
+                if k:
+                    traf_keys.add(k)
+    main_norm = " " + norm_text(main_text) + " "
+    comments_norm = " " + norm_text(comments_text) + " "
+
+    qualifying = [
+        a for a in anchors
+        if (h := (a.get("href") or "").strip()) and not h.startswith("#") and not h.lower().startswith(SKIP_SCHEMES)
+    ]
+    n_q = len(qualifying)
+    traf_share = (
+        sum(1 for a in qualifying if url_key(a.get("href").strip(), base=url) in traf_keys) / n_q if n_q else 0.0
+    )
+    a_index = {a: i for i, a in enumerate(anchors)}
+    links: list[PageLink] = []
+    for i, a in enumerate(qualifying):
+        href = a.get("href").strip()
+        key = url_key(href, base=url)
+        anchor = collapse_ws(fulltext[start[a]: end[a]])
+        img = a.find(".//img")
+        image_alt = collapse_ws(img.get("alt") or "") if img is not None else None
+        tags: set[str] = set()
+        vocab_depth: dict[str, int] = {}
+        block = None
+        depth = 0
+        for d, anc in enumerate(a.iterancestors(), start=1):
+            depth = d
+            if block is None and isinstance(anc.tag, str) and anc.tag in BLOCK_TAGS:
+                block = anc
+            t, v = evidence(anc)
+            tags |= t
+            for name in v:
+                vocab_depth.setdefault(name, d)
+        if block is None:
+            block = root
+        b0, b1 = start[block], end[block]
+        a0, a1 = start[a], end[a]
+        block_chars = chars(b0, b1)
+        ai = a_index[a]
+        blk_links = a_after[block] - a_before[block]
+        blk_link_chars = int(a_cum[a_after[block]] - a_cum[a_before[block]])
+        block_text = fulltext[b0: min(b1, b0 + 5000)]
+        dom: dict[str, float] = {
+            "dom_in_nav": float("nav" in tags),
+            "dom_in_header": float("header" in tags),
+            "dom_in_footer": float("footer" in tags),
+            "dom_in_aside": float("aside" in tags),
+            "dom_in_article": float("article" in tags),
+            "dom_in_paragraph": float("p" in tags),
+            "dom_in_list": float("li" in tags),
+            "dom_in_heading": float("heading" in tags),
+            "dom_in_table": float("table" in tags),
+            "dom_in_form": float("form" in tags),
+        }
+        for name in VOCAB:
+            dom[f"cls_{name}"] = float(name in vocab_depth)
+        boiler = [vocab_depth[n] for n in BOILER_VOCAB if n in vocab_depth]
+        dom["cls_boiler_depth"] = float(min(boiler)) if boiler else np.nan
+        dom["cls_content_depth"] = float(vocab_depth["content"]) if "content" in vocab_depth else np.nan
+        dom["block_text_chars"] = float(block_chars)
+        dom["block_link_density"] = blk_link_chars / block_chars if block_chars else 1.0
+        dom["block_links"] = float(blk_links)
+        dom["block_anchor_share"] = float(a_len[ai]) / block_chars if block_chars else 1.0
+        dom["block_punct"] = float(sum(block_text.count(c) for c in ".!?;,"))
+        # list structure: the <ul>/<ol> that holds the link's <li>
+        li = next((x for x in a.iterancestors("li")), None)
+        lst = li.getparent() if li is not None else None
+        if lst is not None and lst.tag in ("ul", "ol", "menu"):
+            items = [c for c in lst if c.tag == "li"]
+            linky = 0
+            for it in items:
+                ic = chars(start[it], end[it])
+                il = int(a_cum[a_after[it]] - a_cum[a_before[it]])
+                linky += ic > 0 and il / ic > 0.7
+            dom["list_items"] = float(len(items))
+            dom["list_link_items_share"] = linky / len(items) if items else np.nan
+        else:
+            dom["list_items"] = 0.0
+            dom["list_link_items_share"] = np.nan
+        dom["ctx_left_chars"] = float(chars(b0, a0))
+        dom["ctx_right_chars"] = float(chars(a1, b1))
+        dom["doc_link_pos"] = i / max(n_q - 1, 1)
+        dom["doc_text_pos"] = cum[a0] / total if total else 0.0
+        dom["dom_depth"] = float(depth)
+        dom["traf_has_link"] = float(bool(key) and key in traf_keys)
+        an = norm_text(anchor or image_alt or "")
+        dom["traf_has_anchor"] = float(bool(an) and f" {an} " in main_norm)
+        dom["traf_in_comments"] = float(bool(an) and f" {an} " in comments_norm)
+        left = norm_text(fulltext[max(b0, a0 - 80): a0]).split()[-4:]
+        right = norm_text(fulltext[a1: min(b1, a1 + 80)]).split()[:4]
+        window = " ".join(left + an.split() + right)
+        dom["traf_has_context"] = float(bool(an) and bool(left or right) and f" {window} " in main_norm)
+        dom["traf_page_link_share"] = traf_share
+        dom["dom_anchor_words"] = float(len(an.split()))
+        links.append(
+            PageLink(
+                idx=i,
+                href=href,
+                key=key,
+                anchor=anchor,
+                image_alt=image_alt,
+                rel=(a.get("rel") or "").lower(),
+                context_left=collapse_ws(fulltext[max(b0, a0 - CONTEXT_CHARS): a0]),
+                context_right=collapse_ws(fulltext[a1: min(b1, a1 + CONTEXT_CHARS)]),
+                dom=dom,
+            )
+        )
+    return ParsedPage(
+        url=url,
+        title=title,
+        lang=_guess_lang(root, main_text or fulltext[:5000]),
+        text_chars=total,
+        link_text_chars=link_text_chars,
+        main_text=main_text,
+        main_norm=main_norm,
+        comments_norm=comments_norm,
+        traf_link_keys=traf_keys,
+        links=links,
+        meta_nofollow=meta_nofollow,
+        meta_noindex=meta_noindex,
+    )

@@ -1,0 +1,89 @@
+"""Page sources: where a record's source page HTML comes from when it is not inline.
+
+One mechanism for every command (``linkq features``, ``score``, ``train``): a
+folder with ``manifest.csv`` (columns ``url,file``; ``file`` relative to the
+folder, ``.html`` or ``.html.gz``, any encoding the page declares), matched to
+``source_url`` after URL normalisation (``features.urls.url_key``).
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from .html_text import BinaryContent, decode_html
+from .records import MAX_HTML_BYTES
+from .urls import url_key
+
+
+class PageError(ValueError):
+    """A page exists in the source but cannot be used (binary, too large, unreadable)."""
+
+
+class PageSource(Protocol):
+    def get(self, url: str) -> str | None:
+        """Decoded HTML of the page at ``url``; None if the source does not have it."""
+        ...
+
+
+@dataclass(frozen=True)
+class NoPages:
+    """No saved pages: every record relies on its inline ``source_html``, if any."""
+
+    def get(self, url: str) -> str | None:
+        return None
+
+
+def read_page_file(path: Path, max_bytes: int = MAX_HTML_BYTES) -> str:
+    """Read one saved page (.html or .html.gz) into text, refusing binary or oversize files."""
+    try:
+        if path.suffix == ".gz":
+            with gzip.open(path, "rb") as fh:
+                data = fh.read(max_bytes + 1)
+        else:
+            with path.open("rb") as fh:
+                data = fh.read(max_bytes + 1)
+    except OSError as exc:
+        raise PageError(f"cannot read page file {path.name}: {exc}") from exc
+    if len(data) > max_bytes:
+        raise PageError(f"page file {path.name} is over the {max_bytes / 1e6:.0f} MB limit")
+    try:
+        return decode_html(data)
+    except BinaryContent as exc:
+        raise PageError(f"page file {path.name}: {exc}") from exc
+
+
+class PagesDir:
+    """A folder of saved pages indexed by ``manifest.csv``."""
+
+    def __init__(self, folder: Path, max_bytes: int = MAX_HTML_BYTES) -> None:
+        self.folder = Path(folder)
+        self.max_bytes = max_bytes
+        manifest = self.folder / "manifest.csv"
+        if not manifest.is_file():
+            raise FileNotFoundError(f"{self.folder} has no manifest.csv (columns: url,file)")
+        self.index: dict[str, Path] = {}
+        with manifest.open(newline="", encoding="utf-8-sig") as fh:
+            reader = csv.DictReader(fh)
+            if not reader.fieldnames or not {"url", "file"} <= set(reader.fieldnames):
+                raise ValueError(f"{manifest} must have columns url,file; found {reader.fieldnames}")
+            for row in reader:
+                key = url_key(row["url"] or "")
+                if key and row.get("file"):
+                    self.index[key] = self.folder / row["file"]
+
+    def get(self, url: str) -> str | None:
+        key = url_key(url)
+        path = self.index.get(key) if key else None
+        if path is None:
+            return None
+        if not path.is_file():
+            raise PageError(f"manifest names {path.name} for {url}, but the file is missing")
+        return read_page_file(path, self.max_bytes)
+
+
+def open_pages(folder: Path | None) -> PageSource:
+    return PagesDir(folder) if folder else NoPages()

@@ -1,0 +1,202 @@
+"""One function from a batch of link records to a feature frame in schema order.
+
+``extract_features(records, ctx)`` is what ``linkq features``, training, batch
+scoring and the HTTP service all call. Per batch it validates each record,
+finds its page (inline ``source_html`` or a page source), parses each distinct
+page once, places its links once, embeds each distinct text once, and returns
+the frame plus a status and evidence per record. A bad record or page yields a
+status ``error: ...`` for that row; it never stops the batch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .anchor import anchor_features
+from .domains import DomainLists
+from .embeddings import DEFAULT_EMBEDDING, CachedEmbedder, Embedder, load_embedder
+from .page import ParsedPage, parse_page
+from .page_signals import metric_features, page_features, url_features
+from .pages import NoPages, PageError, PageSource
+from .placement import PlacementModel, best_link, place_page
+from .records import MAX_HTML_BYTES, LinkRecord, RecordError, parse_record
+from .rel import rel_features
+from .schema import FEATURE_NAMES, conform, empty_frame
+from .topical import TopicalTexts, target_text, topical_features
+from .urls import url_key
+
+STATUS_OK = "ok"
+STATUS_NO_PAGE = "ok_without_page"
+STATUS_LINK_MISSING = "link_missing"
+
+
+@dataclass
+class FeatureContext:
+    """What the pipeline needs, loaded once per process and passed down explicitly."""
+
+    embedder: Embedder
+    placement: PlacementModel | None
+    lists: DomainLists
+    max_html_bytes: int = MAX_HTML_BYTES
+    pages_parsed: int = 0  # counter for tests and benchmarks
+
+
+def load_context(embedding: str = DEFAULT_EMBEDDING, embedder: Embedder | None = None) -> FeatureContext:
+    """Load the embedding model, the shipped placement model and the domain lists."""
+    emb = embedder if embedder is not None else load_embedder(embedding)
+    return FeatureContext(
+        embedder=emb if isinstance(emb, CachedEmbedder) else CachedEmbedder(emb),
+        placement=PlacementModel.load(),
+        lists=DomainLists.load(),
+    )
+
+
+@dataclass
+class FeatureBatch:
+    """Features for a batch, aligned with the input order."""
+
+    frame: pd.DataFrame
+    status: list[str]
+    evidence: list[dict[str, object]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> np.ndarray:
+        return np.array([not s.startswith("error") for s in self.status])
+
+
+def _page_key(rec: LinkRecord, html: str) -> str:
+    return rec.source_url + "\x00" + hashlib.blake2b(html.encode("utf-8", "replace"), digest_size=16).hexdigest()
+
+
+def extract_features(
+    records: Sequence[Mapping[str, object] | LinkRecord],
+    ctx: FeatureContext,
+    pages: PageSource | None = None,
+    use_pages: bool = True,
+) -> FeatureBatch:
+    """Features for ``records`` (raw mappings or LinkRecords), in input order.
+
+    ``use_pages=False`` ignores any HTML (export-only mode), which training uses
+    to teach the model what a row without its page looks like.
+    """
+    pages = pages or NoPages()
+    n = len(records)
+    status: list[str] = [STATUS_OK] * n
+    evidence: list[dict[str, object]] = [{} for _ in range(n)]
+    rows: list[dict[str, float] | None] = [None] * n
+    topical_items: list[TopicalTexts] = []
+    topical_rows: list[int] = []
+    parsed: dict[str, ParsedPage | str] = {}  # page key -> page or error message
+
+    for i, raw in enumerate(records):
+        rec = raw if isinstance(raw, LinkRecord) else parse_record(raw, ctx.max_html_bytes)
+        if isinstance(rec, RecordError):
+            status[i] = f"error: {rec.message}"
+            continue
+        try:
+            row, ev, st, texts = _one(rec, ctx, pages, parsed, use_pages)
+        except Exception as exc:  # noqa: BLE001 - one bad record must not stop the batch
+            status[i] = f"error: {type(exc).__name__}: {exc}"
+            continue
+        rows[i], evidence[i], status[i] = row, ev, st
+        topical_items.append(texts)
+        topical_rows.append(i)
+
+    if topical_items:
+        for i, feats in zip(topical_rows, topical_features(topical_items, ctx.embedder), strict=True):
+            rows[i].update(feats)  # type: ignore[union-attr]
+
+    frame = empty_frame(n)
+    ok_idx = [i for i in range(n) if rows[i] is not None]
+    if ok_idx:
+        filled = pd.DataFrame([rows[i] for i in ok_idx], index=ok_idx)
+        filled = filled[[c for c in FEATURE_NAMES if c in filled.columns]]
+        frame = conform(pd.concat([frame.drop(index=ok_idx), conform(filled)]).sort_index())
+    return FeatureBatch(frame=frame, status=status, evidence=evidence)
+
+
+def _one(
+    rec: LinkRecord,
+    ctx: FeatureContext,
+    pages: PageSource,
+    parsed: dict[str, ParsedPage | str],
+    use_pages: bool,
+) -> tuple[dict[str, float], dict[str, object], str, TopicalTexts]:
+    """Features (except topical) for one valid record, plus the texts to embed."""
+    html: str | None = None
+    status = STATUS_OK
+    page_error = None
+    if use_pages:
+        html = rec.source_html
+        if html is None:
+            try:
+                html = pages.get(rec.source_url)
+            except PageError as exc:
+                page_error = str(exc)
+    page: ParsedPage | None = None
+    if html is not None:
+        key = _page_key(rec, html)
+        if key not in parsed:
+            try:
+                parsed[key] = parse_page(html, rec.source_url)
+                ctx.pages_parsed += 1
+                place_page(parsed[key], ctx.placement)  # type: ignore[arg-type]
+            except ValueError as exc:
+                parsed[key] = str(exc)
+        got = parsed[key]
+        if isinstance(got, str):
+            page_error = got
+        else:
+            page = got
+    if page_error is not None:
+        raise ValueError(page_error)
+
+    row: dict[str, float] = {}
+    ev: dict[str, object] = {}
+    anchor, image_alt, rel = rec.anchor_text, None, rec.rel
+    ctx_left, ctx_right = rec.context_left, rec.context_right
+    if page is None:
+        status = STATUS_NO_PAGE
+        ev["placement_zone"] = "unknown"
+    else:
+        target_key = url_key(rec.target_url) or ""
+        link, prob, zone, count = best_link(page, target_key)
+        row["placement_main_prob"] = prob
+        row["placement_found"] = float(link is not None)
+        row["placement_link_count"] = float(count)
+        row["placement_zone"] = zone  # type: ignore[assignment]
+        ev["placement_zone"] = zone
+        ev["links_to_target"] = count
+        if link is None:
+            status = STATUS_LINK_MISSING
+        else:
+            row.update(link.dom)
+            anchor, image_alt = link.anchor, link.image_alt
+            rel = link.rel
+            ctx_left, ctx_right = link.context_left, link.context_right
+            ev["anchor_on_page"] = link.anchor or link.image_alt or ""
+            ev["link_index"] = link.idx
+            ev["context"] = f"{link.context_left[-120:]} [{link.anchor}] {link.context_right[:120]}".strip()
+        row.update(page_features(page))
+        if page.meta_nofollow and rel is not None and "nofollow" not in rel:
+            ev["meta_nofollow"] = True
+    row.update(anchor_features(anchor, image_alt, rec.target_url, rec.target_title))
+    row.update(rel_features(rel))
+    title = rec.source_title if rec.source_title is not None else (page.title if page else None)
+    row.update(url_features(rec.source_url, rec.target_url, title, ctx.lists))
+    row.update(metric_features(rec.metrics))
+    context = " ".join(p for p in (ctx_left, anchor or image_alt, ctx_right) if p) or None
+    tgt, known = target_text(rec.target_url, rec.target_title, rec.target_text)
+    texts = TopicalTexts(
+        page=(page.title + " " + page.main_text) if page is not None and page.main_text else None,
+        context=context,
+        anchor=" ".join((anchor or image_alt or "").split()) or None,
+        target=tgt,
+        target_known=known,
+    )
+    return row, ev, status, texts

@@ -1,0 +1,189 @@
+"""The canonical link record, used by every part of linkq.
+
+Whatever the source (JSONL, CSV, an SEO tool's export, an HTTP request), a row
+becomes one ``LinkRecord``. Validation never raises for a bad row: it returns a
+``RecordError`` with a message, so one bad row cannot stop a batch.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from .html_text import BinaryContent, decode_html
+from .urls import InvalidURL, check_url
+
+MAX_HTML_BYTES = 5 * 1024 * 1024  # 5 MB: larger "pages" are dumps, not pages
+
+RECORD_FIELDS = (
+    "source_url",
+    "target_url",
+    "anchor_text",
+    "rel",
+    "source_html",
+    "source_title",
+    "context_left",
+    "context_right",
+    "target_title",
+    "target_text",
+    "metrics",
+)
+
+METRIC_FIELDS = (
+    "domain_authority",  # 0-100, Ahrefs DR, Moz DA, Majestic TF, Semrush AS
+    "page_authority",  # 0-100, Ahrefs UR, Moz PA, Semrush page ascore
+    "traffic",  # monthly organic visits of the source page (or domain)
+    "outbound_links",  # external links on the source page
+    "spam_score",  # the tool's own spam score, 0-100
+    "sitewide",  # 1 if the tool says the link is site-wide
+    "in_content",  # 1 if the tool says the link is in the main content
+    "first_seen",  # ISO date
+    "last_seen",  # ISO date
+)
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """Export metrics, all optional; numbers are floats, dates ISO strings."""
+
+    domain_authority: float | None = None
+    page_authority: float | None = None
+    traffic: float | None = None
+    outbound_links: float | None = None
+    spam_score: float | None = None
+    sitewide: float | None = None
+    in_content: float | None = None
+    first_seen: str | None = None
+    last_seen: str | None = None
+
+
+@dataclass(frozen=True)
+class LinkRecord:
+    """One backlink: where it is (source), where it points (target), what is known about it."""
+
+    source_url: str
+    target_url: str
+    anchor_text: str | None = None
+    rel: str | None = None
+    source_html: str | None = None
+    source_title: str | None = None
+    context_left: str | None = None
+    context_right: str | None = None
+    target_title: str | None = None
+    target_text: str | None = None
+    metrics: Metrics = field(default_factory=Metrics)
+
+
+@dataclass(frozen=True)
+class RecordError:
+    """Why a row could not become a record (shown to the user as ``error: <message>``)."""
+
+    message: str
+
+
+def _blank(v: object) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v)) or (isinstance(v, str) and not v.strip())
+
+
+def _text(v: object) -> str | None:
+    if _blank(v):
+        return None
+    return str(v)
+
+
+def parse_number(v: object) -> float | None:
+    """Numbers as exports write them: '1,240', '1 240', '35%', 'true', '' -> float or None."""
+    if _blank(v):
+        return None
+    if isinstance(v, bool):
+        return 1.0 if v else 0.0
+    if isinstance(v, int | float):
+        return float(v)
+    s = str(v).strip().lower()
+    if s in ("true", "yes", "y"):
+        return 1.0
+    if s in ("false", "no", "n"):
+        return 0.0
+    s = s.replace("\u00a0", "").replace(" ", "").rstrip("%")
+    if s.count(",") and s.count(".") == 0 and all(len(p) == 3 for p in s.split(",")[1:]):
+        s = s.replace(",", "")
+    s = s.replace(",", ".") if s.count(",") == 1 and s.count(".") == 0 else s.replace(",", "")
+    try:
+        x = float(s)
+    except ValueError:
+        return None
+    return x if math.isfinite(x) else None
+
+
+def parse_date(v: object) -> str | None:
+    """Dates as exports write them -> ISO 'YYYY-MM-DD', or None when unreadable."""
+    if _blank(v):
+        return None
+    if isinstance(v, datetime | date):
+        return v.strftime("%Y-%m-%d")
+    s = str(v).strip()
+    for fmt in ("%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%d/%m/%Y", "%b %d, %Y",
+                "%d %b %Y", "%Y/%m/%d", "%d.%m.%Y"):
+        try:
+            return datetime.strptime(s[: len(s)], fmt).strftime("%Y-%m-%d")
+        except ValueError:
+            continue
+    try:
+        return datetime.fromisoformat(s.replace("Z", "+00:00")).strftime("%Y-%m-%d")
+    except ValueError:
+        return None
+
+
+def parse_metrics(raw: Mapping[str, object]) -> Metrics:
+    """Metrics from a nested ``metrics`` mapping or from flat top-level columns."""
+    nested = raw.get("metrics")
+    src: Mapping[str, object] = nested if isinstance(nested, Mapping) else raw
+    vals: dict[str, object] = {}
+    for name in METRIC_FIELDS:
+        v = src.get(name, raw.get(name))
+        vals[name] = parse_date(v) if name in ("first_seen", "last_seen") else parse_number(v)
+    return Metrics(**vals)  # type: ignore[arg-type]
+
+
+def parse_record(raw: Mapping[str, object], max_html_bytes: int = MAX_HTML_BYTES) -> LinkRecord | RecordError:
+    """Validate one raw row into a LinkRecord, or say clearly why not."""
+    if not isinstance(raw, Mapping):
+        return RecordError(f"record must be an object, got {type(raw).__name__}")
+    missing = [f for f in ("source_url", "target_url") if _blank(raw.get(f))]
+    if missing:
+        return RecordError(f"missing required field(s): {', '.join(missing)}")
+    try:
+        source_url = check_url(raw["source_url"])
+    except InvalidURL as exc:
+        return RecordError(f"source_url: {exc}")
+    try:
+        target_url = check_url(raw["target_url"])
+    except InvalidURL as exc:
+        return RecordError(f"target_url: {exc}")
+    html_raw = raw.get("source_html")
+    html: str | None = None
+    if not _blank(html_raw):
+        if not isinstance(html_raw, str | bytes):
+            return RecordError(f"source_html must be text, got {type(html_raw).__name__}")
+        size = len(html_raw) if isinstance(html_raw, bytes) else len(html_raw.encode("utf-8", "replace"))
+        if size > max_html_bytes:
+            return RecordError(f"source_html is {size / 1e6:.1f} MB, over the {max_html_bytes / 1e6:.0f} MB limit")
+        try:
+            html = decode_html(html_raw)
+        except BinaryContent as exc:
+            return RecordError(f"source_html: {exc}")
+    return LinkRecord(
+        source_url=source_url,
+        target_url=target_url,
+        anchor_text=_text(raw.get("anchor_text")),
+        rel=_text(raw.get("rel")),
+        source_html=html,
+        source_title=_text(raw.get("source_title")),
+        context_left=_text(raw.get("context_left")),
+        context_right=_text(raw.get("context_right")),
+        target_title=_text(raw.get("target_title")),
+        target_text=_text(raw.get("target_text")),
+        metrics=parse_metrics(raw),
+    )

@@ -1,0 +1,233 @@
+"""The feature schema: the one list of feature names, dtypes, groups and docs.
+
+Training, serving and the model artifact all read this module, so the columns a
+model was fitted on and the columns scoring produces cannot drift apart. The
+schema hash is pinned in a test: changing a feature is a deliberate act that
+bumps ``SCHEMA_VERSION`` and the pinned hash together.
+
+Conventions: every feature is a float (NaN = unknown; booleans are 0.0/1.0)
+except ``placement_zone``, a categorical with a fixed category list. A feature
+that cannot be computed for a record (no page HTML, no target text) is NaN,
+never a made-up default.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+SCHEMA_VERSION = 1
+
+GROUPS = ("placement", "anchor", "rel", "topical", "page")
+
+ZONES = (
+    "main_content",
+    "comments",
+    "navigation",
+    "header",
+    "footer",
+    "sidebar",
+    "link_list",
+    "not_found",
+)
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """One column of the feature frame."""
+
+    name: str
+    group: str
+    doc: str
+    dtype: str = "float32"
+
+
+def _f(name: str, group: str, doc: str) -> FeatureSpec:
+    return FeatureSpec(name=name, group=group, doc=doc)
+
+
+# Docs are written so that they read as a reason shown to a user.
+FEATURES: tuple[FeatureSpec, ...] = (
+    # --- placement: where the link sits on the source page (needs source HTML)
+    FeatureSpec("placement_zone", "placement", "page zone holding the link", "category"),
+    _f("placement_main_prob", "placement", "probability that the link sits in the editorial main content"),
+    _f("placement_found", "placement", "a link to the target was found on the source page (1/0)"),
+    _f("placement_link_count", "placement", "number of links to the target on the source page"),
+    _f("dom_in_nav", "placement", "link is inside a <nav> element or role=navigation"),
+    _f("dom_in_header", "placement", "link is inside a <header> element or role=banner"),
+    _f("dom_in_footer", "placement", "link is inside a <footer> element or role=contentinfo"),
+    _f("dom_in_aside", "placement", "link is inside an <aside> element or role=complementary"),
+    _f("dom_in_article", "placement", "link is inside <article>, <main> or role=main"),
+    _f("dom_in_paragraph", "placement", "link is inside a <p> paragraph"),
+    _f("dom_in_list", "placement", "link is inside a list item"),
+    _f("dom_in_heading", "placement", "link is inside a heading"),
+    _f("dom_in_table", "placement", "link is inside a table cell"),
+    _f("dom_in_form", "placement", "link is inside a form"),
+    _f("cls_nav", "placement", "an enclosing class/id says menu, nav or breadcrumb"),
+    _f("cls_header", "placement", "an enclosing class/id says header, masthead or banner"),
+    _f("cls_footer", "placement", "an enclosing class/id says footer, copyright or bottom"),
+    _f("cls_sidebar", "placement", "an enclosing class/id says sidebar, widget or rail"),
+    _f("cls_comment", "placement", "an enclosing class/id says comment, reply or discussion"),
+    _f("cls_related", "placement", "an enclosing class/id says related, popular or recommended"),
+    _f("cls_share", "placement", "an enclosing class/id says share, social or follow"),
+    _f("cls_sponsor", "placement", "an enclosing class/id says sponsor, ad or promo"),
+    _f("cls_blogroll", "placement", "an enclosing class/id says blogroll, links or partners"),
+    _f("cls_content", "placement", "an enclosing class/id says content, article, post or entry"),
+    _f("cls_boiler_depth", "placement", "levels up to the nearest boilerplate-like class/id (NaN if none)"),
+    _f("cls_content_depth", "placement", "levels up to the nearest content-like class/id (NaN if none)"),
+    _f("block_text_chars", "placement", "characters of text in the link's enclosing block"),
+    _f("block_link_density", "placement", "share of the enclosing block's text that is link text"),
+    _f("block_links", "placement", "number of links in the enclosing block"),
+    _f("block_anchor_share", "placement", "share of the enclosing block's text taken by this anchor"),
+    _f("block_punct", "placement", "sentence punctuation marks in the enclosing block"),
+    _f("list_link_items_share", "placement", "share of the enclosing list's items that are mostly a link"),
+    _f("list_items", "placement", "items in the enclosing list"),
+    _f("ctx_left_chars", "placement", "characters of block text before the anchor"),
+    _f("ctx_right_chars", "placement", "characters of block text after the anchor"),
+    _f("doc_link_pos", "placement", "position of the link among the page's links (0 first, 1 last)"),
+    _f("doc_text_pos", "placement", "position of the link in the page text (0 top, 1 bottom)"),
+    _f("dom_depth", "placement", "depth of the link in the DOM tree"),
+    _f("traf_has_link", "placement", "trafilatura's main-content extraction keeps this link"),
+    _f("traf_has_anchor", "placement", "the anchor text occurs in trafilatura's main text"),
+    _f("traf_in_comments", "placement", "the anchor text occurs in trafilatura's comments text"),
+    _f("traf_has_context", "placement", "the anchor with its surrounding words occurs in trafilatura's main text"),
+    _f("traf_page_link_share", "placement", "share of the page's links that trafilatura keeps in the main content"),
+    _f("dom_anchor_words", "placement", "words in the link text on the page"),
+    # --- anchor
+    _f("anchor_chars", "anchor", "anchor length in characters"),
+    _f("anchor_words", "anchor", "anchor length in words"),
+    _f("anchor_empty", "anchor", "the link has no anchor text"),
+    _f("anchor_is_image", "anchor", "the link is an image (anchor from alt text)"),
+    _f("anchor_naked_url", "anchor", "anchor is a bare URL or domain"),
+    _f("anchor_generic", "anchor", "anchor is generic ('click here', 'read more', 'website')"),
+    _f("anchor_brand", "anchor", "anchor names the target's brand (domain name)"),
+    _f("anchor_exact_match", "anchor", "anchor repeats the target page's title or URL keywords exactly"),
+    _f("anchor_partial_match", "anchor", "share of anchor words found in the target's title or URL"),
+    _f("anchor_commercial", "anchor", "commercial-intent words in the anchor ('buy', 'cheap', 'casino')"),
+    _f("anchor_overoptimised", "anchor", "anchor is an exact-match money keyword, not a brand"),
+    # --- rel
+    _f("rel_known", "rel", "the link's rel attribute is known (from page or export)"),
+    _f("rel_nofollow", "rel", "link is rel=nofollow"),
+    _f("rel_sponsored", "rel", "link is rel=sponsored"),
+    _f("rel_ugc", "rel", "link is rel=ugc (user-generated content)"),
+    _f("meta_nofollow", "rel", "page has <meta name=robots content=nofollow>"),
+    _f("meta_noindex", "rel", "page has <meta name=robots content=noindex>"),
+    # --- topical similarity (cosine, -1..1)
+    _f("sim_page_target", "topical", "similarity of the source page's text to the target"),
+    _f("sim_context_target", "topical", "similarity of the text around the link to the target"),
+    _f("sim_anchor_target", "topical", "similarity of the anchor to the target"),
+    _f("sim_anchor_context", "topical", "similarity of the anchor to the text around it"),
+    _f("target_text_known", "topical", "target title/text known (1) or only URL words (0)"),
+    # --- page signals
+    _f("page_main_chars", "page", "characters of main text on the source page"),
+    _f("page_text_chars", "page", "characters of text on the whole source page"),
+    _f("page_main_ratio", "page", "share of page text that is main content"),
+    _f("page_links", "page", "links on the source page"),
+    _f("page_ext_links", "page", "outbound links to other sites on the source page"),
+    _f("page_ext_domains", "page", "distinct other sites the source page links to"),
+    _f("page_link_density", "page", "share of the page's text that is link text"),
+    _f("page_title_chars", "page", "length of the source page title"),
+    _f("page_spam_words", "page", "spam-vocabulary hits per 1,000 words of page text"),
+    _f("page_is_english", "page", "source page language is English"),
+    _f("src_url_depth", "page", "path depth of the source URL"),
+    _f("src_url_chars", "page", "length of the source URL"),
+    _f("src_url_query", "page", "source URL has a query string"),
+    _f("src_host_digits", "page", "digits in the source host name"),
+    _f("src_host_hyphens", "page", "hyphens in the source host name"),
+    _f("src_cheap_tld", "page", "source domain uses a TLD favoured by spam (.xyz, .top, ...)"),
+    _f("src_spam_listed", "page", "source domain is on a public spam-domain list"),
+    _f("tgt_spam_listed", "page", "target domain is on a public spam-domain list"),
+    _f("metric_domain_authority", "page", "export metric: domain authority-like score (0-100)"),
+    _f("metric_page_authority", "page", "export metric: page authority-like score (0-100)"),
+    _f("metric_log_traffic", "page", "export metric: log10(1 + organic traffic of the source)"),
+    _f("metric_log_outbound", "page", "export metric: log10(1 + external links on the source page)"),
+    _f("metric_spam_score", "page", "export metric: the tool's own spam score (0-100)"),
+    _f("metric_sitewide", "page", "export metric: link repeated site-wide"),
+)
+
+FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in FEATURES)
+BY_NAME: dict[str, FeatureSpec] = {f.name: f for f in FEATURES}
+
+# Features that need the source page HTML; export-only rows have them NaN.
+PAGE_DERIVED_GROUPS = ("placement",)
+PAGE_DERIVED_EXTRA = (
+    "page_main_chars",
+    "page_text_chars",
+    "page_main_ratio",
+    "page_links",
+    "page_ext_links",
+    "page_ext_domains",
+    "page_link_density",
+    "page_spam_words",
+    "page_is_english",
+    "meta_nofollow",
+    "meta_noindex",
+    "sim_page_target",
+)
+
+
+def page_derived_features() -> tuple[str, ...]:
+    """Names of features that exist only when the source page HTML is known."""
+    return tuple(
+        f.name for f in FEATURES if f.group in PAGE_DERIVED_GROUPS or f.name in PAGE_DERIVED_EXTRA
+    )
+
+
+def group_of(name: str) -> str:
+    return BY_NAME[name].group
+
+
+def features_in_group(group: str) -> tuple[str, ...]:
+    return tuple(f.name for f in FEATURES if f.group == group)
+
+
+def schema_dict() -> dict:
+    """A JSON-able description of the schema (what the hash is taken over)."""
+    return {
+        "version": SCHEMA_VERSION,
+        "zones": list(ZONES),
+        "features": [[f.name, f.dtype, f.group] for f in FEATURES],
+    }
+
+
+def schema_hash() -> str:
+    """sha256 (first 16 hex) of names, dtypes, groups, zones and version; docs excluded."""
+    blob = json.dumps(schema_dict(), sort_keys=True).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def empty_frame(n: int) -> pd.DataFrame:
+    """A frame of n rows in schema order, all unknown (NaN / not_found)."""
+    data: dict[str, object] = {}
+    for f in FEATURES:
+        if f.dtype == "category":
+            data[f.name] = pd.Categorical([None] * n, categories=list(ZONES))
+        else:
+            data[f.name] = np.full(n, np.nan, dtype=np.float32)
+    return pd.DataFrame(data)
+
+
+def conform(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return ``frame`` with exactly the schema's columns, order and dtypes.
+
+    Missing columns become NaN; extra columns are an error, so a typo in a
+    feature name fails loudly instead of silently training on nothing.
+    """
+    extra = [c for c in frame.columns if c not in BY_NAME]
+    if extra:
+        raise ValueError(f"columns not in the feature schema: {extra}")
+    out = {}
+    for f in FEATURES:
+        if f.name not in frame.columns:
+            col = empty_frame(len(frame))[f.name].to_numpy()
+        else:
+            col = frame[f.name]
+        if f.dtype == "category":
+            out[f.name] = pd.Categorical(col, categories=list(ZONES))
+        else:
+            out[f.name] = pd.to_numeric(pd.Series(col), errors="coerce").to_numpy(dtype=np.float32)
+    return pd.DataFrame(out, index=frame.index)

@@ -1,0 +1,147 @@
+"""URL normalisation and registered domains.
+
+Backlink tools and pages spell the same URL many ways (``http`` vs ``https``,
+``www.``, trailing slashes, fragments, ``utm_*`` parameters, relative hrefs).
+``url_key`` maps them to one comparison key so that a record's ``target_url``
+finds its ``<a>`` on the page and a pages manifest finds its record. Redirects
+are unknown here: two URLs that redirect to each other stay different.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from urllib.parse import parse_qsl, unquote, urlencode, urljoin, urlsplit
+
+import tldextract
+
+TRACKING_PARAMS = frozenset(
+    {
+        "gclid", "fbclid", "dclid", "msclkid", "yclid", "mc_cid", "mc_eid", "igshid",
+        "_ga", "_gl", "ref_src", "ref_url", "cmpid", "icid", "ncid", "smid", "ocid",
+    }
+)
+TRACKING_PREFIXES = ("utm_", "pk_", "hsa_", "mtm_")
+SKIP_SCHEMES = ("javascript:", "mailto:", "tel:", "data:", "sms:", "ftp:", "file:")
+_DEFAULT_PORTS = {"http": "80", "https": "443"}
+
+
+class InvalidURL(ValueError):
+    """A URL that is not an absolute http(s) URL with a host."""
+
+
+@functools.cache
+def _extractor() -> tldextract.TLDExtract:
+    # Bundled Public Suffix List snapshot only: never fetch it over the network.
+    return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+
+
+def check_url(url: object) -> str:
+    """Return the stripped URL if it is an absolute http(s) URL, else raise InvalidURL."""
+    if not isinstance(url, str) or not url.strip():
+        raise InvalidURL("URL is empty")
+    u = url.strip()
+    if "://" not in u[:12] and not u.startswith("//"):
+        # Exports often omit the scheme ("example.com/page").
+        u = "http://" + u
+    try:
+        parts = urlsplit(u)
+    except ValueError as exc:
+        raise InvalidURL(f"cannot parse URL {url!r}: {exc}") from exc
+    if parts.scheme.lower() not in ("http", "https"):
+        raise InvalidURL(f"not an http(s) URL: {url!r}")
+    host = parts.hostname or ""
+    if not host or " " in host or "." not in host and host != "localhost":
+        raise InvalidURL(f"URL has no valid host: {url!r}")
+    return u
+
+
+def url_key(url: str, base: str | None = None) -> str | None:
+    """Comparison key of a URL: host without www, path without trailing slash, no fragment,
+    no tracking parameters, scheme dropped. Relative URLs are resolved against ``base``.
+    Returns None for hrefs that are not web links (mailto:, javascript:, '#...')."""
+    if url is None:
+        return None
+    u = url.strip()
+    if not u or u.startswith("#") or u.lower().startswith(SKIP_SCHEMES):
+        return None
+    try:
+        if base:
+            u = urljoin(base, u)
+        elif "://" not in u[:12] and not u.startswith("//"):
+            u = "http://" + u
+        parts = urlsplit(u)
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https", ""):
+        return None
+    host = (parts.hostname or "").lower().rstrip(".")
+    if not host:
+        return None
+    if host.startswith("www."):
+        host = host[4:]
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if port and str(port) != _DEFAULT_PORTS.get(scheme or "http"):
+        host = f"{host}:{port}"
+    path = unquote(parts.path or "/")
+    path = re.sub(r"/{2,}", "/", path)
+    if path.endswith("/") and len(path) > 1:
+        path = path.rstrip("/")
+    for index in ("/index.html", "/index.htm", "/index.php", "/default.aspx"):
+        if path.lower().endswith(index):
+            path = path[: -len(index)] or "/"
+    if path == "":
+        path = "/"
+    query = [
+        (k, v)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        if k.lower() not in TRACKING_PARAMS and not k.lower().startswith(TRACKING_PREFIXES)
+    ]
+    q = ("?" + urlencode(query)) if query else ""
+    return f"{host}{path}{q}"
+
+
+def host_of(url: str) -> str:
+    """Lower-case host name without ``www.`` ('' if none)."""
+    try:
+        host = (urlsplit(url if "://" in url[:12] else "http://" + url).hostname or "").lower()
+    except ValueError:
+        return ""
+    return host[4:] if host.startswith("www.") else host
+
+
+def registered_domain(url_or_host: str) -> str:
+    """Registered domain (eTLD+1) of a URL or host, e.g. 'news.bbc.co.uk' -> 'bbc.co.uk'."""
+    host = host_of(url_or_host) if ("/" in url_or_host or ":" in url_or_host) else url_or_host.lower()
+    ext = _extractor()(host)
+    if ext.domain and ext.suffix:
+        return f"{ext.domain}.{ext.suffix}"
+    return host
+
+
+def domain_label(url_or_host: str) -> str:
+    """The brand-bearing label of a domain: 'www.nytimes.com' -> 'nytimes'."""
+    host = host_of(url_or_host) if ("/" in url_or_host or ":" in url_or_host) else url_or_host.lower()
+    return _extractor()(host).domain or host
+
+
+def public_suffix(url_or_host: str) -> str:
+    host = host_of(url_or_host) if ("/" in url_or_host or ":" in url_or_host) else url_or_host.lower()
+    return _extractor()(host).suffix
+
+
+def url_words(url: str) -> list[str]:
+    """Words in a URL's host label and path ('/best-running-shoes' -> best, running, shoes)."""
+    try:
+        parts = urlsplit(url if "://" in url[:12] else "http://" + url)
+    except ValueError:
+        return []
+    words = [domain_label(parts.hostname or "")] if parts.hostname else []
+    path = unquote(parts.path)
+    path = re.sub(r"\.(html?|php|aspx?|jsp)$", "", path, flags=re.I)
+    words += [w for w in re.split(r"[\W_]+", path.lower()) if w and not w.isdigit()]
+    return words

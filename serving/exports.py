@@ -1,0 +1,1030 @@
+"""Read SEO tools' backlink exports (Ahrefs, Semrush, Majestic, Moz, Search Console, CSV, JSONL).
+
+Every file becomes a stream of :class:`ExportRow` chunks: the user's original columns (kept for
+output, untouched) plus a flat canonical record (the fields of ``features.records`` with the metrics
+keys at top level). The format is recognised from the bytes and the header, never from the file name.
+
+Reading rules, in short:
+
+* Bytes: UTF-16 with a BOM (Ahrefs), UTF-8 with or without a BOM, UTF-16 without a BOM (by its NUL
+  pattern), otherwise cp1252. A UTF-8 file with a few stray cp1252 bytes further down decodes those
+  bytes as cp1252 instead of failing. Binary files (images, PDF, XLS/XLSX, NUL bytes) are refused.
+* Layout: the header is the line, among the first ``MAX_PREAMBLE_LINES`` non-blank lines, with the most
+  known column names (so Moz's preamble is skipped); the delimiter is the one of ``,`` ``;`` TAB that
+  makes it so. A ZIP (Search Console) is searched for its per-link table.
+* Rows: a quoted field may span lines (Ahrefs titles). A quote that is never closed would swallow the
+  rest of the file in a plain CSV reader; here, when a multi-line record does not come out with the
+  header's field count, or the next line is by itself a complete well-formed row, or the record grows
+  past ``MAX_RECORD_LINES`` lines, only its first line is reported as an error row and reading restarts
+  on the line after it. So every data row of the file appears exactly once, in file order, with the
+  1-based physical line number where it starts. Blank lines (or lines of bare delimiters) are skipped.
+* Columns map to canonical fields through the single :data:`ALIASES` table (lower-cased header ->
+  field); the first column that maps to a field wins, later ones stay in ``original`` only. A few
+  pseudo-fields combine columns: ``rel:nofollow`` / ``rel:ugc`` / ``rel:sponsored`` (boolean columns
+  building ``rel``), ``rel:follow`` (inverted: Moz "Followable") and ``traffic:domain`` (used for
+  ``traffic`` only when the file has no page traffic).
+* Values: URLs are stripped; text fields are kept as written and omitted when blank; numbers become
+  floats ("1,240", "35%", "true", "1"); dates become ISO ``YYYY-MM-DD`` (unreadable values are
+  omitted). ``rel`` is a space-separated string of ``nofollow ugc sponsored``; it is ``""`` when the
+  file says the link is followed and absent when the file says nothing about nofollow.
+
+Choice of metrics: Majestic's ``SourceTrustFlow`` (0-100, trust of the linking page) is used as
+``domain_authority`` because it is the closest Majestic figure to Ahrefs DR / Moz DA on the same
+scale; ``SourceCitationFlow`` is a volume measure, not a quality one, and is kept only in
+``original``. Ahrefs' ``Is spam`` is a yes/no, not a 0-100 score, so it is not mapped to
+``spam_score``.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import csv
+import io
+import json
+import re
+import zipfile
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import IO
+
+from features.records import METRIC_FIELDS, parse_date, parse_number
+
+__all__ = [
+    "ALIASES",
+    "FORMATS",
+    "ExportFormatError",
+    "ExportInfo",
+    "ExportRow",
+    "detect_format",
+    "parse_column_map",
+    "read_export",
+]
+
+FORMATS = (
+    "ahrefs",
+    "ahrefs_awt",
+    "semrush",
+    "semrush_legacy",
+    "semrush_audit",
+    "majestic",
+    "moz",
+    "gsc",
+    "csv",
+    "jsonl",
+)
+
+SAMPLE_BYTES = 256 * 1024  # read to recognise encoding, header and format
+MAX_PREAMBLE_LINES = 30  # non-blank lines searched for the header (Moz has 6 before it)
+MAX_RECORD_LINES = 100  # a quoted field spanning more lines than this is taken as an unclosed quote
+MAX_RECORD_CHARS = 1_000_000
+
+TEXT_FIELDS = (
+    "source_url",
+    "target_url",
+    "anchor_text",
+    "rel",
+    "source_html",
+    "source_title",
+    "context_left",
+    "context_right",
+    "target_title",
+    "target_text",
+)
+CANONICAL_FIELDS = TEXT_FIELDS + METRIC_FIELDS
+_URL_FIELDS = frozenset({"source_url", "target_url"})
+_DATE_FIELDS = frozenset({"first_seen", "last_seen"})
+_NUMBER_FIELDS = frozenset(METRIC_FIELDS) - _DATE_FIELDS
+_REL_FLAGS = ("nofollow", "ugc", "sponsored")
+PSEUDO_FIELDS = ("rel:nofollow", "rel:ugc", "rel:sponsored", "rel:follow", "traffic:domain")
+MAPPABLE_FIELDS = CANONICAL_FIELDS + PSEUDO_FIELDS
+
+# ONE table: lower-cased header (whitespace collapsed) -> canonical field or pseudo-field.
+# To support a renamed column, add a line here; nothing else needs to change.
+ALIASES: dict[str, str] = {
+    # canonical names map to themselves (generic CSV / JSONL)
+    **{name: name for name in CANONICAL_FIELDS},
+    # source page
+    "source url": "source_url",  # Semrush, Majestic
+    "sourceurl": "source_url",  # Majestic API
+    "referring page url": "source_url",  # Ahrefs
+    "referring page": "source_url",
+    "url": "source_url",  # Moz
+    "url from": "source_url",
+    "linking page": "source_url",  # Search Console "Latest links" / "More sample links"
+    "página de enlace": "source_url",  # Search Console, Spanish (verified in a real export)
+    # Search Console translations below are best guesses, not verified against real exports:
+    "página de link": "source_url",  # Portuguese
+    "page avec lien": "source_url",  # French
+    "page de lien": "source_url",  # French
+    "verlinkende seite": "source_url",  # German
+    "pagina che rimanda": "source_url",  # Italian
+    "pagina di collegamento": "source_url",  # Italian
+    "linkende pagina": "source_url",  # Dutch
+    "דף מקשר": "source_url",  # Hebrew
+    # target page
+    "target url": "target_url",  # Ahrefs, Semrush, Majestic, Moz
+    "targeturl": "target_url",  # Majestic API
+    "link url": "target_url",  # Ahrefs, pre-2022
+    "url to": "target_url",
+    # anchor and context
+    "anchor": "anchor_text",  # Ahrefs, Semrush
+    "anchor text": "anchor_text",  # Majestic, Moz
+    "anchortext": "anchor_text",  # Majestic API
+    "link anchor": "anchor_text",  # Ahrefs, pre-2022
+    "left context": "context_left",  # Ahrefs
+    "textpre": "context_left",  # Ahrefs, pre-2022
+    "right context": "context_right",  # Ahrefs
+    "textpost": "context_right",  # Ahrefs, pre-2022
+    "referring page title": "source_title",  # Ahrefs
+    "source title": "source_title",  # Semrush
+    "title": "source_title",  # Moz
+    # rel flags (booleans)
+    "nofollow": "rel:nofollow",  # Ahrefs, Semrush
+    "no follow": "rel:nofollow",
+    "flagnofollow": "rel:nofollow",  # Majestic
+    "only rel=nofollow": "rel:nofollow",  # Moz
+    "ugc": "rel:ugc",  # Ahrefs, Semrush ("Ugc")
+    "sponsored": "rel:sponsored",  # Ahrefs, Semrush
+    "followable": "rel:follow",  # Moz, older layout
+    # authority
+    "domain rating": "domain_authority",  # Ahrefs DR
+    "dr": "domain_authority",
+    "domain authority": "domain_authority",  # Moz DA
+    "sourcetrustflow": "domain_authority",  # Majestic (see the module docstring)
+    "ur": "page_authority",  # Ahrefs UR
+    "url rating": "page_authority",  # Ahrefs, pre-2022
+    "page authority": "page_authority",  # Moz PA
+    "page ascore": "page_authority",  # Semrush
+    "page score": "page_authority",  # Semrush, legacy
+    # other metrics
+    "page traffic": "traffic",  # Ahrefs
+    "domain traffic": "traffic:domain",  # Ahrefs, used when there is no page traffic
+    "external links": "outbound_links",  # Ahrefs, Semrush
+    "external links count": "outbound_links",  # Ahrefs, pre-2022
+    "outbound links": "outbound_links",
+    "spam score": "spam_score",  # Moz
+    "toxicity score": "spam_score",  # Semrush Backlink Audit
+    "sitewide": "sitewide",  # Semrush
+    "content": "in_content",  # Ahrefs: link is in the main content
+    # dates
+    "first seen": "first_seen",  # Ahrefs, Semrush
+    "source first found date": "first_seen",  # Majestic
+    "firstindexeddate": "first_seen",  # Majestic API
+    "last seen": "last_seen",  # Ahrefs, Semrush
+    "source crawl date": "last_seen",  # Majestic
+    "lastseendate": "last_seen",  # Majestic API
+    "last crawled": "last_seen",  # Search Console
+    "último rastreo": "last_seen",  # Search Console, Spanish
+    "último rastreamento": "last_seen",  # Portuguese (unverified)
+    "dernière exploration": "last_seen",  # French (unverified)
+    "zuletzt gecrawlt": "last_seen",  # German (unverified)
+    "ultima scansione": "last_seen",  # Italian (unverified)
+    "laatst gecrawld": "last_seen",  # Dutch (unverified)
+}
+
+# Search Console "linking page" headers (each also in ALIASES): a file with one of them is a GSC link table.
+GSC_LINKING_PAGE = frozenset(
+    {
+        "linking page",
+        "página de enlace",
+        "página de link",
+        "page avec lien",
+        "page de lien",
+        "verlinkende seite",
+        "pagina che rimanda",
+        "pagina di collegamento",
+        "linkende pagina",
+        "דף מקשר",
+    }
+)
+# Search Console summary tables (counts per site / per page): no per-link rows.
+_GSC_SUMMARY_COLUMNS = frozenset(
+    {"linking pages", "target pages", "incoming links", "linking sites", "top linking sites",
+     "top linking text", "דפים מקשרים", "דפי יעד"}
+)
+
+# Key columns per format, as shown to the user when a file is not recognised.
+FORMAT_KEYS: dict[str, str] = {
+    "ahrefs": "Referring page URL, Target URL, Anchor, Domain rating, UR (UTF-16, tab-separated)",
+    "ahrefs_awt": "Referring page title, Referring page URL, Domain rating, Target URL, Anchor",
+    "semrush": "Page ascore, Source title, Source url, Target url, Anchor, Nofollow",
+    "semrush_legacy": "Page score, Page trust score, Source url, Target url, Anchor",
+    "semrush_audit": "Source url, Target url, Anchor, Toxicity Score, Toxic markers",
+    "majestic": "Target URL, Source URL, Anchor Text, FlagNoFollow, SourceTrustFlow",
+    "moz": "URL, Title, Anchor Text, Spam Score, Page Authority, Domain Authority, Target URL",
+    "gsc": "Linking page (or a translation, e.g. 'Página de enlace'), Last crawled; or a ZIP of them",
+    "csv": "source_url, target_url (canonical names), or any columns with --map",
+    "jsonl": "one JSON object per line with source_url, target_url, ...",
+}
+_MAP_HINT = 'to read another layout, name its columns: --format csv --map "Their Column=source_url,Other=target_url"'
+
+_BINARY_MAGIC = (
+    (b"\x89PNG", "a PNG image"),
+    (b"%PDF", "a PDF document"),
+    (b"GIF8", "a GIF image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"\x1f\x8b", "a gzip archive (decompress it first)"),
+    (b"\xd0\xcf\x11\xe0", "an old Excel/Office file (.xls): save it as CSV"),
+    (b"BZh", "a bzip2 archive (decompress it first)"),
+    (b"7z\xbc\xaf", "a 7-Zip archive"),
+    (b"Rar!", "a RAR archive"),
+    (b"\x7fELF", "a program"),
+    (b"SQLite format 3", "an SQLite database"),
+)
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+_FALLBACK_ERRORS = "linkq-cp1252-fallback"
+
+
+class ExportFormatError(ValueError):
+    """The file cannot be read as a backlink export; the message says what was expected and found."""
+
+
+@dataclass(frozen=True)
+class ExportRow:
+    """One data row of an export.
+
+    ``line_no`` is the 1-based physical line where the row starts; ``original`` holds the user's
+    columns in file order (values as written); ``record`` the canonical fields (``None`` when the row
+    is malformed, then ``error`` says why, prefixed with ``line N:``).
+    """
+
+    line_no: int
+    original: dict[str, str]
+    record: dict[str, object] | None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class ExportInfo:
+    """What was recognised: format, encoding, delimiter, header and its mapping to canonical fields.
+
+    ``mapping`` values are canonical field names or the pseudo-fields of :data:`PSEUDO_FIELDS`.
+    ``delimiter`` is ``None`` for JSONL and for single-column files. ``header_line`` is the 1-based
+    line of the header (0 for JSONL); ``table`` the member read when the file is a ZIP.
+    """
+
+    format: str
+    encoding: str
+    delimiter: str | None
+    columns: list[str]
+    mapping: dict[str, str]
+    header_line: int = 1
+    table: str | None = None
+
+
+# --------------------------------------------------------------------------------------------------
+# public API
+
+
+def parse_column_map(spec: str) -> dict[str, str]:
+    """Parse ``'Their Column=source_url,Other=anchor_text'`` into ``{column: canonical field}``.
+
+    Column names may contain ``=`` (the last one separates the field) and may be quoted; they may not
+    contain commas. Fields must be canonical names or pseudo-fields (``rel:nofollow``, ...).
+    """
+    result: dict[str, str] = {}
+    if not spec or not spec.strip():
+        return result
+    for part in spec.split(","):
+        if not part.strip():
+            continue
+        if "=" not in part:
+            raise ExportFormatError(f"--map entry {part.strip()!r} has no '=': expected 'Their Column=field'")
+        column, target = part.rsplit("=", 1)
+        column = column.strip().strip("\"'").strip()
+        target = target.strip().strip("\"'").strip()
+        if not column:
+            raise ExportFormatError(f"--map entry {part.strip()!r} has an empty column name")
+        if target not in MAPPABLE_FIELDS:
+            raise ExportFormatError(
+                f"--map entry {part.strip()!r}: unknown field {target!r}; fields are: {', '.join(MAPPABLE_FIELDS)}"
+            )
+        if target in result.values():
+            raise ExportFormatError(f"--map maps two columns to {target!r}")
+        result[column] = target
+    return result
+
+
+def detect_format(path: Path) -> ExportInfo:
+    """Recognise an export from its bytes and header (never from its name); raise ExportFormatError."""
+    return _plan(Path(path), "auto", None).info
+
+
+def read_export(
+    path: Path,
+    format: str = "auto",
+    column_map: dict[str, str] | None = None,
+    chunk_rows: int = 10_000,
+) -> tuple[ExportInfo, Iterator[list[ExportRow]]]:
+    """Recognise ``path`` now (raising ExportFormatError) and return its info and a lazy row stream.
+
+    The stream yields lists of up to ``chunk_rows`` rows, in file order; memory does not grow with the
+    file. ``format`` forces a layout (one of :data:`FORMATS`); ``column_map`` (column -> field, see
+    :func:`parse_column_map`) overrides or completes the automatic mapping.
+    """
+    if chunk_rows < 1:
+        raise ValueError(f"chunk_rows must be at least 1, got {chunk_rows}")
+    if format != "auto" and format not in FORMATS:
+        raise ExportFormatError(f"unknown format {format!r}; expected 'auto' or one of: {', '.join(FORMATS)}")
+    plan = _plan(Path(path), format, column_map)
+    return plan.info, _chunks(_rows(plan), chunk_rows)
+
+
+# --------------------------------------------------------------------------------------------------
+# bytes: sources, encodings, binary detection
+
+
+@dataclass(frozen=True)
+class _Source:
+    path: Path
+    member: str | None = None  # ZIP member
+
+    @property
+    def label(self) -> str:
+        return f"{self.path.name}:{self.member}" if self.member else str(self.path)
+
+    @contextlib.contextmanager
+    def open(self) -> Iterator[IO[bytes]]:
+        if self.member is None:
+            with open(self.path, "rb") as fh:
+                yield fh
+        else:
+            with zipfile.ZipFile(self.path) as zf, zf.open(self.member) as fh:
+                yield fh
+
+    def sample(self) -> tuple[bytes, bool]:
+        with self.open() as fh:
+            data = fh.read(SAMPLE_BYTES + 1)
+        return data[:SAMPLE_BYTES], len(data) <= SAMPLE_BYTES
+
+
+def _cp1252_fallback(exc: UnicodeError) -> tuple[str, int]:
+    """Codec error handler: decode bytes that are not UTF-8 as cp1252 (mixed-encoding files)."""
+    if not isinstance(exc, UnicodeDecodeError):
+        raise exc
+    bad = exc.object[exc.start : exc.end]
+    return bytes(bad).decode("cp1252", errors="replace"), exc.end
+
+
+def _register_fallback() -> None:
+    try:
+        codecs.lookup_error(_FALLBACK_ERRORS)
+    except LookupError:
+        codecs.register_error(_FALLBACK_ERRORS, _cp1252_fallback)
+
+
+def _sniff_encoding(sample: bytes, label: str) -> tuple[str, str]:
+    """Return (encoding, errors handler) for the bytes, or raise ExportFormatError for binary data."""
+    if not sample:
+        raise ExportFormatError(f"{label}: the file is empty (0 bytes); expected a backlink export")
+    for magic, what in _BINARY_MAGIC:
+        if sample.startswith(magic):
+            raise ExportFormatError(f"{label}: this is {what}, not a backlink export (CSV, TSV, JSONL or ZIP)")
+    if sample.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig", "replace"
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16", "replace"
+    if b"\x00" in sample:
+        even, odd = sample[0::2], sample[1::2]
+        if len(sample) >= 4 and odd.count(0) > 0.4 * len(odd) and even.count(0) < 0.02 * len(even):
+            return "utf-16-le", "replace"
+        if len(sample) >= 4 and even.count(0) > 0.4 * len(even) and odd.count(0) < 0.02 * len(odd):
+            return "utf-16-be", "replace"
+        raise ExportFormatError(
+            f"{label}: binary data (NUL bytes), not a text export; save the export as CSV or TSV"
+        )
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
+    except UnicodeDecodeError:
+        return "cp1252", "replace"
+    _register_fallback()
+    return "utf-8", _FALLBACK_ERRORS
+
+
+def _decode_sample(sample: bytes, complete: bool, encoding: str, errors: str, label: str) -> str:
+    text = codecs.getincrementaldecoder(encoding)(errors=errors).decode(sample, final=complete)
+    if not text.strip():
+        raise ExportFormatError(f"{label}: the file is empty (no header line); expected a backlink export")
+    controls = sum(1 for ch in text if (ord(ch) < 32 and ch not in "\t\r\n\f\v") or ch == "\x7f")
+    if controls > max(2, len(text) // 100):
+        raise ExportFormatError(f"{label}: binary data (control characters), not a text export")
+    return text
+
+
+def _text_stream(fh: IO[bytes], encoding: str, errors: str) -> io.TextIOWrapper:
+    # newline="": lines split on \n, \r\n or \r, line endings kept (as the csv module wants them).
+    return io.TextIOWrapper(fh, encoding=encoding, errors=errors, newline="")
+
+
+# --------------------------------------------------------------------------------------------------
+# layout: header line, delimiter, columns, format
+
+
+def _norm(name: str) -> str:
+    return " ".join(name.replace("\ufeff", "").strip().strip('"').split()).lower()
+
+
+def _split_line(line: str, delimiter: str) -> list[str]:
+    line = line.rstrip("\r\n")
+    if '"' not in line:
+        return line.split(delimiter)
+    try:
+        return next(csv.reader([line], delimiter=delimiter), [])
+    except csv.Error:
+        return line.split(delimiter)
+
+
+def _dedupe(names: list[str]) -> list[str]:
+    """Header cells as column names: blanks become '(column N)', repeats get ' (2)', ' (3)', ..."""
+    out: list[str] = []
+    seen: set[str] = set()
+    for i, raw in enumerate(names, 1):
+        name = raw.replace("\ufeff", "").strip() or f"(column {i})"
+        candidate, k = name, 2
+        while candidate in seen:
+            candidate, k = f"{name} ({k})", k + 1
+        seen.add(candidate)
+        out.append(candidate)
+    return out
+
+
+@dataclass(frozen=True)
+class _Layout:
+    encoding: str
+    errors: str
+    delimiter: str | None  # None: single column, or JSONL
+    header_line: int  # 0 for JSONL
+    columns: list[str]
+    jsonl: bool = False
+
+
+def _sniff_layout(source: _Source, extra_known: frozenset[str], force_jsonl: bool = False) -> _Layout:
+    sample, complete = source.sample()
+    encoding, errors = _sniff_encoding(sample, source.label)
+    text = _decode_sample(sample, complete, encoding, errors, source.label)
+    lines = io.StringIO(text, newline="").readlines()
+    if not complete and len(lines) > 1:
+        lines.pop()  # possibly cut in the middle
+    stripped = text.lstrip("\ufeff \t\r\n")
+    if force_jsonl or stripped.startswith("{"):
+        return _Layout(encoding, errors, None, 0, _jsonl_columns(lines), jsonl=True)
+    if stripped.startswith("["):
+        raise ExportFormatError(
+            f"{source.label}: this is a JSON array; expected JSONL (one JSON object per line) or CSV"
+        )
+    known = frozenset(ALIASES) | extra_known
+    best: tuple[int, int, int, str | None] | None = None  # (score, cells, -line_no, delimiter)
+    first: tuple[int, str] | None = None
+    seen = 0
+    for line_no, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        seen += 1
+        if seen > MAX_PREAMBLE_LINES:
+            break
+        if first is None:
+            first = (line_no, line)
+        if _norm(line.rstrip("\r\n")) in GSC_LINKING_PAGE | extra_known:
+            cand = (1, 1, -line_no, None)
+            best = cand if best is None or cand[:2] > best[:2] else best
+            continue
+        for delim in (",", ";", "\t"):
+            cells = _split_line(line, delim)
+            if len(cells) < 2:
+                continue
+            score = sum(1 for c in cells if _norm(c) in known)
+            cand = (score, len(cells), -line_no, delim)
+            if score >= 2 and (best is None or cand[:2] > best[:2]):
+                best = cand
+    if best is not None:
+        line_no = -best[2]
+        delimiter = best[3]
+    else:
+        assert first is not None  # the text is not blank
+        line_no, line = first
+        counts = {d: _count_outside_quotes(line, d) for d in (",", ";", "\t")}
+        top = max(counts, key=lambda d: counts[d])
+        delimiter = top if counts[top] > 0 else None
+    header = lines[line_no - 1]
+    cells = [header.rstrip("\r\n")] if delimiter is None else _split_line(header, delimiter)
+    if delimiter is None:
+        cells = [c.strip('"') for c in cells]
+    return _Layout(encoding, errors, delimiter, line_no, _dedupe(cells))
+
+
+def _count_outside_quotes(line: str, delimiter: str) -> int:
+    return max(0, len(_split_line(line, delimiter)) - 1)
+
+
+def _jsonl_columns(lines: list[str]) -> list[str]:
+    for line in lines:
+        if line.strip():
+            try:
+                obj = json.loads(line)
+            except ValueError:
+                return []
+            return [str(k) for k in obj] if isinstance(obj, dict) else []
+    return []
+
+
+def _auto_mapping(columns: Iterable[str]) -> dict[str, str]:
+    mapping: dict[str, str] = {}
+    used: set[str] = set()
+    for col in columns:
+        target = ALIASES.get(_norm(col))
+        if target and target not in used:
+            mapping[col] = target
+            used.add(target)
+    return mapping
+
+
+def _apply_user_map(
+    columns: list[str], mapping: dict[str, str], column_map: dict[str, str], label: str
+) -> dict[str, str]:
+    by_norm = {_norm(c): c for c in reversed(columns)}  # first column wins on a normalised clash
+    resolved: dict[str, str] = {}
+    missing: list[str] = []
+    for theirs, target in column_map.items():
+        col = theirs if theirs in columns else by_norm.get(_norm(theirs))
+        if col is None:
+            missing.append(theirs)
+        else:
+            resolved[col] = target
+    if missing:
+        raise ExportFormatError(
+            f"{label}: --map names column(s) not in the file: {', '.join(map(repr, missing))}; "
+            f"found header: {', '.join(map(repr, columns))}"
+        )
+    targets = set(resolved.values())
+    merged = {c: f for c, f in mapping.items() if c not in resolved and f not in targets}
+    merged.update(resolved)
+    return {c: merged[c] for c in columns if c in merged}
+
+
+def _classify(columns: list[str]) -> str | None:
+    """The export format named by a header, or None."""
+    names = {_norm(c) for c in columns}
+    if names & GSC_LINKING_PAGE:
+        return "gsc"
+    if "referring page url" in names:
+        awt = {"referring page title", "referring page url", "domain rating", "target url", "anchor"}
+        return "ahrefs_awt" if names <= awt else "ahrefs"
+    if "url rating" in names and ("link url" in names or "referring page title" in names):
+        return "ahrefs"  # pre-2022 layout
+    if "source url" in names or "sourceurl" in names:
+        if "toxicity score" in names or "toxic markers" in names:
+            return "semrush_audit"
+        if "page ascore" in names:
+            return "semrush"
+        if "page score" in names or "page trust score" in names:
+            return "semrush_legacy"
+        if names & {"sourcetrustflow", "sourcecitationflow", "flagnofollow", "flagredirect"}:
+            return "majestic"
+        if "sitewide" in names and "source title" in names:
+            return "semrush"
+    if names & {"domain authority", "page authority", "only rel=nofollow", "followable"} and "url" in names:
+        return "moz"
+    mapped = set(_auto_mapping(columns).values())
+    if {"source_url", "target_url"} <= mapped:
+        return "csv"
+    return None
+
+
+def _unrecognised(label: str, layout: _Layout, reason: str) -> ExportFormatError:
+    shown = ", ".join(repr(c) for c in layout.columns[:40]) + (" ..." if len(layout.columns) > 40 else "")
+    delim = {None: "none", "\t": "tab"}.get(layout.delimiter, repr(layout.delimiter))
+    expected = "\n".join(f"  {name:<15} {keys}" for name, keys in FORMAT_KEYS.items())
+    return ExportFormatError(
+        f"{label}: {reason}\nfound header (line {layout.header_line}, delimiter {delim}): {shown}\n"
+        f"expected one of these formats (key columns):\n{expected}\n{_MAP_HINT}"
+    )
+
+
+@dataclass(frozen=True)
+class _Plan:
+    info: ExportInfo
+    source: _Source
+    layout: _Layout
+
+
+def _plan(path: Path, format: str, column_map: dict[str, str] | None) -> _Plan:
+    label = str(path)
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+    except OSError as exc:
+        raise ExportFormatError(f"{label}: cannot read the file: {exc.strerror or exc}") from exc
+    if head.startswith(_ZIP_MAGIC) and format != "jsonl":
+        return _plan_zip(path, format, column_map)
+    return _plan_source(_Source(path), format, column_map)
+
+
+def _plan_source(source: _Source, format: str, column_map: dict[str, str] | None) -> _Plan:
+    extra = frozenset(_norm(k) for k in (column_map or {}))
+    layout = _sniff_layout(source, extra, force_jsonl=format == "jsonl")
+    if layout.jsonl:
+        if format not in ("auto", "jsonl"):
+            raise _unrecognised(source.label, layout, f"this is JSONL, not {format}")
+        mapping = _auto_mapping(layout.columns)
+        info = ExportInfo("jsonl", layout.encoding, None, list(layout.columns), mapping, 0, source.member)
+        return _Plan(info, source, layout)
+    columns = layout.columns
+    mapping = _auto_mapping(columns)
+    if column_map:
+        mapping = _apply_user_map(columns, mapping, column_map, source.label)
+    detected = _classify(columns)
+    fmt = format if format != "auto" else detected
+    if fmt is None and column_map:
+        fmt = "csv"
+    if fmt is None:
+        names = {_norm(c) for c in columns}
+        if names & _GSC_SUMMARY_COLUMNS:
+            raise _unrecognised(
+                source.label, layout,
+                "this is a Search Console summary table (counts per site or page), it has no per-link "
+                "rows; export 'Latest links' or 'More sample links' from the Links report",
+            )
+        if len(columns) == 1:
+            raise _unrecognised(
+                source.label, layout,
+                "only one column found and it is not a Search Console 'Linking page' column; a link needs "
+                "at least a source and a target URL",
+            )
+        raise _unrecognised(source.label, layout, "could not recognise the export format")
+    fields = set(mapping.values())
+    required = ["source_url"] if fmt == "gsc" else ["source_url", "target_url"]
+    missing = [f for f in required if f not in fields]
+    if missing:
+        raise _unrecognised(
+            source.label, layout, f"no column for {', '.join(missing)} (format {fmt})"
+        )
+    info = ExportInfo(fmt, layout.encoding, layout.delimiter, list(columns), mapping, layout.header_line,
+                      source.member)
+    return _Plan(info, source, layout)
+
+
+def _plan_zip(path: Path, format: str, column_map: dict[str, str] | None) -> _Plan:
+    label = str(path)
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise ExportFormatError(f"{label}: a broken ZIP file: {exc}") from exc
+    names = [i.filename for i in infos]
+    if "[Content_Types].xml" in names or any(n.startswith("xl/") for n in names):
+        raise ExportFormatError(f"{label}: this is an Excel workbook (.xlsx); export or save it as CSV")
+    members = [i.filename for i in infos if not i.is_dir() and i.file_size > 0 and "__MACOSX" not in i.filename]
+    if not members:
+        raise ExportFormatError(f"{label}: the ZIP holds no files")
+    candidates: list[tuple[int, int, _Plan]] = []
+    found: list[str] = []
+    for order, member in enumerate(members):
+        source = _Source(path, member)
+        try:
+            plan = _plan_source(source, format, column_map)
+        except ExportFormatError as exc:
+            first = str(exc).splitlines()
+            header = next((s for s in first if s.startswith("found header")), first[0])
+            found.append(f"  {member}: {header}")
+            continue
+        fields = set(plan.info.mapping.values())
+        rank = 0 if plan.info.format == "gsc" and "last_seen" in fields else 1 if plan.info.format == "gsc" else 2
+        candidates.append((rank, order, plan))
+        found.append(f"  {member}: {plan.info.format}")
+    if not candidates:
+        raise ExportFormatError(
+            f"{label}: no table in this ZIP has per-link rows (a 'Linking page' column, or a known export); "
+            "from Search Console export 'Latest links' or 'More sample links'.\ntables found:\n"
+            + "\n".join(found) + f"\n{_MAP_HINT}"
+        )
+    return min(candidates, key=lambda c: (c[0], c[1]))[2]
+
+
+# --------------------------------------------------------------------------------------------------
+# rows: splitting text into records with exact line numbers
+
+
+def _scan(text: str, delimiter: str, in_quotes: bool) -> tuple[bool, bool]:
+    """Follow the csv module's (non-strict) quoting over one line.
+
+    Returns (still inside a quoted field at the end, saw a quote inside an unquoted field).
+    """
+    i, n, stray = 0, len(text), False
+    while True:
+        if in_quotes:
+            j = text.find('"', i)
+            if j < 0:
+                return True, stray
+            if j + 1 < n and text[j + 1] == '"':
+                i = j + 2
+                continue
+            in_quotes = False
+            i = j + 1
+            if i < n and text[i] not in "\r\n" and text[i] != delimiter:
+                stray = True  # text right after a closing quote
+            k = text.find(delimiter, i)
+            if k < 0:
+                return False, stray
+            i = k + 1
+        elif i < n and text[i] == '"':
+            in_quotes = True
+            i += 1
+        else:
+            k = text.find(delimiter, i)
+            end = n if k < 0 else k
+            if text.find('"', i, end) >= 0:
+                stray = True
+            if k < 0:
+                return False, stray
+            i = k + 1
+
+
+def _parse_record(text: str, delimiter: str) -> list[str] | None:
+    try:
+        return next(csv.reader([text], delimiter=delimiter), [])
+    except csv.Error:
+        return None
+
+
+def _is_blank(text: str, delimiter: str) -> bool:
+    return not text.strip().replace(delimiter, "").strip()
+
+
+@dataclass(frozen=True)
+class _RawRow:
+    line_no: int
+    fields: list[str] | None
+    error: str | None
+    text: str
+
+
+def _raw_rows(lines: Iterator[tuple[int, str]], delimiter: str, ncols: int) -> Iterator[_RawRow]:
+    """Cut physical lines into records; an unclosed quote costs one error row, never its neighbours."""
+    pending: deque[tuple[int, str]] = deque()
+
+    def take() -> tuple[int, str] | None:
+        return pending.popleft() if pending else next(lines, None)
+
+    def complete_row(text: str) -> bool:
+        if _is_blank(text, delimiter):
+            return False
+        if '"' not in text:
+            return text.count(delimiter) + 1 == ncols
+        open_end, stray = _scan(text, delimiter, False)
+        if open_end or stray:
+            return False
+        fields = _parse_record(text, delimiter)
+        return fields is not None and len(fields) == ncols
+
+    while (item := take()) is not None:
+        line_no, text = item
+        if _is_blank(text, delimiter):
+            continue
+        if '"' not in text:
+            yield _RawRow(line_no, text.rstrip("\r\n").split(delimiter), None, text)
+            continue
+        if not _scan(text, delimiter, False)[0]:
+            fields = _parse_record(text, delimiter)
+            error = None if fields is not None else f"line {line_no}: unreadable CSV row"
+            yield _RawRow(line_no, fields, error, text)
+            continue
+        # A quoted field continues on the next line(s): a legitimate multi-line value or an unclosed quote.
+        taken: list[tuple[int, str]] = []
+        parts, size, ok = [text], len(text), False
+        while True:
+            nxt = take()
+            if nxt is None:
+                break
+            if complete_row(nxt[1]):
+                pending.appendleft(nxt)
+                break
+            taken.append(nxt)
+            parts.append(nxt[1])
+            size += len(nxt[1])
+            if not _scan(nxt[1], delimiter, True)[0]:
+                ok = True
+                break
+            if len(parts) > MAX_RECORD_LINES or size > MAX_RECORD_CHARS:
+                break
+        if ok:
+            fields = _parse_record("".join(parts), delimiter)
+            if fields is not None and _count_ok(fields, ncols):
+                yield _RawRow(line_no, fields, None, "".join(parts))
+                continue
+        pending.extendleft(reversed(taken))
+        yield _RawRow(line_no, None, f"line {line_no}: unbalanced quotes (a quoted field is never closed)", text)
+
+
+def _count_ok(fields: list[str], ncols: int) -> bool:
+    return len(fields) == ncols or (len(fields) > ncols and not any(f.strip() for f in fields[ncols:]))
+
+
+def _original(columns: list[str], fields: list[str]) -> dict[str, str]:
+    row = dict(zip(columns, fields, strict=False))
+    for k, extra in enumerate(fields[len(columns) :], 1):
+        row[f"(extra {k})"] = extra
+    return row
+
+
+def _rows(plan: _Plan) -> Iterator[ExportRow]:
+    layout, info = plan.layout, plan.info
+    with plan.source.open() as fh, _text_stream(fh, layout.encoding, layout.errors) as stream:
+        lines = enumerate(stream, 1)
+        if layout.jsonl:
+            yield from _jsonl_rows(lines)
+            return
+        for line_no, _ in lines:
+            if line_no >= layout.header_line:
+                break
+        delimiter = layout.delimiter or "\x1f"  # single column: a delimiter that never occurs
+        columns, ncols = info.columns, len(info.columns)
+        pairs = [(columns.index(c), f) for c, f in info.mapping.items()]
+        for raw in _raw_rows(lines, delimiter, ncols):
+            if raw.fields is None:
+                fields = _parse_record(raw.text.rstrip("\r\n"), delimiter) or [raw.text.rstrip("\r\n")]
+                yield ExportRow(raw.line_no, _original(columns, fields), None, raw.error)
+                continue
+            fields = raw.fields
+            if not _count_ok(fields, ncols):
+                yield ExportRow(
+                    raw.line_no, _original(columns, fields), None,
+                    f"line {raw.line_no}: expected {ncols} fields, found {len(fields)}",
+                )
+                continue
+            original = dict(zip(columns, fields, strict=False))
+            record = _make_record((f, fields[i]) for i, f in pairs)
+            yield ExportRow(raw.line_no, original, record, None)
+
+
+def _jsonl_rows(lines: Iterable[tuple[int, str]]) -> Iterator[ExportRow]:
+    for line_no, text in lines:
+        if not text.strip():
+            continue
+        try:
+            obj = json.loads(text)
+        except ValueError as exc:
+            msg = getattr(exc, "msg", str(exc))
+            col = getattr(exc, "colno", None)
+            where = f" at column {col}" if col else ""
+            yield ExportRow(line_no, {}, None, f"line {line_no}: invalid JSON ({msg}{where})")
+            continue
+        if not isinstance(obj, dict):
+            yield ExportRow(
+                line_no, {}, None, f"line {line_no}: expected a JSON object, got {type(obj).__name__}"
+            )
+            continue
+        original = {
+            str(k): v if isinstance(v, str) else "" if v is None else json.dumps(v, ensure_ascii=False)
+            for k, v in obj.items()
+        }
+        pairs: list[tuple[str, object]] = []
+        for key, value in obj.items():
+            target = ALIASES.get(_norm(str(key)))
+            if target:
+                pairs.append((target, value))
+        nested = obj.get("metrics")
+        if isinstance(nested, dict):  # nested metrics win over top-level ones, as in features.records
+            for key, value in nested.items():
+                target = ALIASES.get(_norm(str(key)))
+                if target:
+                    pairs.append((target, value))
+        yield ExportRow(line_no, original, _make_record(pairs, last_wins=True), None)
+
+
+def _chunks(rows: Iterator[ExportRow], size: int) -> Iterator[list[ExportRow]]:
+    chunk: list[ExportRow] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+# --------------------------------------------------------------------------------------------------
+# values
+
+
+def _blank(value: object) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _flag(value: object) -> bool | None:
+    if isinstance(value, str) and value.strip() in ("+", "-"):
+        return value.strip() == "+"
+    num = parse_number(value)
+    return None if num is None else num != 0
+
+
+_MONTHS: dict[str, int] = {}
+_MONTH_NAMES = (
+    # en, es, pt, fr, de, it, nl: full names and usual abbreviations (matched without a trailing dot)
+    ("january jan enero ene janeiro janvier janv januar jän gennaio gen januari", 1),
+    ("february feb febrero fevereiro fev février févr fevr februar febbraio februari", 2),
+    ("march mar marzo março mars märz mär maart mrt", 3),
+    ("april apr abril abr avril avr aprile", 4),
+    ("may mayo maio mai maggio mag mei", 5),
+    ("june jun junio junho juin juni giugno giu", 6),
+    ("july jul julio julho juillet juil juli luglio lug", 7),
+    ("august aug agosto ago août aout augustus", 8),
+    ("september sep sept septiembre setiembre setembro set septembre settembre", 9),
+    ("october oct octubre outubro out octobre oktober okt ottobre ott", 10),
+    ("november nov noviembre novembro novembre", 11),
+    ("december dec diciembre dic dezembro dez décembre déc dezember dicembre", 12),
+)
+_DAY_MONTH_YEAR = re.compile(r"^(\d{1,2})\.?\s+(?:de\s+)?([^\W\d_]+)\.?,?\s+(?:de\s+)?(\d{4})\b")
+_MONTH_DAY_YEAR = re.compile(r"^([^\W\d_]+)\.?\s+(\d{1,2}),?\s+(\d{4})\b")
+
+
+def _month(name: str) -> int | None:
+    if not _MONTHS:
+        for names, number in _MONTH_NAMES:
+            for n in names.split():
+                _MONTHS[n] = number
+    return _MONTHS.get(name.lower().rstrip("."))
+
+
+def _to_date(value: object) -> str | None:
+    """Dates as exports write them (ISO, d/m/Y, 'Sep 15, 2026', '15 sept. 2026') -> 'YYYY-MM-DD'."""
+    if _blank(value):
+        return None
+    iso = parse_date(value)
+    if iso is not None or not isinstance(value, str):
+        return iso
+    s = value.strip()
+    for pattern, order in ((_DAY_MONTH_YEAR, (0, 1, 2)), (_MONTH_DAY_YEAR, (1, 0, 2))):
+        m = pattern.match(s)
+        if m:
+            groups = m.groups()
+            day, month, year = (groups[i] for i in order)
+            number = _month(month)
+            if number is not None:
+                try:
+                    return date(int(year), number, int(day)).isoformat()
+                except ValueError:
+                    return None
+    m = re.match(r"^(\d{1,2})/(\d{1,2})/(\d{4})\b", s)  # US m/d/Y when the day cannot be first
+    if m:
+        try:
+            return date(int(m[3]), int(m[1]), int(m[2])).isoformat()
+        except ValueError:
+            return None
+    head = s.split()[0] if s.split() else s
+    return parse_date(head) if head != s else None
+
+
+def _make_record(pairs: Iterable[tuple[str, object]], last_wins: bool = False) -> dict[str, object]:
+    """Canonical flat record from (field, raw value) pairs; blank or unreadable values are omitted."""
+    record: dict[str, object] = {}
+    flags: dict[str, bool] = {}
+    domain_traffic: float | None = None
+    for name, raw in pairs:
+        if _blank(raw) or (name in record and not last_wins):
+            continue
+        if name in _URL_FIELDS:
+            record[name] = str(raw).strip()
+        elif name == "rel":
+            tokens = raw if isinstance(raw, list | tuple) else str(raw).replace(",", " ").split()
+            rel = " ".join(str(t).strip().lower() for t in tokens if str(t).strip())
+            if rel:
+                record["rel"] = rel
+        elif name in TEXT_FIELDS:
+            record[name] = raw if isinstance(raw, str) else str(raw)
+        elif name in _DATE_FIELDS:
+            iso = _to_date(raw)
+            if iso is not None:
+                record[name] = iso
+        elif name in _NUMBER_FIELDS:
+            num = parse_number(raw)
+            if num is not None:
+                record[name] = num
+        elif name.startswith("rel:"):
+            flag = _flag(raw)
+            if flag is not None:
+                flags[name[4:]] = flag
+        elif name == "traffic:domain":
+            domain_traffic = parse_number(raw)
+    if "traffic" not in record and domain_traffic is not None:
+        record["traffic"] = domain_traffic
+    if "rel" not in record:
+        rel = _rel_from_flags(flags)
+        if rel is not None:
+            record["rel"] = rel
+    return record
+
+
+def _rel_from_flags(flags: dict[str, bool]) -> str | None:
+    """'nofollow ugc sponsored' subset; '' when the file says the link is followed; None when unknown."""
+    nofollow = flags.get("nofollow")
+    if nofollow is None and "follow" in flags:
+        nofollow = not flags["follow"]
+    tokens = [t for t in _REL_FLAGS[1:] if flags.get(t)]
+    if nofollow is None:
+        return " ".join(tokens) if tokens else None
+    return " ".join((["nofollow"] if nofollow else []) + tokens)
+
