@@ -76,6 +76,7 @@ class ParsedPage:
     meta_noindex: bool
     main_prob: np.ndarray | None = None
     zones: list[str] = field(default_factory=list)
+    signals: dict[str, float] | None = None  # page-level features, computed once (page_signals)
 
     def links_to(self, target_key: str) -> list[PageLink]:
         return [lk for lk in self.links if lk.key == target_key]

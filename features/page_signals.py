@@ -28,6 +28,12 @@ def page_features(page: ParsedPage | None) -> dict[str, float]:
     """Whole-page measures from the parsed page (all NaN without a page)."""
     if page is None:
         return {}
+    if page.signals is None:
+        page.signals = _page_features(page)
+    return page.signals
+
+
+def _page_features(page: ParsedPage) -> dict[str, float]:
     main = len("".join(page.main_text.split()))
     own = registered_domain(page.url)
     ext = [lk for lk in page.links if lk.key and registered_domain(lk.key.split("/")[0]) != own]

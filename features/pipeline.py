@@ -35,6 +35,10 @@ STATUS_NO_PAGE = "ok_without_page"
 STATUS_LINK_MISSING = "link_missing"
 
 
+class PageProblem(ValueError):
+    """The record's page exists but cannot be used (its message is shown as the row's error)."""
+
+
 @dataclass
 class FeatureContext:
     """What the pipeline needs, loaded once per process and passed down explicitly."""
@@ -69,8 +73,12 @@ class FeatureBatch:
         return np.array([not s.startswith("error") for s in self.status])
 
 
-def _page_key(rec: LinkRecord, html: str) -> str:
-    return rec.source_url + "\x00" + hashlib.blake2b(html.encode("utf-8", "replace"), digest_size=16).hexdigest()
+def _page_key(rec: LinkRecord, html: str, hashes: dict[int, str]) -> str:
+    """(source URL, content hash): the same page text is parsed once per batch."""
+    h = hashes.get(id(html))
+    if h is None:
+        h = hashes[id(html)] = hashlib.blake2b(html.encode("utf-8", "replace"), digest_size=16).hexdigest()
+    return rec.source_url + "\x00" + h
 
 
 def extract_features(
@@ -92,6 +100,7 @@ def extract_features(
     topical_items: list[TopicalTexts] = []
     topical_rows: list[int] = []
     parsed: dict[str, ParsedPage | str] = {}  # page key -> page or error message
+    hashes: dict[int, str] = {}  # id(html str) -> content hash; the strings live until the batch ends
 
     for i, raw in enumerate(records):
         rec = raw if isinstance(raw, LinkRecord) else parse_record(raw, ctx.max_html_bytes)
@@ -99,7 +108,10 @@ def extract_features(
             status[i] = f"error: {rec.message}"
             continue
         try:
-            row, ev, st, texts = _one(rec, ctx, pages, parsed, use_pages)
+            row, ev, st, texts = _one(rec, ctx, pages, parsed, hashes, use_pages)
+        except PageProblem as exc:
+            status[i] = f"error: {exc}"
+            continue
         except Exception as exc:  # noqa: BLE001 - one bad record must not stop the batch
             status[i] = f"error: {type(exc).__name__}: {exc}"
             continue
@@ -125,6 +137,7 @@ def _one(
     ctx: FeatureContext,
     pages: PageSource,
     parsed: dict[str, ParsedPage | str],
+    hashes: dict[int, str],
     use_pages: bool,
 ) -> tuple[dict[str, float], dict[str, object], str, TopicalTexts]:
     """Features (except topical) for one valid record, plus the texts to embed."""
@@ -140,7 +153,7 @@ def _one(
                 page_error = str(exc)
     page: ParsedPage | None = None
     if html is not None:
-        key = _page_key(rec, html)
+        key = _page_key(rec, html, hashes)
         if key not in parsed:
             try:
                 parsed[key] = parse_page(html, rec.source_url)
@@ -154,7 +167,7 @@ def _one(
         else:
             page = got
     if page_error is not None:
-        raise ValueError(page_error)
+        raise PageProblem(page_error)
 
     row: dict[str, float] = {}
     ev: dict[str, object] = {}
@@ -182,7 +195,10 @@ def _one(
             ev["anchor_on_page"] = link.anchor or link.image_alt or ""
             ev["link_index"] = link.idx
             ev["context"] = f"{link.context_left[-120:]} [{link.anchor}] {link.context_right[:120]}".strip()
+            ev["rel_on_page"] = link.rel
+            ev["context_left"], ev["context_right"] = link.context_left, link.context_right
         row.update(page_features(page))
+        ev["source_title"] = page.title
         if page.meta_nofollow and rel is not None and "nofollow" not in rel:
             ev["meta_nofollow"] = True
     row.update(anchor_features(anchor, image_alt, rec.target_url, rec.target_title))

@@ -167,7 +167,9 @@ def parse_record(raw: Mapping[str, object], max_html_bytes: int = MAX_HTML_BYTES
     if not _blank(html_raw):
         if not isinstance(html_raw, str | bytes):
             return RecordError(f"source_html must be text, got {type(html_raw).__name__}")
-        size = len(html_raw) if isinstance(html_raw, bytes) else len(html_raw.encode("utf-8", "replace"))
+        size = len(html_raw)
+        if isinstance(html_raw, str) and size * 4 > max_html_bytes:  # only then can UTF-8 exceed the limit
+            size = len(html_raw.encode("utf-8", "replace"))
         if size > max_html_bytes:
             return RecordError(f"source_html is {size / 1e6:.1f} MB, over the {max_html_bytes / 1e6:.0f} MB limit")
         try:

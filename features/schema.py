@@ -223,7 +223,7 @@ def conform(frame: pd.DataFrame) -> pd.DataFrame:
     out = {}
     for f in FEATURES:
         if f.name not in frame.columns:
-            col = empty_frame(len(frame))[f.name].to_numpy()
+            col = [None] * len(frame) if f.dtype == "category" else np.full(len(frame), np.nan, np.float32)
         else:
             col = frame[f.name]
         if f.dtype == "category":

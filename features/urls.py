@@ -114,6 +114,7 @@ def host_of(url: str) -> str:
     return host[4:] if host.startswith("www.") else host
 
 
+@functools.lru_cache(maxsize=65536)
 def registered_domain(url_or_host: str) -> str:
     """Registered domain (eTLD+1) of a URL or host, e.g. 'news.bbc.co.uk' -> 'bbc.co.uk'."""
     host = host_of(url_or_host) if ("/" in url_or_host or ":" in url_or_host) else url_or_host.lower()

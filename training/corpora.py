@@ -117,7 +117,8 @@ def iter_gold_pages(shared: Path, corpora: tuple[str, ...] = CORPORA) -> Iterato
             path = _page_files(root, corpus, pid)
             if not path.exists():
                 continue
-            raw = gzip.open(path).read()
+            with gzip.open(path) as fh:
+                raw = fh.read()
             url = urls.get(pid)
             url_known = bool(url)
             if not url:
