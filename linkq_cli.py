@@ -1,3 +1,313 @@
-"""placeholder"""
+"""The ``linkq`` command: a thin click face over features, training and serving.
+
+Each command parses options, calls one library function and prints a summary;
+the work lives in the packages (and is tested there).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import click
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("BENTOML_DO_NOT_TRACK", "True")
+
+HIDDEN_INPUT_FIELDS = ("source_html",)
+
+
+def _models_dir(path: str | None) -> Path:
+    from features.artifact import default_models_dir
+
+    return Path(path) if path else default_models_dir()
+
+
+def _passthrough(raw: dict) -> dict:
+    return {k: v for k, v in raw.items() if k not in HIDDEN_INPUT_FIELDS and not k.startswith("_")}
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option("0.1.0", prog_name="linkq")
+def cli() -> None:
+    """linkq: explainable backlink quality scores, self-hosted.
+
+    Score backlinks (strong / review / weak) with the reasons and the page
+    evidence, and retrain the model on your own labels.
+    """
+
+
+@cli.command()
+@click.argument("input_path", metavar="INPUT", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--pages", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Folder of saved source pages with manifest.csv (url,file).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Output .csv or .jsonl; without it a table is printed.")
+@click.option("--embedding", default=None, help="Embedding model (default: the shipped static MiniLM).")
+def features(input_path: Path, pages: Path | None, out: Path | None, embedding: str | None) -> None:
+    """Compute the feature vector of every link record in INPUT (.jsonl or .csv).
+
+    Every input field except source_html is carried through, followed by
+    status and the features in schema order.
+    """
+    from features.embeddings import DEFAULT_EMBEDDING
+    from features.pages import open_pages
+    from features.pipeline import extract_features, load_context
+    from features.recordio import read_records, write_rows
+    from features.schema import FEATURE_NAMES
+
+    raws = list(read_records(input_path))
+    ctx = load_context(embedding or DEFAULT_EMBEDDING)
+    t0 = time.time()
+    batch = extract_features([r if "_error" not in r else {} for r in raws], ctx, open_pages(pages))
+    rows = []
+    values = batch.frame.to_dict(orient="records")
+    for raw, st, vals in zip(raws, batch.status, values, strict=True):
+        row = _passthrough(raw)
+        row["status"] = f"error: {raw['_error']}" if "_error" in raw else st
+        row.update({k: vals[k] for k in FEATURE_NAMES})
+        rows.append(row)
+    secs = time.time() - t0
+    passthrough = dict.fromkeys(k for r in raws for k in _passthrough(r))
+    cols = [*passthrough, "status", *FEATURE_NAMES]
+    if out:
+        write_rows(out, rows, cols)
+        click.echo(f"wrote {len(rows)} rows to {out} ({len(rows) / max(secs, 1e-9):.0f} links/s, "
+                   f"{ctx.pages_parsed} pages parsed)", err=True)
+    else:
+        _print_table(rows, ["status", "placement_zone", "placement_main_prob", "anchor_words", "rel_nofollow",
+                            "rel_sponsored", "sim_context_target", "page_ext_links"])
+
+
+def _print_table(rows: list[dict], cols: list[str]) -> None:
+    key = next((k for k in ("id", "target_url") if rows and k in rows[0]), None)
+    cols = ([key] if key else []) + cols
+    def fmt(v: object) -> str:
+        if isinstance(v, float):
+            return "" if v != v else f"{v:.3g}"
+        return str(v if v is not None else "")
+    table = [[fmt(r.get(c))[:48] for c in cols] for r in rows]
+    widths = [max([len(c)] + [len(t[i]) for t in table]) for i, c in enumerate(cols)]
+    click.echo("  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True)))
+    for t in table:
+        click.echo("  ".join(v.ljust(w) for v, w in zip(t, widths, strict=True)))
+
+
+@cli.command()
+@click.argument("input_path", metavar="INPUT", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Output file: .csv, .jsonl or .parquet.")
+@click.option("--pages", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Folder of saved source pages with manifest.csv (url,file).")
+@click.option("--model", "model_id", default=None, help="Model id under models/ (default: models/CURRENT).")
+@click.option("--models-dir", default=None, help="Where models live (default: $LINKQ_MODELS or ./models).")
+@click.option("--explain", is_flag=True, help="Also write every feature value.")
+@click.option("--batch-size", default=500, show_default=True, help="Records per scoring batch.")
+def score(input_path: Path, out: Path, pages: Path | None, model_id: str | None, models_dir: str | None,
+          explain: bool, batch_size: int) -> None:
+    """Score every backlink in INPUT (canonical .jsonl or .csv records).
+
+    Adds score (0-1, probability the link passes editorial value), verdict
+    (strong / review / weak), reasons, placement_zone and status to the input
+    columns. Rows that cannot be scored come back with status 'error: ...'.
+    """
+    from features.pages import open_pages
+    from features.recordio import read_records, write_rows
+    from features.schema import FEATURE_NAMES
+    from serving.scoring import RESULT_FIELDS, Scorer
+
+    scorer = Scorer.load(model_id, _models_dir(models_dir))
+    page_source = open_pages(pages)
+    raws = list(read_records(input_path))
+    t0 = time.time()
+    rows: list[dict] = []
+    for start in range(0, len(raws), batch_size):
+        chunk = raws[start: start + batch_size]
+        results = scorer.score([r if "_error" not in r else {} for r in chunk], page_source, explain=explain)
+        for raw, res in zip(chunk, results, strict=True):
+            row = _passthrough(raw)
+            if "_error" in raw:
+                res["status"] = f"error: {raw['_error']}"
+            row.update({k: res.get(k) for k in RESULT_FIELDS})
+            if explain:
+                row.update(res.get("features") or {})
+            rows.append(row)
+    cols = None
+    if explain:
+        base = list(dict.fromkeys(k for r in rows for k in r if k not in FEATURE_NAMES))
+        cols = base + list(FEATURE_NAMES)
+    write_rows(out, rows, cols)
+    secs = time.time() - t0
+    _summary(rows, len(raws), secs, scorer.model.model_id, out)
+
+
+def _summary(rows: list[dict], n_in: int, secs: float, model_id: str, out: Path) -> None:
+    verdicts = Counter(str(r.get("verdict") or "-") for r in rows)
+    statuses = Counter(str(r.get("status")).split(":")[0] for r in rows)
+    click.echo(f"model {model_id}: {len(rows)} rows in, {len(rows)} out (input {n_in}) "
+               f"in {secs:.1f} s ({len(rows) / max(secs, 1e-9):.0f} rows/s) -> {out}", err=True)
+    click.echo("  verdicts: " + ", ".join(f"{k} {v}" for k, v in verdicts.most_common()), err=True)
+    click.echo("  status:   " + ", ".join(f"{k} {v}" for k, v in statuses.most_common()), err=True)
+
+
+@cli.command()
+@click.option("--data", "data_path", type=click.Path(path_type=Path), default=Path("data/build/links.parquet"),
+              show_default=True, help="Default training table built by `make data`.")
+@click.option("--labels", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Your labels: CSV/JSONL with canonical fields and a label column "
+                   "(strong/weak, 1/0, keep/disavow).")
+@click.option("--disavow", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A Google disavow file: its URLs and domains become weak labels (needs --export).")
+@click.option("--export", "export_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The backlink export the disavow file was made from.")
+@click.option("--rest", type=click.Choice(["unlabelled", "strong"]), default="unlabelled", show_default=True,
+              help="With --disavow: what the links not disavowed are.")
+@click.option("--pages", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Saved source pages for your labelled rows (manifest.csv).")
+@click.option("--only-user", is_flag=True, help="Train on your labels alone (default: add them to the default set).")
+@click.option("--model-id", default=None, help="Folder name for the new model (default: linkq-<time>-<hash>).")
+@click.option("--models-dir", default=None, help="Where models live (default: $LINKQ_MODELS or ./models).")
+@click.option("--set-current", is_flag=True, help="Make the new model the default (models/CURRENT).")
+@click.option("--no-ablation", is_flag=True, help="Skip the per-group ablation refits (faster).")
+def train(data_path: Path, labels: Path | None, disavow: Path | None, export_path: Path | None, rest: str,
+          pages: Path | None, only_user: bool, model_id: str | None, models_dir: str | None, set_current: bool,
+          no_ablation: bool) -> None:
+    """Train a model (LightGBM, split by site, calibrated) and write it to models/<id>/."""
+    from features.artifact import set_current as write_current
+    from training.datasets import assemble_training_table
+    from training.train import TrainingDataError, train_model
+
+    mdir = _models_dir(models_dir)
+    try:
+        df, files = assemble_training_table(
+            default_table=None if only_user else data_path, labels=labels, disavow=disavow,
+            export=export_path, rest=rest, pages=pages, log=lambda m: click.echo(m, err=True),
+        )
+        folder = train_model(df, mdir, model_id=model_id, data_files=files, with_ablation=not no_ablation,
+                             log=lambda m: click.echo(m, err=True))
+    except (TrainingDataError, FileNotFoundError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    meta = json.loads((folder / "metadata.json").read_text())
+    _print_metrics(meta)
+    if set_current:
+        write_current(mdir, folder.name)
+        click.echo(f"models/CURRENT -> {folder.name}", err=True)
+    click.echo(str(folder))
+
+
+def _print_metrics(meta: dict) -> None:
+    from training.evaluate import format_table
+
+    test = meta["metrics"]["test"]
+    click.echo(format_table(test))
+    if "ablation" in meta["metrics"]:
+        click.echo("\n| ablation | ROC-AUC | PR-AUC |\n|---|---|---|")
+        for k, v in meta["metrics"]["ablation"].items():
+            click.echo(f"| {k} | {v['roc_auc']:.3f} | {v['pr_auc']:.3f} |")
+
+
+@cli.command()
+@click.argument("data", type=click.Path(exists=True, path_type=Path))
+@click.option("--model", "model_id", default=None, help="Model id (default: models/CURRENT).")
+@click.option("--models-dir", default=None, help="Where models live.")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the metrics as JSON here.")
+@click.option("--check-floors", is_flag=True, help="Fail if a metric is below the pinned quality floors.")
+@click.option("--floors", type=click.Path(path_type=Path), default=Path("data/quality_floors.json"),
+              show_default=True, help="Pinned floors (with the evaluation data's hash).")
+def evaluate(data: Path, model_id: str | None, models_dir: str | None, json_out: Path | None,
+             check_floors: bool, floors: Path) -> None:
+    """Evaluate a model on the held-out sites of DATA (links.parquet or its folder)."""
+    import pandas as pd
+
+    from features.artifact import load_model, resolve_model_dir
+    from training.evaluate import evaluate_model, format_table, write_json
+    from training.floors import check as check_floor_file
+    from training.splits import TEST_FOLD, site_folds
+
+    path = data / "links.parquet" if data.is_dir() else data
+    df = pd.read_parquet(path)
+    folds = df["fold"].to_numpy() if "fold" in df else site_folds(df["site"])
+    test = df[folds == TEST_FOLD].reset_index(drop=True)
+    model = load_model(resolve_model_dir(_models_dir(models_dir), model_id))
+    reports = evaluate_model(model, test)
+    click.echo(f"model {model.model_id} on {len(test)} held-out rows of {path}")
+    click.echo(format_table(reports))
+    if json_out:
+        write_json(json_out, {"model_id": model.model_id, "data": str(path), "metrics": reports})
+    if check_floors:
+        problems = check_floor_file(floors, path, reports)
+        if problems:
+            for p in problems:
+                click.echo(f"FLOOR: {p}", err=True)
+            sys.exit(1)
+        click.echo(f"all quality floors in {floors} hold", err=True)
+
+
+@cli.group()
+def models() -> None:
+    """List, inspect and promote trained models."""
+
+
+@models.command("list")
+@click.option("--models-dir", default=None, help="Where models live.")
+def models_list(models_dir: str | None) -> None:
+    """List the models with their held-out PR-AUC; * marks the current one."""
+    mdir = _models_dir(models_dir)
+    current = (mdir / "CURRENT").read_text().strip() if (mdir / "CURRENT").exists() else None
+    for meta_path in sorted(mdir.glob("*/metadata.json")):
+        meta = json.loads(meta_path.read_text())
+        allm = meta.get("metrics", {}).get("test", {}).get("all", {})
+        mark = "*" if meta_path.parent.name == current else " "
+        click.echo(f"{mark} {meta_path.parent.name}  created {meta.get('created_at')}  "
+                   f"PR-AUC {allm.get('pr_auc', float('nan')):.3f}  ROC-AUC {allm.get('roc_auc', float('nan')):.3f}")
+
+
+@models.command("show")
+@click.argument("model_id", required=False)
+@click.option("--models-dir", default=None, help="Where models live.")
+def models_show(model_id: str | None, models_dir: str | None) -> None:
+    """Show a model's metadata summary and held-out metrics."""
+    from features.artifact import resolve_model_dir
+
+    folder = resolve_model_dir(_models_dir(models_dir), model_id)
+    meta = json.loads((folder / "metadata.json").read_text())
+    for k in ("model_id", "created_at", "schema_version", "schema_hash", "embedding", "thresholds", "training_data"):
+        click.echo(f"{k}: {json.dumps(meta.get(k), default=str)}")
+    _print_metrics(meta)
+
+
+@models.command("promote")
+@click.argument("model_id")
+@click.option("--models-dir", default=None, help="Where models live.")
+@click.option("--force", is_flag=True, help="Promote even if the model is below the quality floors.")
+@click.option("--floors", type=click.Path(path_type=Path), default=Path("data/quality_floors.json"),
+              show_default=True, help="Pinned floors to check.")
+def models_promote(model_id: str, models_dir: str | None, force: bool, floors: Path) -> None:
+    """Make MODEL_ID the default model (models/CURRENT); refuses one below the floors."""
+    from features.artifact import load_model, resolve_model_dir, set_current
+    from training.floors import check_metrics
+
+    mdir = _models_dir(models_dir)
+    folder = resolve_model_dir(mdir, model_id)
+    model = load_model(folder)
+    problems = check_metrics(floors, model.metadata.get("metrics", {}).get("test", {}))
+    if problems and not force:
+        raise click.ClickException("model is below the quality floors (use --force to promote anyway):\n  "
+                                   + "\n  ".join(problems))
+    set_current(mdir, folder.name)
+    click.echo(f"models/CURRENT -> {folder.name}")
+
+
 def main() -> None:
-    pass
+    cli()
+
+
+if __name__ == "__main__":
+    main()

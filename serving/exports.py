@@ -14,16 +14,17 @@ Reading rules, in short:
   makes it so. A ZIP (Search Console) is searched for its per-link table.
 * Rows: a quoted field may span lines (Ahrefs titles). A quote that is never closed would swallow the
   rest of the file in a plain CSV reader; here, when a multi-line record does not come out with the
-  header's field count, or the next line is by itself a complete well-formed row, or the record grows
-  past ``MAX_RECORD_LINES`` lines, only its first line is reported as an error row and reading restarts
-  on the line after it. So every data row of the file appears exactly once, in file order, with the
+  header's field count, or its closing quote is followed by text instead of a delimiter, or the next
+  line is by itself a complete well-formed row, or the record grows past ``MAX_RECORD_LINES`` lines,
+  only its first line is reported as an error row and reading restarts on the line after it. So every data row of the file appears exactly once, in file order, with the
   1-based physical line number where it starts. Blank lines (or lines of bare delimiters) are skipped.
 * Columns map to canonical fields through the single :data:`ALIASES` table (lower-cased header ->
   field); the first column that maps to a field wins, later ones stay in ``original`` only. A few
   pseudo-fields combine columns: ``rel:nofollow`` / ``rel:ugc`` / ``rel:sponsored`` (boolean columns
   building ``rel``), ``rel:follow`` (inverted: Moz "Followable") and ``traffic:domain`` (used for
   ``traffic`` only when the file has no page traffic).
-* Values: URLs are stripped; text fields are kept as written and omitted when blank; numbers become
+* Values: URLs are stripped (and ``host.tld/path`` without a scheme, as Moz writes them, gets
+  ``http://``); text fields are kept as written and omitted when blank; numbers become
   floats ("1,240", "35%", "true", "1"); dates become ISO ``YYYY-MM-DD`` (unreadable values are
   omitted). ``rel`` is a space-separated string of ``nofollow ugc sponsored``; it is ``""`` when the
   file says the link is followed and absent when the file says nothing about nofollow.
@@ -40,8 +41,10 @@ from __future__ import annotations
 import codecs
 import contextlib
 import csv
+import functools
 import io
 import json
+import math
 import re
 import zipfile
 from collections import deque
@@ -237,6 +240,7 @@ _BINARY_MAGIC = (
 )
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 _FALLBACK_ERRORS = "linkq-cp1252-fallback"
+_BLANK_CHARS = " \t\r\n\f\v\ufeff\u00a0"
 
 
 class ExportFormatError(ValueError):
@@ -407,11 +411,11 @@ def _sniff_encoding(sample: bytes, label: str) -> tuple[str, str]:
 
 def _decode_sample(sample: bytes, complete: bool, encoding: str, errors: str, label: str) -> str:
     text = codecs.getincrementaldecoder(encoding)(errors=errors).decode(sample, final=complete)
-    if not text.strip():
-        raise ExportFormatError(f"{label}: the file is empty (no header line); expected a backlink export")
     controls = sum(1 for ch in text if (ord(ch) < 32 and ch not in "\t\r\n\f\v") or ch == "\x7f")
     if controls > max(2, len(text) // 100):
         raise ExportFormatError(f"{label}: binary data (control characters), not a text export")
+    if not text.strip(_BLANK_CHARS):
+        raise ExportFormatError(f"{label}: the file is empty (no header line); expected a backlink export")
     return text
 
 
@@ -439,11 +443,12 @@ def _split_line(line: str, delimiter: str) -> list[str]:
 
 
 def _dedupe(names: list[str]) -> list[str]:
-    """Header cells as column names: blanks become '(column N)', repeats get ' (2)', ' (3)', ..."""
+    """Header cells as column names, as written: blanks become '(column N)', repeats get ' (2)', ..."""
     out: list[str] = []
     seen: set[str] = set()
     for i, raw in enumerate(names, 1):
-        name = raw.replace("\ufeff", "").strip() or f"(column {i})"
+        name = raw.replace("\ufeff", "")
+        name = name if name.strip() else f"(column {i})"
         candidate, k = name, 2
         while candidate in seen:
             candidate, k = f"{name} ({k})", k + 1
@@ -469,7 +474,7 @@ def _sniff_layout(source: _Source, extra_known: frozenset[str], force_jsonl: boo
     lines = io.StringIO(text, newline="").readlines()
     if not complete and len(lines) > 1:
         lines.pop()  # possibly cut in the middle
-    stripped = text.lstrip("\ufeff \t\r\n")
+    stripped = text.lstrip(_BLANK_CHARS)
     if force_jsonl or stripped.startswith("{"):
         return _Layout(encoding, errors, None, 0, _jsonl_columns(lines), jsonl=True)
     if stripped.startswith("["):
@@ -504,7 +509,8 @@ def _sniff_layout(source: _Source, extra_known: frozenset[str], force_jsonl: boo
         line_no = -best[2]
         delimiter = best[3]
     else:
-        assert first is not None  # the text is not blank
+        if first is None:
+            raise ExportFormatError(f"{source.label}: no header line found; expected a backlink export")
         line_no, line = first
         counts = {d: _count_outside_quotes(line, d) for d in (",", ";", "\t")}
         top = max(counts, key=lambda d: counts[d])
@@ -654,6 +660,9 @@ def _plan_source(source: _Source, format: str, column_map: dict[str, str] | None
                 "only one column found and it is not a Search Console 'Linking page' column; a link needs "
                 "at least a source and a target URL",
             )
+        lacking = [f for f in ("source_url", "target_url") if f not in set(mapping.values())]
+        if len(lacking) == 1:
+            raise _unrecognised(source.label, layout, f"no column for {lacking[0]}; could not recognise the format")
         raise _unrecognised(source.label, layout, "could not recognise the export format")
     fields = set(mapping.values())
     required = ["source_url"] if fmt == "gsc" else ["source_url", "target_url"]
@@ -743,11 +752,43 @@ def _scan(text: str, delimiter: str, in_quotes: bool) -> tuple[bool, bool]:
             i = k + 1
 
 
-def _parse_record(text: str, delimiter: str) -> list[str] | None:
+def _parse_record(text: str, delimiter: str) -> list[str]:
+    """Fields of one complete record, as the csv module (non-strict) reads them."""
     try:
         return next(csv.reader([text], delimiter=delimiter), [])
-    except csv.Error:
-        return None
+    except csv.Error:  # e.g. a field over csv.field_size_limit(): same rules, in Python
+        return _split_fields(text.rstrip("\r\n"), delimiter)
+
+
+def _split_fields(text: str, delimiter: str) -> list[str]:
+    fields: list[str] = []
+    i, n = 0, len(text)
+    while True:
+        if i < n and text[i] == '"':
+            parts: list[str] = []
+            i += 1
+            while True:
+                j = text.find('"', i)
+                if j < 0:  # never closed: the rest of the text
+                    parts.append(text[i:])
+                    i = n
+                    break
+                parts.append(text[i:j])
+                if j + 1 < n and text[j + 1] == '"':
+                    parts.append('"')
+                    i = j + 2
+                    continue
+                i = j + 1
+                break
+            k = text.find(delimiter, i)
+            parts.append(text[i : n if k < 0 else k])  # text glued after the closing quote
+            fields.append("".join(parts))
+        else:
+            k = text.find(delimiter, i)
+            fields.append(text[i : n if k < 0 else k])
+        if k < 0:
+            return fields
+        i = k + 1
 
 
 def _is_blank(text: str, delimiter: str) -> bool:
@@ -777,8 +818,7 @@ def _raw_rows(lines: Iterator[tuple[int, str]], delimiter: str, ncols: int) -> I
         open_end, stray = _scan(text, delimiter, False)
         if open_end or stray:
             return False
-        fields = _parse_record(text, delimiter)
-        return fields is not None and len(fields) == ncols
+        return len(_parse_record(text, delimiter)) == ncols
 
     while (item := take()) is not None:
         line_no, text = item
@@ -788,9 +828,7 @@ def _raw_rows(lines: Iterator[tuple[int, str]], delimiter: str, ncols: int) -> I
             yield _RawRow(line_no, text.rstrip("\r\n").split(delimiter), None, text)
             continue
         if not _scan(text, delimiter, False)[0]:
-            fields = _parse_record(text, delimiter)
-            error = None if fields is not None else f"line {line_no}: unreadable CSV row"
-            yield _RawRow(line_no, fields, error, text)
+            yield _RawRow(line_no, _parse_record(text, delimiter), None, text)
             continue
         # A quoted field continues on the next line(s): a legitimate multi-line value or an unclosed quote.
         taken: list[tuple[int, str]] = []
@@ -805,14 +843,17 @@ def _raw_rows(lines: Iterator[tuple[int, str]], delimiter: str, ncols: int) -> I
             taken.append(nxt)
             parts.append(nxt[1])
             size += len(nxt[1])
-            if not _scan(nxt[1], delimiter, True)[0]:
-                ok = True
+            open_end, stray = _scan(nxt[1], delimiter, True)
+            if not open_end:
+                # A legitimate value closes with '"' then a delimiter or the line end; text glued to
+                # the closing quote means the quote we followed was really another row's opening one.
+                ok = not stray
                 break
             if len(parts) > MAX_RECORD_LINES or size > MAX_RECORD_CHARS:
                 break
         if ok:
             fields = _parse_record("".join(parts), delimiter)
-            if fields is not None and _count_ok(fields, ncols):
+            if _count_ok(fields, ncols):
                 yield _RawRow(line_no, fields, None, "".join(parts))
                 continue
         pending.extendleft(reversed(taken))
@@ -845,7 +886,7 @@ def _rows(plan: _Plan) -> Iterator[ExportRow]:
         pairs = [(columns.index(c), f) for c, f in info.mapping.items()]
         for raw in _raw_rows(lines, delimiter, ncols):
             if raw.fields is None:
-                fields = _parse_record(raw.text.rstrip("\r\n"), delimiter) or [raw.text.rstrip("\r\n")]
+                fields = _parse_record(raw.text.rstrip("\r\n"), delimiter)
                 yield ExportRow(raw.line_no, _original(columns, fields), None, raw.error)
                 continue
             fields = raw.fields
@@ -917,7 +958,7 @@ def _blank(value: object) -> bool:
 def _flag(value: object) -> bool | None:
     if isinstance(value, str) and value.strip() in ("+", "-"):
         return value.strip() == "+"
-    num = parse_number(value)
+    num = _number(value)
     return None if num is None else num != 0
 
 
@@ -938,6 +979,8 @@ _MONTH_NAMES = (
     ("december dec diciembre dic dezembro dez décembre déc dezember dicembre", 12),
 )
 _DAY_MONTH_YEAR = re.compile(r"^(\d{1,2})\.?\s+(?:de\s+)?([^\W\d_]+)\.?,?\s+(?:de\s+)?(\d{4})\b")
+_BARE_HOST = re.compile(r"^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}(?::\d+)?(?:[/?#]|$)", re.IGNORECASE)
+_ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:$|[T ]\d)")
 _MONTH_DAY_YEAR = re.compile(r"^([^\W\d_]+)\.?\s+(\d{1,2}),?\s+(\d{4})\b")
 
 
@@ -949,14 +992,37 @@ def _month(name: str) -> int | None:
     return _MONTHS.get(name.lower().rstrip("."))
 
 
+def _number(value: object) -> float | None:
+    """A float from an export cell ('54', '1,240', '35%', 'true'), or None."""
+    if isinstance(value, str):
+        try:
+            num = float(value)
+        except ValueError:
+            return parse_number(value)
+        return num if math.isfinite(num) else None
+    return parse_number(value)
+
+
 def _to_date(value: object) -> str | None:
     """Dates as exports write them (ISO, d/m/Y, 'Sep 15, 2026', '15 sept. 2026') -> 'YYYY-MM-DD'."""
     if _blank(value):
         return None
-    iso = parse_date(value)
-    if iso is not None or not isinstance(value, str):
+    if not isinstance(value, str):
+        return parse_date(value)
+    return _date_text(value.strip())
+
+
+@functools.lru_cache(maxsize=4096)  # exports repeat the same dates on many rows
+def _date_text(s: str) -> str | None:
+    m = _ISO_DATE.match(s)
+    if m:
+        try:
+            return date(int(m[1]), int(m[2]), int(m[3])).isoformat()
+        except ValueError:
+            return None
+    iso = parse_date(s)
+    if iso is not None:
         return iso
-    s = value.strip()
     for pattern, order in ((_DAY_MONTH_YEAR, (0, 1, 2)), (_MONTH_DAY_YEAR, (1, 0, 2))):
         m = pattern.match(s)
         if m:
@@ -978,6 +1044,14 @@ def _to_date(value: object) -> str | None:
     return parse_date(head) if head != s else None
 
 
+def _url(text: str) -> str:
+    """Strip a URL; give 'host.tld/path' (Moz writes URLs without a scheme) an 'http://' scheme."""
+    text = text.strip()
+    if "://" not in text and _BARE_HOST.match(text):
+        return "http://" + text
+    return text
+
+
 def _make_record(pairs: Iterable[tuple[str, object]], last_wins: bool = False) -> dict[str, object]:
     """Canonical flat record from (field, raw value) pairs; blank or unreadable values are omitted."""
     record: dict[str, object] = {}
@@ -987,7 +1061,7 @@ def _make_record(pairs: Iterable[tuple[str, object]], last_wins: bool = False) -
         if _blank(raw) or (name in record and not last_wins):
             continue
         if name in _URL_FIELDS:
-            record[name] = str(raw).strip()
+            record[name] = _url(str(raw))
         elif name == "rel":
             tokens = raw if isinstance(raw, list | tuple) else str(raw).replace(",", " ").split()
             rel = " ".join(str(t).strip().lower() for t in tokens if str(t).strip())
@@ -1000,7 +1074,7 @@ def _make_record(pairs: Iterable[tuple[str, object]], last_wins: bool = False) -
             if iso is not None:
                 record[name] = iso
         elif name in _NUMBER_FIELDS:
-            num = parse_number(raw)
+            num = _number(raw)
             if num is not None:
                 record[name] = num
         elif name.startswith("rel:"):
@@ -1008,7 +1082,7 @@ def _make_record(pairs: Iterable[tuple[str, object]], last_wins: bool = False) -
             if flag is not None:
                 flags[name[4:]] = flag
         elif name == "traffic:domain":
-            domain_traffic = parse_number(raw)
+            domain_traffic = _number(raw)
     if "traffic" not in record and domain_traffic is not None:
         record["traffic"] = domain_traffic
     if "rel" not in record:

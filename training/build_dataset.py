@@ -114,13 +114,16 @@ def inject_money_link(html: str, url: str, rng: random.Random) -> tuple[str, str
     a.text = anchor
     text = p.text or ""
     cut = text.find(" ", len(text) // 2)
-    if cut > 0:  # in the middle of the paragraph's own text, as a contextual link would be
-        p.text, a.tail = text[:cut] + " ", " " + text[cut:]
-        p.insert(0, a)
-    else:
-        a.tail = " "
-        p.append(a)
-    return etree.tostring(root, encoding="unicode", method="html"), target, anchor
+    try:
+        if cut > 0:  # in the middle of the paragraph's own text, as a contextual link would be
+            p.text, a.tail = text[:cut] + " ", " " + text[cut:]
+            p.insert(0, a)
+        else:
+            a.tail = " "
+            p.append(a)
+        return etree.tostring(root, encoding="unicode", method="html"), target, anchor
+    except ValueError:  # text lxml refuses to write back (control characters)
+        return None
 
 
 def page_dataset(gp: GoldPage) -> pd.DataFrame | None:
@@ -170,7 +173,7 @@ def page_dataset(gp: GoldPage) -> pd.DataFrame | None:
 
 def apply_rel_labels(df: pd.DataFrame) -> pd.DataFrame:
     """rel=sponsored/ugc on the page makes a link weak (label rule, see datasheet)."""
-    toks = df["rel_on_page"].map(lambda r: rel_tokens(r) or set())
+    toks = df["rel_on_page"].map(lambda r: (rel_tokens(r) if isinstance(r, str) else None) or set())
     paid = toks.map(lambda t: bool(t & {"sponsored", "ugc"}))
     flip = paid & (df["label"] == 1)
     df.loc[flip, "label"] = 0
@@ -214,6 +217,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=Path("data/build"))
     parser.add_argument("--manifest", type=Path, default=Path("data/MANIFEST.json"))
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--reuse-raw", action="store_true", help="reuse the featurised pages of a previous run")
     parser.add_argument("--corpora", default=",".join(c for c in CORPORA if c != "trafilatura-eval"))
     args = parser.parse_args(argv)
     t0 = time.time()
@@ -223,9 +227,15 @@ def main(argv: list[str] | None = None) -> None:
 
         train_placement(["--shared", str(args.shared), "--build", str(args.out), "--eval-only"])
     corpora = tuple(c for c in args.corpora.split(",") if c)
-    with mp.get_context("fork").Pool(args.workers) as pool:
-        parts = [p for p in pool.imap(page_dataset, iter_gold_pages(args.shared, corpora), chunksize=2) if p is not None]
-    df = pd.concat(parts, ignore_index=True)
+    raw_path = args.out / "links_raw.parquet"  # checkpoint: the slow part, before the labelling rules
+    if args.reuse_raw and raw_path.exists():
+        df = pd.read_parquet(raw_path)
+    else:
+        with mp.get_context("fork").Pool(args.workers) as pool:
+            parts = [p for p in pool.imap(page_dataset, iter_gold_pages(args.shared, corpora), chunksize=2)
+                     if p is not None]
+        df = pd.concat(parts, ignore_index=True)
+        df.to_parquet(raw_path, index=False)
     df = apply_rel_labels(df)
     df = apply_oof_placement(df, oof_path)
     df["fold"] = site_folds(df["site"])

@@ -1,0 +1,90 @@
+"""Reading canonical record files (JSONL, CSV) and writing result tables (CSV, JSONL, Parquet).
+
+Rows keep every input column; readers never drop a row: an unreadable line
+becomes a row with ``_error`` set, so it comes back in the output with its line
+number. Writers are atomic (temp file + rename): a partial file never looks
+finished.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+csv.field_size_limit(sys.maxsize)
+
+
+def read_records(path: Path) -> Iterator[dict[str, object]]:
+    """Rows of a .jsonl/.json-lines or .csv file of canonical records, in file order."""
+    path = Path(path)
+    if path.suffix.lower() in (".jsonl", ".ndjson", ".json"):
+        with path.open(encoding="utf-8-sig") as fh:
+            for no, line in enumerate(fh, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    obj = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    yield {"_error": f"line {no}: invalid JSON ({exc.msg})", "_line": no}
+                    continue
+                if not isinstance(obj, dict):
+                    yield {"_error": f"line {no}: expected a JSON object", "_line": no}
+                    continue
+                yield obj
+        return
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        yield from csv.DictReader(fh)
+
+
+def _cell(v: object) -> object:
+    if isinstance(v, list | tuple):
+        return "; ".join(str(x) for x in v)
+    if isinstance(v, dict):
+        return json.dumps(v, ensure_ascii=False)
+    if isinstance(v, float) and v != v:
+        return ""
+    return "" if v is None else v
+
+
+def write_rows(path: Path, rows: Sequence[dict[str, object]], columns: Sequence[str] | None = None) -> None:
+    """Write rows to .csv, .jsonl or .parquet (by extension), atomically."""
+    path = Path(path)
+    cols = list(columns) if columns is not None else _columns(rows)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(fd)
+    try:
+        suffix = path.suffix.lower()
+        if suffix == ".jsonl":
+            with open(tmp, "w", encoding="utf-8") as fh:
+                for r in rows:
+                    fh.write(json.dumps({c: r.get(c) for c in cols}, ensure_ascii=False, default=str) + "\n")
+        elif suffix == ".parquet":
+            import pandas as pd
+
+            pd.DataFrame([{c: _cell(r.get(c)) for c in cols} for r in rows], columns=cols).astype(str).to_parquet(tmp)
+        elif suffix == ".csv":
+            with open(tmp, "w", encoding="utf-8", newline="") as fh:
+                w = csv.writer(fh)
+                w.writerow(cols)
+                for r in rows:
+                    w.writerow([_cell(r.get(c)) for c in cols])
+        else:
+            raise ValueError(f"output must end in .csv, .jsonl or .parquet, got {path.name!r}")
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _columns(rows: Sequence[dict[str, object]]) -> list[str]:
+    cols: dict[str, None] = {}
+    for r in rows:
+        for k in r:
+            cols.setdefault(k, None)
+    return list(cols)

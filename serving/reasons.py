@@ -1,0 +1,97 @@
+"""Turn LightGBM per-feature contributions into reasons a user understands.
+
+Contributions are in log-odds; the largest in absolute value are shown, each
+phrased from the feature's value ("in the footer", "marked rel=sponsored",
+"page unrelated to target (similarity 0.08)") with its direction (+ raises the
+score, - lowers it).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from features.schema import BY_NAME, FEATURE_NAMES
+
+ZONE_WORDS = {
+    "main_content": "in the article's main content",
+    "comments": "in the comments",
+    "navigation": "in the navigation menu",
+    "header": "in the page header",
+    "footer": "in the footer",
+    "sidebar": "in a sidebar",
+    "link_list": "in a list of links",
+    "not_found": "link not found on the page",
+}
+
+
+def phrase(name: str, value: object) -> str | None:
+    """Words for one feature at one value; None when the value says nothing (unknown)."""
+    if name == "placement_zone":
+        return ZONE_WORDS.get(str(value)) if value is not None and str(value) != "nan" else None
+    v = float(value) if value is not None else math.nan
+    if math.isnan(v):
+        return None
+    flag = v >= 0.5
+    if name == "placement_main_prob":
+        return f"in the editorial main content (p={v:.2f})" if v >= 0.5 else f"outside the editorial content (p={v:.2f})"
+    flags = {
+        "rel_sponsored": ("marked rel=sponsored (paid)", "not marked sponsored"),
+        "rel_ugc": ("marked rel=ugc (user-generated)", "not marked ugc"),
+        "rel_nofollow": ("marked nofollow", "followed link"),
+        "anchor_overoptimised": ("anchor is an exact-match money keyword", "anchor is not an over-optimised keyword"),
+        "anchor_generic": ("generic anchor ('click here', 'website')", "descriptive anchor"),
+        "anchor_naked_url": ("anchor is a bare URL", "anchor is not a bare URL"),
+        "anchor_brand": ("anchor names the target's brand", "anchor does not name the brand"),
+        "anchor_is_image": ("image link", "text link"),
+        "anchor_exact_match": ("anchor repeats the target's title/URL keywords", "anchor is not an exact match"),
+        "src_spam_listed": ("source domain is on a spam list", "source domain not on spam lists"),
+        "tgt_spam_listed": ("target domain is on a spam list", "target domain not on spam lists"),
+        "meta_nofollow": ("page is meta-robots nofollow", "page allows following links"),
+        "meta_noindex": ("page is noindex", "page is indexable"),
+        "dom_in_footer": ("inside a <footer>", "not in a footer"),
+        "dom_in_nav": ("inside a <nav> menu", "not in a navigation menu"),
+        "dom_in_paragraph": ("inside a text paragraph", "not inside a paragraph"),
+        "traf_has_link": ("kept by main-content extraction", "dropped by main-content extraction"),
+        "placement_found": ("link found on the page", "link not found on the page"),
+        "cls_comment": ("inside a comments block", "not in a comments block"),
+        "cls_sidebar": ("inside a sidebar/widget", "not in a sidebar"),
+        "cls_footer": ("inside a footer block", "not in a footer block"),
+        "cls_related": ("inside a related-links block", "not in a related-links block"),
+    }
+    if name in flags:
+        return flags[name][0] if flag else flags[name][1]
+    if name.startswith("sim_"):
+        what = {"sim_page_target": "page", "sim_context_target": "text around the link",
+                "sim_anchor_target": "anchor", "sim_anchor_context": "anchor vs its context"}[name]
+        if name == "sim_anchor_context":
+            return f"anchor fits its surrounding text (similarity {v:.2f})" if v >= 0.3 else \
+                f"anchor unrelated to its surrounding text (similarity {v:.2f})"
+        return f"{what} on the target's topic (similarity {v:.2f})" if v >= 0.3 else \
+            f"{what} unrelated to target (similarity {v:.2f})"
+    if name == "block_link_density":
+        return f"block is {v:.0%} link text"
+    if name == "page_ext_links":
+        return f"page has {v:.0f} outbound links"
+    if name == "anchor_words":
+        return f"anchor of {v:.0f} word{'s' if v != 1 else ''}"
+    return f"{BY_NAME[name].doc}: {v:.3g}"
+
+
+def top_reasons(contrib: np.ndarray, values: dict[str, object], k: int = 3) -> list[str]:
+    """The k strongest reasons for one row; ``contrib`` has one entry per feature plus the bias."""
+    order = np.argsort(-np.abs(contrib[: len(FEATURE_NAMES)]))
+    out: list[str] = []
+    seen: set[str] = set()
+    for j in order:
+        c = float(contrib[j])
+        if abs(c) < 0.05 or len(out) >= k:
+            break
+        name = FEATURE_NAMES[j]
+        text = phrase(name, values.get(name))
+        if text is None or text in seen:
+            continue
+        seen.add(text)
+        out.append(f"{'+' if c > 0 else '-'} {text}")
+    return out

@@ -1,0 +1,107 @@
+"""The scoring core: model artifact + link records -> score, verdict, reasons, evidence.
+
+Pure Python, no BentoML: the CLI, batch scoring and the HTTP service all call
+``Scorer.score``. A record that cannot be featurised comes back with
+``status = "error: ..."`` and no score; the others are scored.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from features.artifact import ModelArtifact, default_models_dir, load_model, resolve_model_dir
+from features.embeddings import Embedder
+from features.pages import PageSource
+from features.pipeline import (
+    STATUS_LINK_MISSING,
+    STATUS_NO_PAGE,
+    FeatureContext,
+    extract_features,
+    load_context,
+)
+from features.records import LinkRecord
+
+from .reasons import top_reasons
+
+RESULT_FIELDS = ("score", "verdict", "reasons", "placement_zone", "status")
+
+
+def result_status(feature_status: str) -> str:
+    if feature_status == STATUS_NO_PAGE:
+        return "scored_without_page"
+    if feature_status == STATUS_LINK_MISSING:
+        return "link_missing"
+    if feature_status.startswith("error"):
+        return feature_status
+    return "scored"
+
+
+@dataclass
+class Scorer:
+    """A loaded model and the feature pipeline it was trained with (loaded once per process)."""
+
+    model: ModelArtifact
+    ctx: FeatureContext
+
+    @classmethod
+    def load(
+        cls, model_id: str | None = None, models_dir: Path | None = None, embedder: Embedder | None = None
+    ) -> Scorer:
+        folder = resolve_model_dir(models_dir or default_models_dir(), model_id)
+        model = load_model(folder)
+        ctx = load_context(model.embedding, embedder=embedder)
+        if ctx.embedder.name != model.embedding:
+            load_model(folder, ctx.embedder.name)  # raises ModelMismatch naming both
+        return cls(model=model, ctx=ctx)
+
+    def score(
+        self,
+        records: Sequence[Mapping[str, object] | LinkRecord],
+        pages: PageSource | None = None,
+        explain: bool = False,
+        n_reasons: int = 3,
+    ) -> list[dict[str, object]]:
+        """One result per record, in order: score (0-1), verdict, reasons, placement_zone, status."""
+        batch = extract_features(records, self.ctx, pages)
+        ok = [i for i, s in enumerate(batch.status) if not s.startswith("error")]
+        results: list[dict[str, object]] = []
+        for s, ev in zip(batch.status, batch.evidence, strict=True):
+            results.append({"score": None, "verdict": None, "reasons": [], "placement_zone": ev.get("placement_zone"),
+                            "status": result_status(s)})
+        if not ok:
+            return results
+        frame = batch.frame.iloc[ok]
+        scores = self.model.scores(frame)
+        verdicts = self.model.verdicts(scores)
+        contrib = self.model.contributions(frame)
+        records_values = frame.to_dict(orient="records")
+        for j, i in enumerate(ok):
+            r = results[i]
+            r["score"] = round(float(scores[j]), 4)
+            r["verdict"] = verdicts[j]
+            r["reasons"] = top_reasons(contrib[j], records_values[j], n_reasons)
+            ev = batch.evidence[i]
+            if "context" in ev:
+                r["evidence"] = ev["context"]
+            if explain:
+                r["features"] = {
+                    k: (None if isinstance(v, float) and math.isnan(v) else v)
+                    for k, v in records_values[j].items()
+                }
+        return results
+
+    def describe(self) -> dict[str, object]:
+        meta = self.model.metadata
+        return {
+            "model_id": self.model.model_id,
+            "schema_version": meta["schema_version"],
+            "schema_hash": meta["schema_hash"],
+            "embedding": meta["embedding"],
+            "thresholds": meta["thresholds"],
+            "metrics": meta.get("metrics", {}).get("test", {}).get("all", {}),
+            "created_at": meta.get("created_at"),
+        }
+

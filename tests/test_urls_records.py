@@ -1,0 +1,79 @@
+"""URL normalisation and record validation."""
+
+from __future__ import annotations
+
+import pytest
+
+from features.records import LinkRecord, RecordError, parse_date, parse_number, parse_record
+from features.urls import registered_domain, url_key
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("https://www.Example.com/path/", "http://example.com/path"),
+        ("http://example.com/a?utm_source=x&id=3#frag", "https://example.com/a?id=3"),
+        ("https://example.com:443/", "http://example.com"),
+        ("http://example.com/blog/index.html", "http://example.com/blog/"),
+        ("example.com/page", "https://www.example.com/page/"),
+    ],
+)
+def test_same_url_key(a: str, b: str) -> None:
+    assert url_key(a) == url_key(b)
+
+
+def test_relative_href_resolves_against_source() -> None:
+    assert url_key("../b/c?fbclid=1", base="https://site.org/a/x/") == "site.org/a/b/c"
+
+
+@pytest.mark.parametrize("href", ["mailto:a@b.c", "javascript:void(0)", "#top", "tel:123", ""])
+def test_non_links_have_no_key(href: str) -> None:
+    assert url_key(href, base="https://a.com/") is None
+
+
+def test_registered_domain_uses_public_suffix_list() -> None:
+    assert registered_domain("https://news.bbc.co.uk/x") == "bbc.co.uk"
+    assert registered_domain("a.b.example.com") == "example.com"
+
+
+def test_numbers_and_dates_as_exports_write_them() -> None:
+    assert parse_number("1,240") == 1240.0
+    assert parse_number("35%") == 35.0
+    assert parse_number("true") == 1.0
+    assert parse_number("") is None
+    assert parse_date("Sep 15, 2026") == "2026-09-15"
+    assert parse_date("28/09/2026") == "2026-09-28"
+    assert parse_date("nonsense") is None
+
+
+def test_valid_record_with_nested_metrics() -> None:
+    rec = parse_record({"source_url": "https://a.com/x", "target_url": "b.com", "anchor_text": " B ",
+                        "metrics": {"domain_authority": "54", "first_seen": "2024-01-02"}})
+    assert isinstance(rec, LinkRecord)
+    assert rec.target_url == "http://b.com"
+    assert rec.metrics.domain_authority == 54.0 and rec.metrics.first_seen == "2024-01-02"
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"target_url": "https://b.com"}, "missing required field(s): source_url"),
+        ({"source_url": "not a url", "target_url": "https://b.com"}, "source_url"),
+        ({"source_url": "ftp://a.com/x", "target_url": "https://b.com"}, "not an http(s) URL"),
+        ({"source_url": "https://a.com", "target_url": "https://b.com", "source_html": b"%PDF-1.4 ..."}, "PDF"),
+        ({"source_url": "https://a.com", "target_url": "https://b.com", "source_html": b"\x00\x01\x02" * 10}, "binary"),
+        ({"source_url": "https://a.com", "target_url": "https://b.com", "source_html": "x" * (6 * 1024 * 1024)}, "limit"),
+        ({"source_url": "https://a.com", "target_url": "https://b.com", "source_html": 12}, "must be text"),
+        ("just a string", "must be an object"),
+    ],
+)
+def test_bad_records_give_clear_errors(raw: object, message: str) -> None:
+    rec = parse_record(raw)  # type: ignore[arg-type]
+    assert isinstance(rec, RecordError)
+    assert message in rec.message
+
+
+def test_declared_encoding_is_honoured() -> None:
+    html = '<html><head><meta charset="windows-1252"></head><body><p>caf\xe9</p></body></html>'.encode("cp1252")
+    rec = parse_record({"source_url": "https://a.com", "target_url": "https://b.com", "source_html": html})
+    assert isinstance(rec, LinkRecord) and "café" in (rec.source_html or "")
