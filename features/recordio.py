@@ -38,7 +38,9 @@ def read_records(path: Path) -> Iterator[dict[str, object]]:
                 yield obj
         return
     with path.open(encoding="utf-8-sig", newline="") as fh:
-        yield from csv.DictReader(fh)
+        for row in csv.DictReader(fh):
+            # an empty CSV cell is unknown, not an empty value (rel '' would mean "followed")
+            yield {k: (None if v == "" else v) for k, v in row.items()}
 
 
 def _cell(v: object) -> object:

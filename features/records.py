@@ -93,6 +93,13 @@ def _text(v: object) -> str | None:
     return str(v)
 
 
+def _rel(v: object) -> str | None:
+    """rel as given; '' means known and followed (exports say so explicitly), None means unknown."""
+    if isinstance(v, str):
+        return " ".join(v.split())
+    return None
+
+
 def parse_number(v: object) -> float | None:
     """Numbers as exports write them: '1,240', '1 240', '35%', 'true', '' -> float or None."""
     if _blank(v):
@@ -180,7 +187,7 @@ def parse_record(raw: Mapping[str, object], max_html_bytes: int = MAX_HTML_BYTES
         source_url=source_url,
         target_url=target_url,
         anchor_text=_text(raw.get("anchor_text")),
-        rel=_text(raw.get("rel")),
+        rel=_rel(raw.get("rel")),
         source_html=html,
         source_title=_text(raw.get("source_title")),
         context_left=_text(raw.get("context_left")),
