@@ -92,7 +92,7 @@ def _print_table(rows: list[dict], cols: list[str]) -> None:
         if isinstance(v, float):
             return "" if v != v else f"{v:.3g}"
         return str(v if v is not None else "")
-    table = [[fmt(r.get(c))[:48] for c in cols] for r in rows]
+    table = [[fmt(r.get(c))[:60] for c in cols] for r in rows]
     widths = [max([len(c)] + [len(t[i]) for t in table]) for i, c in enumerate(cols)]
     click.echo("  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True)))
     for t in table:
@@ -109,8 +109,9 @@ def _print_table(rows: list[dict], cols: list[str]) -> None:
 @click.option("--models-dir", default=None, help="Where models live (default: $LINKQ_MODELS or ./models).")
 @click.option("--explain", is_flag=True, help="Also write every feature value.")
 @click.option("--batch-size", default=500, show_default=True, help="Records per scoring batch.")
+@click.option("--show", is_flag=True, help="Also print the scored rows as a table (for small inputs).")
 def score(input_path: Path, out: Path, pages: Path | None, model_id: str | None, models_dir: str | None,
-          explain: bool, batch_size: int) -> None:
+          explain: bool, batch_size: int, show: bool) -> None:
     """Score every backlink in INPUT (canonical .jsonl or .csv records).
 
     Adds score (0-1, probability the link passes editorial value), verdict
@@ -144,6 +145,10 @@ def score(input_path: Path, out: Path, pages: Path | None, model_id: str | None,
         cols = base + list(FEATURE_NAMES)
     write_rows(out, rows, cols)
     secs = time.time() - t0
+    if show:
+        shown = [{**r, "reason": (r.get("reasons") or [""])[0] if isinstance(r.get("reasons"), list) else ""}
+                 for r in rows]
+        _print_table(shown, ["score", "verdict", "placement_zone", "status", "reason"])
     _summary(rows, len(raws), secs, scorer.model.model_id, out)
 
 

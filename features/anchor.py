@@ -87,7 +87,7 @@ def anchor_features(
     partial = (sum(w in target_words for w in content_words) / len(content_words)) if content_words else 0.0
     title_norm = " ".join(_words(target_title)) if target_title else ""
     slug = " ".join(url_words(target_url)[1:])
-    exact = bool(joined) and not naked and len(words) >= 2 and (
+    exact = bool(joined) and not naked and len(words) >= 2 and bool(
         joined == title_norm or (slug and (joined == slug or f" {joined} " in f" {slug} "))
     )
     commercial = len(COMMERCIAL.findall(joined))
@@ -103,4 +103,16 @@ def anchor_features(
         "anchor_partial_match": float(partial),
         "anchor_commercial": float(commercial),
         "anchor_overoptimised": float((exact or partial >= 0.75) and commercial > 0 and not brand_match),
+    }
+
+
+def context_features(left: str | None, right: str | None) -> dict[str, float]:
+    """How much running text surrounds the link: editorial links sit in sentences,
+    template links in bare lists. NaN when the context is unknown."""
+    if left is None and right is None:
+        return {"context_chars": np.nan, "context_punct": np.nan}
+    text = " ".join(p for p in (left, right) if p)
+    return {
+        "context_chars": float(len("".join(text.split()))),
+        "context_punct": float(sum(text.count(c) for c in ".!?;,")),
     }

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .anchor import anchor_features
+from .anchor import anchor_features, context_features
 from .domains import DomainLists
 from .embeddings import DEFAULT_EMBEDDING, CachedEmbedder, Embedder, load_embedder
 from .page import ParsedPage, parse_page
@@ -202,6 +202,7 @@ def _one(
         if page.meta_nofollow and rel is not None and "nofollow" not in rel:
             ev["meta_nofollow"] = True
     row.update(anchor_features(anchor, image_alt, rec.target_url, rec.target_title))
+    row.update(context_features(ctx_left, ctx_right))
     row.update(rel_features(rel))
     title = rec.source_title if rec.source_title is not None else (page.title if page else None)
     row.update(url_features(rec.source_url, rec.target_url, title, ctx.lists))

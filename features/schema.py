@@ -109,6 +109,8 @@ FEATURES: tuple[FeatureSpec, ...] = (
     _f("anchor_partial_match", "anchor", "share of anchor words found in the target's title or URL"),
     _f("anchor_commercial", "anchor", "commercial-intent words in the anchor ('buy', 'cheap', 'casino')"),
     _f("anchor_overoptimised", "anchor", "anchor is an exact-match money keyword, not a brand"),
+    _f("context_chars", "anchor", "characters of text around the link (from the page or the export's context)"),
+    _f("context_punct", "anchor", "sentence punctuation in the text around the link"),
     # --- rel
     _f("rel_known", "rel", "the link's rel attribute is known (from page or export)"),
     _f("rel_nofollow", "rel", "link is rel=nofollow"),

@@ -145,6 +145,9 @@ def page_dataset(gp: GoldPage) -> pd.DataFrame | None:
         return None
     batch = extract_features(records, ctx)
     keep = [i for i, s in enumerate(batch.status) if not s.startswith("error")]
+    errors = [s for s in batch.status if s.startswith("error")]
+    if errors:  # a feature bug must not silently thin the training set: report it
+        print(f"{gp.corpus}/{gp.page_id}: {len(errors)} feature errors, e.g. {errors[0]}", flush=True)
     if not keep:
         return None
     html_frame = batch.frame.iloc[keep].reset_index(drop=True)
@@ -158,7 +161,11 @@ def page_dataset(gp: GoldPage) -> pd.DataFrame | None:
                        context_left=ev.get("context_left"), context_right=ev.get("context_right"))
         rec["source_title"] = ev.get("source_title") or None
         export_records.append(rec)
-    export_frame = extract_features(export_records, ctx, use_pages=False).frame
+    export_batch = extract_features(export_records, ctx, use_pages=False)
+    bad = [s for s in export_batch.status if s.startswith("error")]
+    if bad:
+        print(f"{gp.corpus}/{gp.page_id}: {len(bad)} export-mode feature errors, e.g. {bad[0]}", flush=True)
+    export_frame = export_batch.frame
     rows = pd.DataFrame([meta[i] for i in keep])
     rows["gold_idx"] = [batch.evidence[i].get("link_index", -1) for i in keep]
     rows["rel_on_page"] = [batch.evidence[i].get("rel_on_page") for i in keep]

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from features.artifact import ModelArtifact
-from features.schema import FEATURE_NAMES, GROUPS, features_in_group
+from features.schema import FEATURE_NAMES, GROUPS, conform, features_in_group
 
 from .fit import FitConfig, fit_booster
 from .metrics import binary_report
@@ -79,7 +79,7 @@ def ablation(train: pd.DataFrame, valid: pd.DataFrame, test: pd.DataFrame, cfg: 
             for c in drop:
                 d[c] = np.nan if c != "placement_zone" else None
         booster = fit_booster(tr, va, cfg)
-        p = booster.predict(te[list(FEATURE_NAMES)])
+        p = booster.predict(conform(te[list(FEATURE_NAMES)]))
         out[f"without {group}" if group != "none" else "all features"] = {
             "roc_auc": float(roc_auc_score(y, p)), "pr_auc": float(average_precision_score(y, p))
         }

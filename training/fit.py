@@ -80,7 +80,10 @@ def fit_booster(train: pd.DataFrame, valid: pd.DataFrame | None, cfg: FitConfig)
         dvalid = lgb.Dataset(conform(valid[list(FEATURE_NAMES)]), label=valid["label"].to_numpy(), reference=dtrain)
         valid_sets = [dvalid]
         callbacks.append(lgb.early_stopping(cfg.early_stopping, verbose=False))
-    return lgb.train(cfg.lgb_params(), dtrain, num_boost_round=cfg.rounds, valid_sets=valid_sets, callbacks=callbacks)
+    params = cfg.lgb_params()
+    # small user label sets: leaves must still be able to split (about 20 leaves' worth of rows)
+    params["min_data_in_leaf"] = min(cfg.min_data_in_leaf, max(3, len(train) // 20))
+    return lgb.train(params, dtrain, num_boost_round=cfg.rounds, valid_sets=valid_sets, callbacks=callbacks)
 
 
 def calibrate(raw: np.ndarray, y: np.ndarray) -> Calibration:

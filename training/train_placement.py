@@ -118,6 +118,20 @@ def markdown_table(report: dict) -> str:
     return "\n".join(lines)
 
 
+def check_placement_floors(path: Path, report: dict) -> list[str]:
+    """Floors look like {"floors": {"scrapinghub-aeb/external": {"pr_auc": 0.88, "f1": 0.85}}, "tolerance": 0.01}."""
+    spec = json.loads(path.read_text())
+    tol = float(spec.get("tolerance", 0.0))
+    problems = []
+    for key, metrics in spec["floors"].items():
+        got = report.get(key, {}).get("model", {})
+        for metric, floor in metrics.items():
+            v = got.get(metric, float("nan"))
+            if not v >= floor - tol:
+                problems.append(f"placement {key} {metric} = {v:.4f} below floor {floor:.4f}")
+    return problems
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shared", type=Path, default=Path("../shared"))
@@ -125,6 +139,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--model-out", type=Path, default=Path("features/resources/placement_model.txt"))
     parser.add_argument("--report", type=Path, default=Path("data/placement_eval.json"))
     parser.add_argument("--eval-only", action="store_true", help="evaluate (out-of-fold) without writing the model")
+    parser.add_argument("--floors", type=Path, help="fail if a metric drops below these pinned floors (JSON)")
     args = parser.parse_args(argv)
     t0 = time.time()
     table = build_placement_table(args.shared, args.build / "placement_links.parquet")
@@ -141,6 +156,13 @@ def main(argv: list[str] | None = None) -> None:
         json.dumps({"rows": len(df), "folds": N_FOLDS, "threshold": MAIN_THRESHOLD, "by_corpus": report}, indent=2)
         + "\n"
     )
+    if args.floors:
+        problems = check_placement_floors(args.floors, report)
+        for p in problems:
+            print(f"FLOOR: {p}")
+        if problems:
+            raise SystemExit(1)
+        print(f"all placement floors in {args.floors} hold")
     if not args.eval_only:
         model = fit(df)
         model.save_model(str(args.model_out))
