@@ -32,14 +32,16 @@ URL = "https://www.sciencealert.com/nasa-finds-water-plumes-above-the-surface-of
 def hardware() -> str:
     cpu = ""
     try:
-        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+        with open("/proc/cpuinfo") as fh:
+            cpu = next(line.split(":", 1)[1].strip() for line in fh if line.startswith("model name"))
     except (OSError, StopIteration):
         cpu = platform.processor()
     return f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}"
 
 
 def padded_page(i: int, size: int = 100_000) -> str:
-    html = gzip.open(FIXTURES / "14cc2a0c.html.gz", "rt", encoding="utf-8").read()
+    with gzip.open(FIXTURES / "14cc2a0c.html.gz", "rt", encoding="utf-8") as fh:
+        html = fh.read()
     paras = re.findall(r"<p>.*?</p>", html, flags=re.S)[:10]
     filler = []
     k = 0
