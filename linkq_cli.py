@@ -139,10 +139,9 @@ def score(input_path: Path, out: Path, pages: Path | None, model_id: str | None,
             if explain:
                 row.update(res.get("features") or {})
             rows.append(row)
-    cols = None
+    cols = [*dict.fromkeys(k for r in raws for k in _passthrough(r)), *RESULT_FIELDS]
     if explain:
-        base = list(dict.fromkeys(k for r in rows for k in r if k not in FEATURE_NAMES))
-        cols = base + list(FEATURE_NAMES)
+        cols += list(FEATURE_NAMES)
     write_rows(out, rows, cols)
     secs = time.time() - t0
     if show:

@@ -26,7 +26,28 @@ from features.records import LinkRecord
 
 from .reasons import top_reasons
 
-RESULT_FIELDS = ("score", "verdict", "reasons", "placement_zone", "status")
+RESULT_FIELDS = ("score", "verdict", "reasons", "placement_zone", "status", "flags")
+
+# Manipulation signals: what makes a weak link *risky* (disavow candidate) rather than merely worthless.
+FLAG_RULES: tuple[tuple[str, str, float], ...] = (
+    ("paid", "rel_sponsored", 1.0),
+    ("spam_source", "src_spam_listed", 1.0),
+    ("spam_target", "tgt_spam_listed", 1.0),
+    ("money_anchor", "anchor_overoptimised", 1.0),
+    ("sitewide", "metric_sitewide", 1.0),
+    ("tool_spam_score", "metric_spam_score", 60.0),
+    ("spam_vocabulary", "page_spam_words", 5.0),
+)
+
+
+def risk_flags(values: dict[str, object]) -> list[str]:
+    """Names of the manipulation signals present in one row's feature values."""
+    out = []
+    for name, feature, at_least in FLAG_RULES:
+        v = values.get(feature)
+        if isinstance(v, float) and v == v and v >= at_least:
+            out.append(name)
+    return out
 
 
 def result_status(feature_status: str) -> str:
@@ -70,7 +91,7 @@ class Scorer:
         results: list[dict[str, object]] = []
         for s, ev in zip(batch.status, batch.evidence, strict=True):
             results.append({"score": None, "verdict": None, "reasons": [], "placement_zone": ev.get("placement_zone"),
-                            "status": result_status(s)})
+                            "status": result_status(s), "flags": []})
         if not ok:
             return results
         frame = batch.frame.iloc[ok]
@@ -83,6 +104,7 @@ class Scorer:
             r["score"] = round(float(scores[j]), 4)
             r["verdict"] = verdicts[j]
             r["reasons"] = top_reasons(contrib[j], records_values[j], n_reasons)
+            r["flags"] = risk_flags(records_values[j])
             ev = batch.evidence[i]
             if "context" in ev:
                 r["evidence"] = ev["context"]

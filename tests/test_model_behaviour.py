@@ -1,0 +1,115 @@
+"""Behaviour of the shipped default model (models/CURRENT) through the scoring core."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import PAGES, SCIENCE_URL
+
+from features.artifact import default_models_dir, load_model, resolve_model_dir
+from serving.scoring import Scorer
+
+PAPER = "https://www.nature.com/articles/s41550-019-0933-6"
+
+
+@pytest.fixture(scope="module")
+def scorer() -> Scorer:
+    return Scorer.load()
+
+
+def test_shipped_model_loads_and_is_small(scorer: Scorer) -> None:
+    folder = resolve_model_dir(default_models_dir())
+    size = sum(p.stat().st_size for p in folder.iterdir())
+    assert size < 20_000_000
+    meta = scorer.model.metadata
+    assert meta["embedding"]["name"] == scorer.ctx.embedder.name
+    assert meta["metrics"]["test"]["real mode=html"]["roc_auc"] > 0.9
+
+
+def test_link_moved_into_the_footer_scores_lower(scorer: Scorer, science_html: str) -> None:
+    moved = science_html.replace(f'href="{PAPER}"', 'href="#gone"')
+    moved = moved.replace("<footer>", f'<footer><a href="{PAPER}">a paper</a>', 1)
+    body, footer = scorer.score([
+        {"source_url": SCIENCE_URL, "target_url": PAPER, "source_html": science_html},
+        {"source_url": SCIENCE_URL, "target_url": PAPER, "source_html": moved},
+    ])
+    assert body["placement_zone"] == "main_content" and footer["placement_zone"] == "footer"
+    assert footer["score"] < body["score"]
+    assert body["verdict"] in ("strong", "review")
+
+
+@pytest.mark.parametrize("target", [PAPER, "https://futurism.com/", "https://www.facebook.com/ScienceAlert"])
+def test_rel_sponsored_never_raises_the_score(scorer: Scorer, science_html: str, target: str) -> None:
+    tagged = science_html.replace(f'href="{target}"', f'href="{target}" rel="sponsored"')
+    plain, sponsored = scorer.score([
+        {"source_url": SCIENCE_URL, "target_url": target, "source_html": science_html},
+        {"source_url": SCIENCE_URL, "target_url": target, "source_html": tagged},
+    ])
+    assert sponsored["score"] <= plain["score"]
+
+
+def test_sponsored_in_export_mode_never_raises_the_score(scorer: Scorer) -> None:
+    base = {"source_url": "https://blog.example.org/post", "target_url": "https://shop.example.com/",
+            "anchor_text": "a useful guide", "context_left": "We liked", "context_right": "a lot."}
+    for rel in ("", "nofollow", "ugc"):
+        plain, sponsored = scorer.score([{**base, "rel": rel}, {**base, "rel": f"{rel} sponsored".strip()}])
+        assert sponsored["score"] <= plain["score"], rel
+
+
+@pytest.mark.parametrize("anchor", ["A Useful Guide", "a useful guide", "  a   useful\tguide ", "A USEFUL GUIDE"])
+def test_anchor_case_and_whitespace_do_not_change_the_score(scorer: Scorer, anchor: str) -> None:
+    base = {"source_url": "https://blog.example.org/post", "target_url": "https://shop.example.com/guide",
+            "context_left": "As explained in", "context_right": ", the method works.", "rel": ""}
+    ref, got = scorer.score([{**base, "anchor_text": "a useful guide"}, {**base, "anchor_text": anchor}])
+    assert got["score"] == ref["score"]
+
+
+def test_reasons_are_words(scorer: Scorer, science_html: str) -> None:
+    (res,) = scorer.score([{"source_url": SCIENCE_URL, "target_url": "https://www.facebook.com/ScienceAlert",
+                            "source_html": science_html}])
+    assert res["status"] == "scored"
+    assert 1 <= len(res["reasons"]) <= 3
+    assert all(r[0] in "+-" and len(r) > 5 for r in res["reasons"])
+
+
+def test_statuses_and_errors_in_one_batch(scorer: Scorer, science_html: str) -> None:
+    out = scorer.score([
+        {"source_url": SCIENCE_URL, "target_url": PAPER, "source_html": science_html},
+        {"source_url": "https://a.example.org/", "target_url": "https://b.example.com/", "anchor_text": "b"},
+        {"source_url": SCIENCE_URL, "target_url": "https://absent.example.net/", "source_html": science_html},
+        {"source_url": "bad", "target_url": "https://b.example.com/"},
+    ])
+    assert [r["status"] for r in out[:3]] == ["scored", "scored_without_page", "link_missing"]
+    assert out[3]["status"].startswith("error: source_url") and out[3]["score"] is None
+    assert all(0.0 <= r["score"] <= 1.0 for r in out[:3])
+
+
+def test_cli_score_keeps_every_row_and_field(tmp_path: Path) -> None:
+    from linkq_cli import cli
+
+    inp = tmp_path / "links.jsonl"
+    inp.write_text("".join(json.dumps(r) + "\n" for r in [
+        {"id": 1, "source_url": SCIENCE_URL, "target_url": PAPER},
+        {"id": 2, "source_url": "https://x.example.org/", "target_url": "https://y.example.com/", "anchor_text": "y"},
+        {"id": 3, "source_url": "nope", "target_url": "https://y.example.com/"},
+    ]))
+    out = tmp_path / "scored.csv"
+    result = CliRunner().invoke(cli, ["score", str(inp), "--pages", str(PAGES), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    import csv
+
+    rows = list(csv.DictReader(out.open()))
+    assert [r["id"] for r in rows] == ["1", "2", "3"]
+    assert list(rows[0])[:3] == ["id", "source_url", "target_url"]
+    assert list(rows[0])[-6:] == ["score", "verdict", "reasons", "placement_zone", "status", "flags"]
+    assert rows[0]["placement_zone"] == "main_content" and rows[2]["status"].startswith("error")
+
+
+def test_loading_refuses_wrong_embedding() -> None:
+    from features.artifact import ModelMismatch
+
+    with pytest.raises(ModelMismatch):
+        load_model(resolve_model_dir(default_models_dir()), "minilm-l6-v2")
