@@ -45,8 +45,8 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("input_path", metavar="INPUT", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--pages", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="Folder of saved source pages with manifest.csv (url,file).")
+@click.option("--pages", type=click.Path(exists=True, path_type=Path),
+              help="Saved source pages: a folder with manifest.csv (url,file) or a page cache from `linkq fetch`.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
               help="Output .csv or .jsonl; without it a table is printed.")
 @click.option("--embedding", default=None, help="Embedding model (default: the shipped static MiniLM).")
@@ -103,8 +103,8 @@ def _print_table(rows: list[dict], cols: list[str]) -> None:
 @click.argument("input_path", metavar="INPUT", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Output file: .csv, .jsonl or .parquet.")
-@click.option("--pages", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="Folder of saved source pages with manifest.csv (url,file).")
+@click.option("--pages", type=click.Path(exists=True, path_type=Path),
+              help="Saved source pages: a folder with manifest.csv (url,file) or a page cache from `linkq fetch`.")
 @click.option("--model", "model_id", default=None, help="Model id under models/ (default: models/CURRENT).")
 @click.option("--models-dir", default=None, help="Where models live (default: $LINKQ_MODELS or ./models).")
 @click.option("--explain", is_flag=True, help="Also write every feature value.")
@@ -179,11 +179,14 @@ def _summary(rows: list[dict], n_in: int, secs: float, model_id: str, out: Path)
 @click.option("--models-dir", default=None, help="Where models live (default: $LINKQ_MODELS or ./models).")
 @click.option("--set-current", is_flag=True, help="Make the new model the default (models/CURRENT).")
 @click.option("--no-ablation", is_flag=True, help="Skip the per-group ablation refits (faster).")
+@click.option("--embedding", default=None,
+              help="Embedding model the table was built with (default: the shipped static MiniLM).")
 def train(data_path: Path, labels: Path | None, disavow: Path | None, export_path: Path | None, rest: str,
           pages: Path | None, only_user: bool, model_id: str | None, models_dir: str | None, set_current: bool,
-          no_ablation: bool) -> None:
+          no_ablation: bool, embedding: str | None) -> None:
     """Train a model (LightGBM, split by site, calibrated) and write it to models/<id>/."""
     from features.artifact import set_current as write_current
+    from features.embeddings import DEFAULT_EMBEDDING
     from training.datasets import assemble_training_table
     from training.train import TrainingDataError, train_model
 
@@ -191,10 +194,10 @@ def train(data_path: Path, labels: Path | None, disavow: Path | None, export_pat
     try:
         df, files = assemble_training_table(
             default_table=None if only_user else data_path, labels=labels, disavow=disavow,
-            export=export_path, rest=rest, pages=pages, log=lambda m: click.echo(m, err=True),
+            export=export_path, rest=rest, pages=pages, log=lambda m: click.echo(m, err=True), embedding=embedding,
         )
         folder = train_model(df, mdir, model_id=model_id, data_files=files, with_ablation=not no_ablation,
-                             log=lambda m: click.echo(m, err=True))
+                             embedding=embedding or DEFAULT_EMBEDDING, log=lambda m: click.echo(m, err=True))
     except (TrainingDataError, FileNotFoundError) as exc:
         raise click.ClickException(str(exc)) from exc
     meta = json.loads((folder / "metadata.json").read_text())
@@ -252,6 +255,49 @@ def evaluate(data: Path, model_id: str | None, models_dir: str | None, json_out:
                 click.echo(f"FLOOR: {p}", err=True)
             sys.exit(1)
         click.echo(f"all quality floors in {floors} hold", err=True)
+
+
+@cli.command("fetch")
+@click.argument("input_path", metavar="INPUT", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--pages", "cache_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Page cache file to create or update (e.g. pages.sqlite); pass it to --pages of score/features.")
+@click.option("--refresh", is_flag=True, help="Fetch again pages already in the cache.")
+@click.option("--ignore-robots-for", "ignore_hosts", multiple=True, metavar="HOST",
+              help="Do not apply robots.txt to HOST (your own site). Repeatable.")
+@click.option("--targets", is_flag=True, help="Also fetch the target URLs.")
+@click.option("--concurrency", default=8, show_default=True, help="Requests in flight over all hosts.")
+@click.option("--delay", default=1.0, show_default=True, help="Seconds between requests to one host.")
+def fetch_cmd(input_path: Path, cache_path: Path, refresh: bool, ignore_hosts: tuple[str, ...], targets: bool,
+              concurrency: int, delay: float) -> None:
+    """Download the source pages of INPUT (any export linkq reads) into a page cache.
+
+    Polite (robots.txt, one request at a time per host) and resumable: every page is saved
+    as soon as it is fetched; run the command again to continue an interrupted crawl.
+    """
+    from serving.exports import ExportFormatError
+    from serving.fetch import FetchOptions, fetch, urls_from_export
+
+    try:
+        urls = urls_from_export(input_path, targets=targets)
+    except ExportFormatError as exc:
+        raise click.ClickException(str(exc)) from exc
+    options = FetchOptions(refresh=refresh, ignore_robots_hosts=frozenset(ignore_hosts),
+                           concurrency=concurrency, per_host_delay=delay)
+    last = [0.0]
+
+    def progress(done: int, total: int) -> None:
+        now = time.monotonic()
+        if done == total or now - last[0] >= 1.0:
+            last[0] = now
+            click.echo(f"\r{done}/{total} pages", nl=False, err=True)
+
+    try:
+        summary = fetch(urls, cache_path, options, progress)
+    except KeyboardInterrupt:
+        click.echo(f"\ninterrupted: pages fetched so far are in {cache_path}; run again to continue", err=True)
+        sys.exit(130)
+    click.echo("", err=True)
+    click.echo(f"{summary.describe()} -> {cache_path}", err=True)
 
 
 @cli.group()

@@ -141,6 +141,9 @@ def parse_page(html: str, url: str) -> ParsedPage:
     empty or unparseable document; the pipeline turns that into a per-record error."""
     if not html or not html.strip():
         raise ValueError("page HTML is empty")
+    if html.lstrip().startswith("<?xml"):
+        # lxml refuses str input that declares an encoding; the text is already decoded
+        html = re.sub(r"^\s*<\?xml[^>]*\?>", "", html, count=1)
     try:
         root = lxml.html.document_fromstring(html)
     except (etree.ParserError, ValueError) as exc:

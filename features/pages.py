@@ -85,5 +85,13 @@ class PagesDir:
         return read_page_file(path, self.max_bytes)
 
 
-def open_pages(folder: Path | None) -> PageSource:
-    return PagesDir(folder) if folder else NoPages()
+def open_pages(path: Path | None) -> PageSource:
+    """A saved-pages folder (manifest.csv) or a page cache file written by ``linkq fetch``."""
+    if not path:
+        return NoPages()
+    path = Path(path)
+    if path.is_dir():
+        return PagesDir(path)
+    from .page_cache import CachedPages  # lazy: page_cache imports this module
+
+    return CachedPages(path)

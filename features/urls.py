@@ -41,6 +41,8 @@ def check_url(url: object) -> str:
     if not isinstance(url, str) or not url.strip():
         raise InvalidURL("URL is empty")
     u = url.strip()
+    if u.lower().startswith(SKIP_SCHEMES) or re.match(r"^[a-z][a-z0-9+.-]*:(?!//)(?!\d)", u, re.I):
+        raise InvalidURL(f"not an http(s) URL: {url!r}")
     if "://" not in u[:12] and not u.startswith("//"):
         # Exports often omit the scheme ("example.com/page").
         u = "http://" + u

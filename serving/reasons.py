@@ -76,7 +76,17 @@ def phrase(name: str, value: object) -> str | None:
         return f"page has {v:.0f} outbound links"
     if name == "anchor_words":
         return f"anchor of {v:.0f} word{'s' if v != 1 else ''}"
-    return f"{BY_NAME[name].doc}: {v:.3g}"
+    if name == "context_chars":
+        return "no running text around the link" if v == 0 else f"{v:,.0f} characters of text around the link"
+    if name == "context_punct":
+        return f"{v:.0f} sentence mark{'s' if v != 1 else ''} around the link (running text)" if v else \
+            "no sentence around the link"
+    if name == "page_text_chars":
+        return f"source page has {v:,.0f} characters of text"
+    if name == "src_url_depth":
+        return f"source URL is {v:.0f} folder{'s' if v != 1 else ''} deep"
+    value = f"{v:,.0f}" if abs(v) >= 100 or v == int(v) else f"{v:.2f}"
+    return f"{BY_NAME[name].doc}: {value}"
 
 
 def top_reasons(contrib: np.ndarray, values: dict[str, object], k: int = 3) -> list[str]:

@@ -51,6 +51,8 @@ def risk_flags(values: dict[str, object]) -> list[str]:
 
 
 def result_status(feature_status: str) -> str:
+    if feature_status.startswith("error: page_gone"):
+        return "page_gone"
     if feature_status == STATUS_NO_PAGE:
         return "scored_without_page"
     if feature_status == STATUS_LINK_MISSING:
@@ -92,6 +94,12 @@ class Scorer:
         for s, ev in zip(batch.status, batch.evidence, strict=True):
             results.append({"score": None, "verdict": None, "reasons": [], "placement_zone": ev.get("placement_zone"),
                             "status": result_status(s), "flags": []})
+        page_status = getattr(pages, "status", None)  # a page cache knows noindex pages
+        if page_status is not None:
+            for r, raw in zip(results, records, strict=True):
+                src = raw.source_url if isinstance(raw, LinkRecord) else raw.get("source_url")
+                if r["status"] == "scored" and isinstance(src, str) and page_status(src) == "noindex":
+                    r["status"] = "noindex"
         if not ok:
             return results
         frame = batch.frame.iloc[ok]

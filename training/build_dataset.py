@@ -38,6 +38,7 @@ import pandas as pd
 from lxml import etree
 
 from features.domains import DomainLists
+from features.embeddings import DEFAULT_EMBEDDING
 from features.pipeline import FeatureContext, extract_features, load_context
 from features.placement import zone_of
 from features.rel import rel_tokens
@@ -47,7 +48,8 @@ from features.urls import registered_domain, url_key
 from .corpora import CORPORA, GoldPage, iter_gold_pages
 from .splits import site_folds
 
-SYNTHETIC_PAGE_SHARE = 0.7  # pages that get one injected money link (about 1-2% of pairs)
+SYNTHETIC_PAGE_SHARE = 0.7  # pages that get one injected money link (about 1% of pairs)
+SYNTHETIC_REL_SHARE = 0.1  # real strong links copied as rel=sponsored/ugc twins (about 1% of rows)
 
 MONEY_ANCHORS = (
     "cheap payday loans", "best online casino", "buy viagra online", "cheap replica watches", "seo services",
@@ -59,12 +61,13 @@ MONEY_ANCHORS = (
 MONEY_TLDS = ("com", "net", "xyz", "top", "online", "info", "biz")
 
 _CTX: FeatureContext | None = None
+_EMBEDDING = DEFAULT_EMBEDDING
 
 
 def _ctx() -> FeatureContext:
-    global _CTX  # one context per worker process, loaded on first use
+    global _CTX  # one context per worker process (forked after main() sets _EMBEDDING), loaded on first use
     if _CTX is None:
-        _CTX = load_context()
+        _CTX = load_context(_EMBEDDING)
     return _CTX
 
 
@@ -188,6 +191,25 @@ def apply_rel_labels(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
+def add_rel_twins(df: pd.DataFrame, share: float = SYNTHETIC_REL_SHARE, seed: int = 11) -> pd.DataFrame:
+    """Synthetic copies of real strong links marked rel=sponsored or ugc (label weak by definition).
+
+    The corpora hold almost no such links, so without these the model could not learn the
+    label rule; they are marked ``synthetic`` and stay a small minority."""
+    rng = np.random.default_rng(seed)
+    strong = df[(df["label"] == 1) & (df["synthetic"] == 0)]
+    twins = strong.sample(frac=share, random_state=seed).copy()
+    kind = rng.integers(0, 2, len(twins))
+    twins["rel_known"] = 1.0
+    twins["rel_sponsored"] = np.where(kind == 0, 1.0, twins["rel_sponsored"].fillna(0.0))
+    twins["rel_ugc"] = np.where(kind == 1, 1.0, twins["rel_ugc"].fillna(0.0))
+    twins["rel_nofollow"] = np.where(rng.random(len(twins)) < 0.5, 1.0, twins["rel_nofollow"].fillna(0.0))
+    twins["label"] = 0
+    twins["synthetic"] = 1
+    twins["label_source"] = np.where(kind == 0, "synthetic_rel_sponsored", "synthetic_rel_ugc")
+    return pd.concat([df, twins], ignore_index=True)
+
+
 def apply_oof_placement(df: pd.DataFrame, oof_path: Path) -> pd.DataFrame:
     """Replace placement_main_prob/zone of html rows with out-of-fold predictions."""
     oof = pd.read_parquet(oof_path).rename(columns={"link_idx": "gold_idx"})
@@ -225,8 +247,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--manifest", type=Path, default=Path("data/MANIFEST.json"))
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--reuse-raw", action="store_true", help="reuse the featurised pages of a previous run")
+    parser.add_argument("--embedding", default=DEFAULT_EMBEDDING, help="embedding model for the topical features")
     parser.add_argument("--corpora", default=",".join(c for c in CORPORA if c != "trafilatura-eval"))
     args = parser.parse_args(argv)
+    global _EMBEDDING
+    _EMBEDDING = args.embedding
     t0 = time.time()
     oof_path = args.out / "placement_oof.parquet"
     if not oof_path.exists():
@@ -245,6 +270,7 @@ def main(argv: list[str] | None = None) -> None:
         df.to_parquet(raw_path, index=False)
     df = apply_rel_labels(df)
     df = apply_oof_placement(df, oof_path)
+    df = add_rel_twins(df)
     df["fold"] = site_folds(df["site"])
     out = args.out / "links.parquet"
     df.to_parquet(out, index=False)
@@ -264,6 +290,7 @@ def main(argv: list[str] | None = None) -> None:
         "leak_risk_rows": int(df["leak_risk"].sum()),
         "build_seconds": round(time.time() - t0, 1),
         "corpora": list(corpora),
+        "embedding": args.embedding,
     }
     args.manifest.write_text(json.dumps(manifest, indent=2) + "\n")
     print(json.dumps(manifest, indent=2))

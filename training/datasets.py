@@ -101,6 +101,7 @@ def assemble_training_table(
     pages: Path | None = None,
     export_reader: Callable[[Path], Iterable[dict]] | None = None,
     log: Callable[[str], None] = print,
+    embedding: str | None = None,
 ) -> tuple[pd.DataFrame, list[dict]]:
     """The table ``linkq train`` fits on, and the list of data files with their hashes."""
     parts: list[pd.DataFrame] = []
@@ -126,7 +127,7 @@ def assemble_training_table(
                 f"got {strong} strong, {weak} weak{hint}"
             )
         log(f"user labels: {strong} strong, {weak} weak")
-        parts.append(featurise_user_records(user, pages))
+        parts.append(featurise_user_records(user, pages, embedding))
     if default_table is not None:
         path = default_table / "links.parquet" if default_table.is_dir() else default_table
         if not path.is_file():
