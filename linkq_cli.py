@@ -300,6 +300,74 @@ def fetch_cmd(input_path: Path, cache_path: Path, refresh: bool, ignore_hosts: t
     click.echo(f"{summary.describe()} -> {cache_path}", err=True)
 
 
+@cli.command()
+@click.argument("scored", metavar="SCORED_FILE", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="HTML report to write: one self-contained file (inline CSS and SVG, no network needed).")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the summary numbers as JSON here (for other tools).")
+def report(scored: Path, out: Path, json_out: Path | None) -> None:
+    """Write an HTML report for SCORED_FILE (the output of `linkq score`: .csv, .jsonl or .parquet).
+
+    Charts: score distribution, verdicts by referring site, anchor-text mix against a natural
+    profile, follow/nofollow, placement zones, links per target page, new links per month with
+    spikes, and the weak links split into worthless (ignored) and risky (disavow candidates).
+    """
+    from serving.report import ScoredFileError, write_report
+
+    try:
+        summary = write_report(scored, out, json_out)
+    except ScoredFileError as exc:
+        raise click.ClickException(str(exc)) from exc
+    v, w = summary["verdicts"], summary["weak"]
+    click.echo(f"wrote {out}" + (f" and {json_out}" if json_out else "") + f": {summary['links']['scored']} links "
+               f"scored (strong {v['strong']}, review {v['review']}, weak {v['weak']}; {w['risky_links']} risky "
+               f"from {w['risky_sites']} sites)", err=True)
+    for alert in summary["alerts"]:
+        click.echo(f"  {alert['severity']}: {alert['message']}", err=True)
+
+
+@cli.command()
+@click.argument("scored", metavar="SCORED_FILE", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Disavow file to write (.txt, UTF-8), ready to upload to Google Search Console.")
+@click.option("--merge", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Your current disavow file: kept line for line; only new entries are added.")
+@click.option("--allow", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Allow-list: one domain or URL per line (# comments); a domain covers its subdomains. "
+                   "Nothing on it is ever listed.")
+@click.option("--level", type=click.Choice(["domain", "url"]), default="domain", show_default=True,
+              help="domain: one domain: line per referring site (by URL when the site also sends good links); "
+                   "url: one line per linking page.")
+@click.option("--min-risk", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Minimum number of distinct manipulation flags (paid, spam_source, money_anchor, sitewide, "
+                   "tool_spam_score, spam_vocabulary) a weak link needs to be listed.")
+@click.option("--model", "model_id", default=None,
+              help="Model id for the header comment (default: the file's model_id column, if any).")
+def disavow(scored: Path, out: Path, merge: Path | None, allow: Path | None, level: str, min_risk: int,
+            model_id: str | None) -> None:
+    """Write a Google disavow file from SCORED_FILE: weak links WITH manipulation signals only.
+
+    Weak links without signals (a nofollow forum post, a footer link) are ignored by Google and are
+    left out. Refuses (writes nothing) when the file would break Google's limits.
+    """
+    from serving.disavow import DisavowError, build_disavow
+
+    try:
+        s = build_disavow(scored, out, merge=merge, allow=allow, level=level, min_risk=min_risk, model_id=model_id)
+    except DisavowError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"wrote {out}: {s['domains_added']} domains and {s['urls_added']} URLs added from "
+               f"{s['candidate_links']} risky weak links ({s['candidate_sites']} sites); "
+               f"{s['skipped_allowlist']} skipped by the allow-list, {s['already_listed']} already listed, "
+               f"{s['existing_entries']} entries kept from --merge; {s['lines']:,} lines, {s['bytes']:,} bytes",
+               err=True)
+    for site, reason in s["sites_as_urls"].items():
+        click.echo(f"  {site}: {reason}", err=True)
+    for warning in s["warnings"]:
+        click.echo(f"  warning: {warning}", err=True)
+
+
 @cli.group()
 def models() -> None:
     """List, inspect and promote trained models."""

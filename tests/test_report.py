@@ -1,0 +1,370 @@
+"""serving.report: the summary numbers, a self-contained escaped page, and a real browser rendering it.
+
+Expected numbers come from the fixture's declaration (tests/fixtures/report/generate.py) or are
+recounted here from the CSV with the csv module, not from the code under test.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import shutil
+import struct
+import subprocess
+import zlib
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from features.recordio import write_rows
+from serving.report import (
+    ANCHOR_CLASSES,
+    REFERENCE_MIX,
+    ScoredFileError,
+    build_summary,
+    classify_anchor,
+    render_html,
+    write_report,
+)
+
+FIXTURES = Path(__file__).parent / "fixtures" / "report"
+AHREFS = FIXTURES / "ahrefs_scored.csv"
+CANONICAL = FIXTURES / "canonical_scored.csv"
+
+# Every distinct anchor text of ahrefs_scored.csv and the class it must get (image links aside).
+EXPECTED_CLASS = {
+    "TrailPeak": "brand", "Trail Peak": "brand", "Sponsor: TrailPeak": "brand",
+    "trailpeak.com": "naked_url", "www.trailpeak.com": "naked_url", "https://www.trailpeak.com/": "naked_url",
+    "https://www.trailpeak.com/hydration-vests": "naked_url",
+    "this article": "generic", "read more": "generic", "hier": "generic", "here": "generic", "website": "generic",
+    "link": "generic",
+    "trail running shoes": "exact", "hydration vests": "exact",
+    "waterproof trail shoes": "partial", "women's running shoes": "partial", "choosing trail shoes": "partial",
+    "trail shoes": "partial", "their vests": "partial", "buy trail running shoes": "partial",
+    "best trail running shoes": "partial", "cheap trail running shoes": "partial",
+    "their gait analysis": "other", "local gear shop": "other", "race vest": "other", "shop": "other",
+    "our sponsor": "other", "Partner shop": "other", "ask in the shop": "other", "this shop": "other",
+    "Shop": "other", "Gear": "other",
+}
+
+
+def _rows(path: Path = AHREFS) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _scored(rows: list[dict[str, str]]) -> list[dict[str, str]]:
+    return [r for r in rows if r["verdict"]]
+
+
+@pytest.fixture(scope="module")
+def ahrefs() -> dict:
+    return build_summary(AHREFS)
+
+
+@pytest.fixture(scope="module")
+def canonical() -> dict:
+    return build_summary(CANONICAL)
+
+
+def _canonical_csv(path: Path, rows: list[dict[str, str]]) -> Path:
+    cols = ["source_url", "target_url", "anchor_text", "rel", "first_seen", "score", "verdict", "reasons",
+            "placement_zone", "status", "flags"]
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.DictWriter(fh, cols)
+        w.writeheader()
+        for i, r in enumerate(rows):
+            w.writerow({"source_url": f"https://site{i % 7}.example.org/p{i}", "target_url": "https://shop.example.com/",
+                        "anchor_text": "Example Shop", "rel": "", "score": "0.8", "verdict": "strong",
+                        "placement_zone": "main_content", "status": "scored", "flags": ""} | r)
+    return path
+
+
+def _monthly_csv(path: Path, per_month: dict[str, int]) -> Path:
+    rows = [{"first_seen": f"{m}-{1 + i % 28:02d}"} for m, n in per_month.items() for i in range(n)]
+    return _canonical_csv(path, rows)
+
+
+# ---------------------------------------------------------------------------------------------- numbers
+
+
+def test_counts_by_verdict_and_status(ahrefs):
+    rows = _rows()
+    assert ahrefs["links"] == {"rows": 129, "scored": 126, "unscored": 3}
+    assert ahrefs["verdicts"] == dict(Counter(r["verdict"] for r in _scored(rows))) == {
+        "strong": 32, "review": 19, "weak": 75}
+    assert ahrefs["status"] == {"scored": 123, "link_missing": 3, "error": 2, "skipped": 1}
+    assert ahrefs["verdict_shares"]["weak"] == round(75 / 126, 4)
+    assert sum(sum(v) for v in ahrefs["score"]["histogram"].values()) == 126
+    assert ahrefs["score"]["histogram"]["strong"][:14] == [0] * 14  # strong scores are all >= 0.71
+    assert ahrefs["site"] == "trailpeak.com"
+    assert ahrefs["domains"]["count"] == 22
+    top = ahrefs["domains"]["top"][0]
+    assert top == {"domain": "runnersforum.net", "links": 14, "strong": 0, "review": 0, "weak": 14}
+    # subdomains are one site; the unicode site is shown in unicode
+    domains = {d["domain"]: d for d in ahrefs["domains"]["top"]}
+    assert domains["spinlinkhub.net"]["links"] == 10 and domains["trailrunningmag.com"]["links"] == 9
+
+
+def test_weak_links_split_into_worthless_and_risky(ahrefs):
+    w = ahrefs["weak"]
+    rows = _scored(_rows())
+    risky = [r for r in rows if r["verdict"] == "weak" and r["flags"]]
+    assert (w["links"], w["risky_links"], w["worthless_links"]) == (75, len(risky), 75 - len(risky)) == (75, 43, 32)
+    assert (w["risky_sites"], w["worthless_sites"]) == (7, 5)
+    first = w["top_sites"][0]
+    assert first["kind"] == "risky" and first["domain"] in ("best-seo-links.xyz", "spinlinkhub.net")
+    kinds = [s["kind"] for s in w["top_sites"]]
+    assert kinds == sorted(kinds, key=lambda k: k != "risky")  # risky sites first
+    forum = next(s for s in w["top_sites"] if s["domain"] == "runnersforum.net")
+    assert forum["kind"] == "worthless" and forum["flags"] == [] and forum["zone"] == "comments"
+    assert forum["example_url"].startswith("https://runnersforum.net/t/")
+    assert "- marked nofollow" in forum["reasons"]
+    runwriters = next(s for s in w["top_sites"] if s["domain"] == "runwriters.net")
+    assert runwriters["good_links"] == 1 and runwriters["risky_links"] == 4
+    assert any(s["domain"] == "bücher-laufen.de" and s["domain_ascii"] == "xn--bcher-laufen-dlb.de"
+               for s in w["top_sites"])
+    assert ahrefs["flags"]["money_anchor"] == 24 and ahrefs["flags"]["sitewide"] == 11  # incl. one review link
+
+
+def test_anchor_mix_matches_the_declared_classes(ahrefs):
+    expected: Counter[str] = Counter()
+    for r in _scored(_rows()):
+        expected["image" if r["Type"] == "image" else EXPECTED_CLASS[r["Anchor"]]] += 1
+    a = ahrefs["anchors"]
+    assert a["counts"] == {c: expected.get(c, 0) for c in ANCHOR_CLASSES}
+    assert a["counts"] == {"brand": 38, "naked_url": 27, "generic": 9, "image": 2, "partial": 33, "exact": 7,
+                           "other": 10}
+    assert a["classified"] == 126 and a["unknown"] == 0
+    assert a["shares"]["partial"] == round(33 / 126, 4)
+    assert a["money_share"] == round(40 / 126, 4) and a["overoptimised"] is True
+    assert [c["text"] for c in a["commercial_over_limit"]] == [
+        "buy trail running shoes", "best trail running shoes", "cheap trail running shoes"]
+    assert a["reference"] == REFERENCE_MIX and abs(sum(REFERENCE_MIX.values()) - 1) < 1e-9
+    assert "rule of thumb" in a["reference_note"]
+    assert a["top"][0] == {"text": "TrailPeak", "links": 35, "share": round(35 / 126, 4), "class": "brand",
+                           "commercial": False}
+
+
+@pytest.mark.parametrize(("anchor", "target", "image", "cls"), [
+    ("TrailPeak", "https://www.trailpeak.com/", False, "brand"),
+    ("www.trailpeak.com", "https://www.trailpeak.com/", False, "naked_url"),
+    ("Click here", "https://www.trailpeak.com/", False, "generic"),
+    ("hydration vests", "https://www.trailpeak.com/hydration-vests", False, "exact"),
+    ("buy trail running shoes", "https://www.trailpeak.com/trail-running-shoes", False, "partial"),
+    ("buy trail running shoes", "https://www.trailpeak.com/", False, "other"),  # homepage: no page keywords
+    ("nice photo", "https://www.trailpeak.com/", True, "image"),
+    ("   ", "https://www.trailpeak.com/", False, "other"),
+    (None, "https://www.trailpeak.com/", False, None),
+])
+def test_classify_anchor(anchor, target, image, cls):
+    assert classify_anchor(anchor, target, image) == cls
+
+
+def test_rel_zone_and_target_shares(ahrefs):
+    rows = _scored(_rows())
+    assert ahrefs["rel"]["counts"] == {"followed": 88, "nofollow": 8, "ugc": 20, "sponsored": 10, "unknown": 0}
+    assert ahrefs["rel"]["tokens"] == {
+        "nofollow": sum(r["Nofollow"] == "true" for r in rows), "ugc": sum(r["UGC"] == "true" for r in rows),
+        "sponsored": sum(r["Sponsored"] == "true" for r in rows)}
+    assert ahrefs["zones"]["counts"] == dict(Counter(r["placement_zone"] for r in rows))
+    assert ahrefs["zones"]["counts"]["main_content"] == 32
+    t = ahrefs["targets"]
+    home = sum(r["Target URL"] == "https://www.trailpeak.com/" for r in rows)
+    assert t["homepage_links"] == home == 64 and t["homepage_share"] == round(64 / 126, 4)
+    assert [p["url"] for p in t["need_links"]] == ["https://www.trailpeak.com/sale"]
+    assert t["top"][0]["homepage"] is True and t["pages"] == 6
+
+
+def test_monthly_counts_and_the_2026_03_spike(ahrefs):
+    m = ahrefs["monthly"]
+    months = {x["month"]: x for x in m["months"]}
+    recount = Counter(r["First seen"][:7] for r in _scored(_rows()))
+    assert {k: v["links"] for k, v in months.items()} == dict(recount)
+    assert m["months"][0]["month"] == "2025-01" and m["months"][-1]["month"] == "2026-06"
+    assert m["spikes"] == ["2026-03"]
+    assert months["2026-03"]["links"] == 31 and months["2026-03"]["weak"] == 29
+    assert months["2026-03"]["ratio"] == round(31 / 6, 2)  # median of 2025-03 .. 2026-02 is 6
+    assert any(a["kind"] == "spike" and "2026-03" in a["message"] for a in ahrefs["alerts"])
+
+
+def test_spike_rule_on_a_small_file(tmp_path):
+    path = _monthly_csv(tmp_path / "m.csv", {"2025-01": 4, "2025-02": 4, "2025-03": 4, "2025-04": 4,
+                                              "2025-05": 13, "2025-06": 12, "2025-08": 9})
+    m = build_summary(path)["monthly"]
+    assert [x["month"] for x in m["months"]] == [f"2025-{i:02d}" for i in range(1, 9)]  # 2025-07 filled with 0
+    assert m["spikes"] == ["2025-05"]  # 13 > 3 x 4; 12 is not > 12; 9 is under the 10-link minimum
+    young = build_summary(_monthly_csv(tmp_path / "y.csv", {"2025-01": 1, "2025-02": 1, "2025-03": 30}))
+    assert young["monthly"]["spikes"] == []  # two months of history are too few to judge
+    from_zero = build_summary(_monthly_csv(tmp_path / "z.csv", {"2025-01": 1, "2025-05": 10}))
+    assert from_zero["monthly"]["spikes"] == ["2025-05"]  # median of 1, 0, 0, 0 is 0
+    undated = build_summary(_canonical_csv(tmp_path / "u.csv", [{"first_seen": ""}, {"first_seen": "2025-01-02"}]))
+    assert undated["monthly"]["undated"] == 1
+
+
+def test_natural_profile_explain_columns(canonical):
+    assert canonical["verdicts"] == {"strong": 26, "review": 11, "weak": 19}
+    assert canonical["model_id"] == "linkq-20260901-ab12cd"
+    assert canonical["monthly"]["spikes"] == []
+    assert canonical["anchors"]["overoptimised"] is False
+    # no flags column: rel_sponsored / src_spam_listed / page_spam_words feature columns give the flags
+    assert (canonical["weak"]["risky_links"], canonical["weak"]["risky_sites"]) == (5, 2)
+    assert canonical["flags"] == {"paid": 3, "money_anchor": 3, "spam_source": 2, "spam_vocabulary": 2}
+    # blank rel cells: the rel_* feature columns say the links are followed
+    assert canonical["rel"]["counts"] == {"followed": 39, "nofollow": 5, "ugc": 9, "sponsored": 3, "unknown": 0}
+    assert [a["kind"] for a in canonical["alerts"]] == ["risky"]
+
+
+def test_jsonl_and_parquet_give_the_same_summary(tmp_path, ahrefs):
+    rows = _rows()
+    cols = list(rows[0])
+    as_lists = [r | {"flags": [f for f in r["flags"].split("; ") if f], "reasons": r["reasons"].split("; ")}
+                for r in rows]  # JSONL from `linkq score` keeps lists as JSON lists
+    for name, data in (("s.jsonl", rows), ("lists.jsonl", as_lists), ("s.parquet", rows)):
+        path = tmp_path / name
+        write_rows(path, data, cols)
+        got = build_summary(path)
+        for key in ("links", "verdicts", "anchors", "rel", "zones", "targets", "monthly", "weak", "flags", "domains"):
+            assert got[key] == ahrefs[key], (name, key)
+
+
+def test_unscored_file_is_refused():
+    with pytest.raises(ScoredFileError, match="not a scored file.*linkq score"):
+        build_summary(Path(__file__).parent / "fixtures" / "exports" / "generic.csv")
+
+
+def test_summary_is_json_and_written_next_to_the_page(tmp_path):
+    summary = write_report(AHREFS, tmp_path / "r.html", tmp_path / "s.json")
+    assert json.loads((tmp_path / "s.json").read_text(encoding="utf-8")) == json.loads(json.dumps(summary))
+    assert summary["report_version"] == 1 and summary["source"]["format"] == "ahrefs"
+
+
+# ---------------------------------------------------------------------------------------------- the page
+
+
+_RESOURCE = re.compile(r"""\b(?:src|href|xlink:href|srcset|poster|data|action)\s*=\s*["']?([^"'\s>]+)""", re.I)
+
+
+def test_page_is_self_contained(tmp_path):
+    write_report(AHREFS, tmp_path / "r.html")
+    page = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>")
+    for target in _RESOURCE.findall(page):
+        assert target.startswith(("#", "data:")), target
+    assert not re.search(r"<(script|link|iframe|object|embed|img)\b", page, re.I)
+    assert "@import" not in page and not re.search(r"url\(\s*['\"]?(https?:)?//", page, re.I)
+    # 1 histogram, domains, anchors, rel, zones, targets, months
+    assert page.count('<svg class="chart"') == 7
+    for text in ("Worthless: ignored by Google", "Risky: disavow candidates", "rule of thumb", "Unnatural spike",
+                 "Over-optimised", "Pages that need links", "bücher-laufen.de"):
+        assert text in page, text
+
+
+def test_everything_from_the_data_is_escaped(tmp_path):
+    evil = '<script>alert("x")</script>'
+    path = _canonical_csv(tmp_path / "evil.csv", [
+        {"anchor_text": evil, "verdict": "weak", "score": "0.1", "flags": 'paid; <img src=x onerror="alert(1)">',
+         "reasons": "- <b>bold</b> & \"quoted\"", "source_url": "https://evil.example.net/a?q=<svg/onload=alert(1)>"},
+        {"anchor_text": "it's <i>fine</i>", "target_url": "https://shop.example.com/<u>page</u>"},
+    ] * 3)
+    write_report(path, tmp_path / "r.html")
+    page = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "<script" not in page.lower()
+    assert "<img" not in page and "<svg/onload" not in page and "<b>bold" not in page and "<i>fine" not in page
+    assert "<u>page" not in page
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page
+    assert "&lt;b&gt;bold&lt;/b&gt; &amp; &quot;quoted&quot;" in page
+
+
+def test_page_for_a_file_without_scored_rows(tmp_path):
+    path = _canonical_csv(tmp_path / "none.csv", [{"verdict": "", "score": "", "status": "error: bad row"}])
+    summary = write_report(path, tmp_path / "r.html")
+    page = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert summary["links"] == {"rows": 1, "scored": 0, "unscored": 1}
+    assert "error: bad row" in page and page.rstrip().endswith("</html>")
+
+
+# ---------------------------------------------------------------------------------------------- a real browser
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or (
+    "/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else None)
+needs_chromium = pytest.mark.skipif(
+    CHROMIUM is None, reason="Chromium not installed (Debian: apt-get update && apt-get install -y chromium)")
+
+# Injected into a copy of the page only: the report itself has no scripts.
+_CHECK = """<script>
+(function () {
+  var bad = [], charts = document.querySelectorAll('svg.chart');
+  charts.forEach(function (svg, i) {
+    var box = svg.getBoundingClientRect(), shapes = svg.querySelectorAll('rect, line, text').length;
+    var inner = svg.getBBox();
+    if (!svg.children.length || shapes < 3 || box.width < 200 || box.height < 40 || inner.width <= 0) {
+      bad.push(i + ' ' + svg.getAttribute('aria-label'));
+    }
+  });
+  if (document.documentElement.scrollWidth > window.innerWidth + 1) bad.push('horizontal overflow');
+  document.title = bad.length ? 'FAIL ' + bad.join(' | ') : 'ok ' + charts.length;
+})();
+</script>"""
+
+
+def _chromium(args: list[str], tmp: Path) -> subprocess.CompletedProcess[str]:
+    cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+           "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-extensions",
+           "--host-resolver-rules=MAP * ~NOTFOUND",  # nothing may come from the network
+           f"--user-data-dir={tmp / 'chromium-profile'}", "--enable-logging=stderr", "--v=0", "--hide-scrollbars",
+           "--window-size=1280,2400", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=os.environ | {"HOME": str(tmp)})
+
+
+def _console_messages(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if ":CONSOLE" in line or "Uncaught" in line]
+
+
+def _png_info(data: bytes) -> tuple[int, int, int]:
+    """(width, height, distinct byte values of the pixel data): enough to tell a chart from a blank page."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", data[16:24])
+    idat, pos = b"", 8
+    while pos < len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        if kind == b"IDAT":
+            idat += data[pos + 8:pos + 8 + length]
+        pos += 12 + length
+    return width, height, len(set(zlib.decompress(idat)))
+
+
+@needs_chromium
+def test_report_renders_in_headless_chromium(tmp_path):
+    report = tmp_path / "report.html"
+    write_report(AHREFS, report)
+    page = report.read_text(encoding="utf-8")
+    checked = tmp_path / "checked.html"
+    checked.write_text(page.replace("</body>", _CHECK + "</body>"), encoding="utf-8")
+
+    run = _chromium(["--dump-dom", checked.as_uri()], tmp_path)
+    assert run.returncode == 0, run.stderr[-2000:]
+    title = re.search(r"<title>(.*?)</title>", run.stdout, re.S)
+    assert title and title.group(1) == "ok 7", (title and title.group(1), run.stderr[-2000:])
+    assert _console_messages(run.stderr) == []
+
+    shot = tmp_path / "report.png"
+    run = _chromium([f"--screenshot={shot}", report.as_uri()], tmp_path)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert _console_messages(run.stderr) == []  # e.g. "<rect> attribute width: A negative value is not valid"
+    data = shot.read_bytes()
+    width, height, distinct = _png_info(data)
+    assert (width, height) == (1280, 2400)
+    assert len(data) > 60_000 and distinct > 100, (len(data), distinct)  # a blank page is ~10 kB, 2 values
+    keep = os.environ.get("LINKQ_SCREENSHOT_DIR")
+    if keep:  # to look at the page: LINKQ_SCREENSHOT_DIR=/tmp/shots pytest tests/test_report.py -k chromium
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        shutil.copy(shot, Path(keep) / "report.png")
+        shutil.copy(report, Path(keep) / "report.html")
+
+
+def test_render_html_is_a_pure_function_of_the_summary(ahrefs):
+    assert render_html(ahrefs) == render_html(json.loads(json.dumps(ahrefs)))
