@@ -31,12 +31,13 @@ MONOTONE = {  # evidence whose direction is part of the product's contract
 
 @dataclass(frozen=True)
 class FitConfig:
-    rounds: int = 600
-    learning_rate: float = 0.05
+    # chosen on the calibration fold among 3 configurations (PR-AUC 0.604 / 0.617 / 0.631); see README
+    rounds: int = 1500
+    learning_rate: float = 0.03
     num_leaves: int = 31
-    min_data_in_leaf: int = 50
-    feature_fraction: float = 0.8
-    early_stopping: int = 50
+    min_data_in_leaf: int = 100
+    feature_fraction: float = 0.5
+    early_stopping: int = 100
     seed: int = 7
     weak_recall_floor: float = 0.95  # strong links allowed below the weak threshold: 5%
     balance_corpora: bool = True
