@@ -18,7 +18,7 @@ import trafilatura
 from lxml import etree
 
 from .html_text import collapse_ws, norm_text
-from .urls import SKIP_SCHEMES, registered_domain, url_key
+from .urls import SKIP_SCHEMES, url_key
 
 BLOCK_TAGS = frozenset(
     ["p", "li", "td", "th", "dd", "dt", "div", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "figcaption", "section", "article", "aside", "nav", "header", "footer", "main", "form", "body", "pre", "address", "center", "table", "ul", "ol", "dl", "caption", "summary", "details"]
@@ -77,18 +77,6 @@ class ParsedPage:
     main_prob: np.ndarray | None = None
     zones: list[str] = field(default_factory=list)
     signals: dict[str, float] | None = None  # page-level features, computed once (page_signals)
-
-    def links_to(self, target_key: str) -> list[PageLink]:
-        return [lk for lk in self.links if lk.key == target_key]
-
-    @property
-    def ext_links(self) -> list[PageLink]:
-        own = registered_domain(self.url)
-        return [lk for lk in self.links if lk.key and registered_domain(lk.key.split("/")[0]) != own]
-
-
-def _nws(s: str | None) -> int:
-    return len("".join(s.split())) if s else 0
 
 
 def _element_evidence(el: etree._Element) -> tuple[set[str], set[str]]:

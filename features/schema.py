@@ -154,35 +154,6 @@ FEATURES: tuple[FeatureSpec, ...] = (
 FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in FEATURES)
 BY_NAME: dict[str, FeatureSpec] = {f.name: f for f in FEATURES}
 
-# Features that need the source page HTML; export-only rows have them NaN.
-PAGE_DERIVED_GROUPS = ("placement",)
-PAGE_DERIVED_EXTRA = (
-    "page_main_chars",
-    "page_text_chars",
-    "page_main_ratio",
-    "page_links",
-    "page_ext_links",
-    "page_ext_domains",
-    "page_link_density",
-    "page_spam_words",
-    "page_is_english",
-    "meta_nofollow",
-    "meta_noindex",
-    "sim_page_target",
-)
-
-
-def page_derived_features() -> tuple[str, ...]:
-    """Names of features that exist only when the source page HTML is known."""
-    return tuple(
-        f.name for f in FEATURES if f.group in PAGE_DERIVED_GROUPS or f.name in PAGE_DERIVED_EXTRA
-    )
-
-
-def group_of(name: str) -> str:
-    return BY_NAME[name].group
-
-
 def features_in_group(group: str) -> tuple[str, ...]:
     return tuple(f.name for f in FEATURES if f.group == group)
 
