@@ -368,6 +368,28 @@ def disavow(scored: Path, out: Path, merge: Path | None, allow: Path | None, lev
         click.echo(f"  warning: {warning}", err=True)
 
 
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (loopback by default).")
+@click.option("--port", default=3000, show_default=True, help="TCP port.")
+@click.option("--workers", default=1, show_default=True, help="Worker processes (each loads the models once).")
+@click.option("--model", "model_id", default=None, help="Model id (default: models/CURRENT).")
+@click.option("--models-dir", default=None, help="Where models live (default: $LINKQ_MODELS or ./models).")
+def serve(host: str, port: int, workers: int, model_id: str | None, models_dir: str | None) -> None:
+    """Start the HTTP scoring service (BentoML): POST /score, POST /score_export, GET /model.
+
+    Set LINKQ_API_KEY to require `Authorization: Bearer <key>`. Health: /livez, /readyz;
+    OpenAPI at /docs.json and the interactive page at /.
+    """
+    from features.artifact import ModelMismatch
+    from serving.serve import serve as run
+
+    try:
+        run(host=host, port=port, workers=workers, model_id=model_id,
+            models_dir=Path(models_dir) if models_dir else None)
+    except (FileNotFoundError, ModelMismatch) as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
 @cli.group()
 def models() -> None:
     """List, inspect and promote trained models."""
@@ -421,6 +443,23 @@ def models_promote(model_id: str, models_dir: str | None, force: bool, floors: P
                                    + "\n  ".join(problems))
     set_current(mdir, folder.name)
     click.echo(f"models/CURRENT -> {folder.name}")
+
+
+@models.command("import")
+@click.argument("model_id", required=False)
+@click.option("--models-dir", default=None, help="Where models live.")
+def models_import(model_id: str | None, models_dir: str | None) -> None:
+    """Copy a model (default: models/CURRENT) into the BentoML model store; prints its tag.
+
+    Serve it with LINKQ_BENTO_MODEL=<tag> (BENTOML_HOME is respected).
+    """
+    from features.artifact import ModelMismatch
+    from serving.serve import import_model
+
+    try:
+        click.echo(import_model(model_id, _models_dir(models_dir)))
+    except (FileNotFoundError, ModelMismatch) as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 def main() -> None:

@@ -26,7 +26,7 @@ from .pages import NoPages, PageError, PageSource
 from .placement import PlacementModel, best_link, place_page
 from .records import MAX_HTML_BYTES, LinkRecord, RecordError, parse_record
 from .rel import rel_features
-from .schema import FEATURE_NAMES, conform, empty_frame
+from .schema import conform, empty_frame
 from .topical import TopicalTexts, target_text, topical_features
 from .urls import url_key
 
@@ -123,12 +123,7 @@ def extract_features(
         for i, feats in zip(topical_rows, topical_features(topical_items, ctx.embedder), strict=True):
             rows[i].update(feats)  # type: ignore[union-attr]
 
-    frame = empty_frame(n)
-    ok_idx = [i for i in range(n) if rows[i] is not None]
-    if ok_idx:
-        filled = pd.DataFrame([rows[i] for i in ok_idx], index=ok_idx)
-        filled = filled[[c for c in FEATURE_NAMES if c in filled.columns]]
-        frame = conform(pd.concat([frame.drop(index=ok_idx), conform(filled)]).sort_index())
+    frame = conform(pd.DataFrame([r or {} for r in rows], index=range(n))) if n else empty_frame(0)
     return FeatureBatch(frame=frame, status=status, evidence=evidence)
 
 

@@ -184,23 +184,42 @@ def empty_frame(n: int) -> pd.DataFrame:
     return pd.DataFrame(data)
 
 
+def _is_conformed(frame: pd.DataFrame) -> bool:
+    if tuple(frame.columns) != FEATURE_NAMES:
+        return False
+    for f, dtype in zip(FEATURES, frame.dtypes, strict=True):
+        if f.dtype == "category":
+            if not isinstance(dtype, pd.CategoricalDtype) or tuple(dtype.categories) != ZONES:
+                return False
+        elif dtype != np.float32:
+            return False
+    return True
+
+
 def conform(frame: pd.DataFrame) -> pd.DataFrame:
     """Return ``frame`` with exactly the schema's columns, order and dtypes.
 
     Missing columns become NaN; extra columns are an error, so a typo in a
-    feature name fails loudly instead of silently training on nothing.
+    feature name fails loudly instead of silently training on nothing. A frame
+    that already conforms is returned as is (the scoring hot path).
     """
+    if _is_conformed(frame):
+        return frame
     extra = [c for c in frame.columns if c not in BY_NAME]
     if extra:
         raise ValueError(f"columns not in the feature schema: {extra}")
-    out = {}
-    for f in FEATURES:
-        if f.name not in frame.columns:
-            col = [None] * len(frame) if f.dtype == "category" else np.full(len(frame), np.nan, np.float32)
-        else:
-            col = frame[f.name]
-        if f.dtype == "category":
-            out[f.name] = pd.Categorical(col, categories=list(ZONES))
-        else:
-            out[f.name] = pd.to_numeric(pd.Series(col), errors="coerce").to_numpy(dtype=np.float32)
-    return pd.DataFrame(out, index=frame.index)
+    n = len(frame)
+    numeric = [f.name for f in FEATURES if f.dtype != "category"]
+    present = [c for c in numeric if c in frame.columns]
+    block = np.full((n, len(numeric)), np.nan, dtype=np.float32)
+    if present:
+        sub = frame[present]
+        if not all(np.issubdtype(t, np.number) or np.issubdtype(t, np.bool_) for t in sub.dtypes):
+            sub = sub.apply(pd.to_numeric, errors="coerce")
+        idx = [numeric.index(c) for c in present]
+        block[:, idx] = sub.to_numpy(dtype=np.float32, na_value=np.nan)
+    out = pd.DataFrame(block, columns=numeric, index=frame.index)
+    zone = frame["placement_zone"] if "placement_zone" in frame.columns else [None] * n
+    out.insert(FEATURE_NAMES.index("placement_zone"), "placement_zone",
+               pd.Categorical(zone, categories=list(ZONES)))
+    return out[list(FEATURE_NAMES)]
