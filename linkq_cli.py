@@ -10,7 +10,6 @@ import json
 import os
 import sys
 import time
-from collections import Counter
 from pathlib import Path
 
 import click
@@ -100,64 +99,88 @@ def _print_table(rows: list[dict], cols: list[str]) -> None:
 
 
 @cli.command()
-@click.argument("input_path", metavar="INPUT", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("inputs", metavar="INPUT...", nargs=-1, required=True,
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Output file: .csv, .jsonl or .parquet.")
-@click.option("--pages", type=click.Path(exists=True, path_type=Path),
+              help="Output file: .csv, .jsonl or .parquet (written atomically).")
+@click.option("--format", "fmt", default="auto", show_default=True,
+              type=click.Choice(["auto", "ahrefs", "semrush", "majestic", "moz", "gsc", "csv", "jsonl"]),
+              help="Input format; auto detects it from the bytes and header, never the file name.")
+@click.option("--map", "column_map", default=None,
+              help='Column mapping for --format csv, e.g. "Their Column=source_url,Link Text=anchor_text".')
+@click.option("--pages", type=click.Path(path_type=Path),
               help="Saved source pages: a folder with manifest.csv (url,file) or a page cache from `linkq fetch`.")
+@click.option("--target-pages", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Your own target pages (folder with manifest.csv): their title and text improve relevance.")
+@click.option("--fetch", is_flag=True, help="First download the source pages into the --pages cache file.")
 @click.option("--model", "model_id", default=None, help="Model id under models/ (default: models/CURRENT).")
 @click.option("--models-dir", default=None, help="Where models live (default: $LINKQ_MODELS or ./models).")
+@click.option("--engine", default="local", show_default=True, type=click.Choice(["local", "dask"]),
+              help="local, or dask (pip install linkq[dask]) for a cluster.")
+@click.option("--scheduler", default=None, help="Dask scheduler address (default: start a local cluster).")
+@click.option("--workers", default=2, show_default=True, help="Workers of the local Dask cluster.")
 @click.option("--explain", is_flag=True, help="Also write every feature value.")
-@click.option("--batch-size", default=500, show_default=True, help="Records per scoring batch.")
+@click.option("--resume", is_flag=True, help="Continue an interrupted run without redoing finished chunks.")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the HTML profile report here.")
 @click.option("--show", is_flag=True, help="Also print the scored rows as a table (for small inputs).")
-def score(input_path: Path, out: Path, pages: Path | None, model_id: str | None, models_dir: str | None,
-          explain: bool, batch_size: int, show: bool) -> None:
-    """Score every backlink in INPUT (canonical .jsonl or .csv records).
+def score(inputs: tuple[Path, ...], out: Path, fmt: str, column_map: str | None, pages: Path | None,
+          target_pages: Path | None, fetch: bool, model_id: str | None, models_dir: str | None, engine: str,
+          scheduler: str | None, workers: int, explain: bool, resume: bool, report_path: Path | None,
+          show: bool) -> None:
+    """Score every backlink in INPUT... (an Ahrefs, Semrush, Majestic, Moz or Search Console
+    export, or canonical .csv/.jsonl records).
 
-    Adds score (0-1, probability the link passes editorial value), verdict
-    (strong / review / weak), reasons, placement_zone and status to the input
-    columns. Rows that cannot be scored come back with status 'error: ...'.
+    Keeps your columns in their order and adds score (0-1, probability the link passes editorial
+    value), verdict (strong / review / weak), reasons, placement_zone, status and flags. Every row
+    comes back once, in order; rows that cannot be scored say why in status.
     """
-    from features.pages import open_pages
-    from features.recordio import read_records, write_rows
-    from features.schema import FEATURE_NAMES
-    from serving.scoring import RESULT_FIELDS, Scorer
+    from serving.batch import BatchError, BatchIntegrityError, BatchOptions, estimate_rows, score_files
+    from serving.exports import ExportFormatError
 
-    scorer = Scorer.load(model_id, _models_dir(models_dir))
-    page_source = open_pages(pages)
-    raws = list(read_records(input_path))
-    t0 = time.time()
-    rows: list[dict] = []
-    for start in range(0, len(raws), batch_size):
-        chunk = raws[start: start + batch_size]
-        results = scorer.score([r if "_error" not in r else {} for r in chunk], page_source, explain=explain)
-        for raw, res in zip(chunk, results, strict=True):
-            row = _passthrough(raw)
-            if "_error" in raw:
-                res["status"] = f"error: {raw['_error']}"
-            row.update({k: res.get(k) for k in RESULT_FIELDS})
-            if explain:
-                row.update(res.get("features") or {})
-            rows.append(row)
-    cols = [*dict.fromkeys(k for r in raws for k in _passthrough(r)), *RESULT_FIELDS]
-    if explain:
-        cols += list(FEATURE_NAMES)
-    write_rows(out, rows, cols)
-    secs = time.time() - t0
+    if fetch:
+        if pages is None or pages.is_dir():
+            raise click.UsageError("--fetch needs --pages FILE: the page cache to fill (e.g. pages.sqlite)")
+        for path in inputs:
+            click.get_current_context().invoke(fetch_cmd, input_path=path, cache_path=pages, refresh=False,
+                                               ignore_hosts=(), targets=False, concurrency=8, delay=1.0)
+    elif pages is not None and not pages.exists():
+        raise click.BadParameter(f"{pages} does not exist", param_hint="--pages")
+    options = BatchOptions(format=fmt, column_map=column_map, model_id=model_id,
+                           models_dir=Path(models_dir) if models_dir else None, pages=pages,
+                           target_pages=target_pages, engine=engine, scheduler=scheduler, workers=workers,
+                           explain=explain, resume=resume)
+    total = estimate_rows(list(inputs))
+    last = [0.0]
+
+    def progress(done: int, rate: float) -> None:
+        now = time.monotonic()
+        if now - last[0] >= 1.0:
+            last[0] = now
+            of = f"/~{total:,}" if total else ""
+            click.echo(f"\r{done:,}{of} rows, {rate:,.0f} rows/s", nl=False, err=True)
+
+    try:
+        summary = score_files(list(inputs), out, options, progress)
+    except (ExportFormatError, BatchError, FileNotFoundError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    except BatchIntegrityError as exc:
+        raise click.ClickException(f"{exc} (the scored chunks are kept; nothing was published)") from exc
+    click.echo("", err=True)
     if show:
-        shown = [{**r, "reason": (r.get("reasons") or [""])[0] if isinstance(r.get("reasons"), list) else ""}
-                 for r in rows]
-        _print_table(shown, ["score", "verdict", "placement_zone", "status", "reason"])
-    _summary(rows, len(raws), secs, scorer.model.model_id, out)
+        from features.recordio import read_records
 
+        rows = list(read_records(out)) if out.suffix.lower() in (".csv", ".jsonl") else []
+        for r in rows:
+            r["reason"] = str(r.get("reasons") or "").split("; ")[0]
+        _print_table(rows[:200], ["score", "verdict", "placement_zone", "status", "reason"])
+    for line in summary.lines():
+        click.echo(line, err=True)
+    if report_path is not None:
+        from serving.report import write_report
 
-def _summary(rows: list[dict], n_in: int, secs: float, model_id: str, out: Path) -> None:
-    verdicts = Counter(str(r.get("verdict") or "-") for r in rows)
-    statuses = Counter(str(r.get("status")).split(":")[0] for r in rows)
-    click.echo(f"model {model_id}: {len(rows)} rows in, {len(rows)} out (input {n_in}) "
-               f"in {secs:.1f} s ({len(rows) / max(secs, 1e-9):.0f} rows/s) -> {out}", err=True)
-    click.echo("  verdicts: " + ", ".join(f"{k} {v}" for k, v in verdicts.most_common()), err=True)
-    click.echo("  status:   " + ", ".join(f"{k} {v}" for k, v in statuses.most_common()), err=True)
+        write_report(out, report_path)
+        click.echo(f"  report: {report_path}", err=True)
 
 
 @cli.command()

@@ -1,0 +1,421 @@
+"""serving.batch: exports in, one scored table out; no row lost, resumable, atomic, same on Dask.
+
+Uses the export fixtures in tests/fixtures/exports/, the saved pages in tests/fixtures/pages/ and the
+real default model (models/CURRENT), loaded once per process by serving.batch's cache.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+import serving.batch as batch
+from features.schema import FEATURE_NAMES
+from serving.batch import (
+    GSC_NO_PAGE,
+    GSC_NO_TARGET,
+    BatchError,
+    BatchIntegrityError,
+    BatchOptions,
+    score_files,
+)
+from serving.exports import ExportFormatError, read_export
+from serving.scoring import RESULT_FIELDS
+
+FIX = Path(__file__).parent / "fixtures" / "exports"
+PAGES = Path(__file__).parent / "fixtures" / "pages"
+SCIENCE_URL = "https://www.sciencealert.com/nasa-finds-water-plumes-above-the-surface-of-jupiter-s-icy-moon-europa"
+EXPLAINED = [f for f in FEATURE_NAMES if f != "placement_zone"]
+FIELDS = list(RESULT_FIELDS)
+OK_STATUSES = {"scored", "scored_without_page", "link_missing"}
+
+FORMAT_FIXTURES = [
+    "ahrefs_utf16.tsv", "ahrefs_utf8.csv", "ahrefs_awt.csv", "semrush.csv", "semrush_legacy.csv",
+    "semrush_audit.csv", "majestic.csv", "moz.csv", "gsc_latest_links_es.csv", "gsc_sample_links.csv",
+    "gsc_links.zip", "generic.csv", "cp1252.csv", "links.jsonl", "duplicate_headers.csv",
+]
+
+
+def read_csv(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+    with path.open(encoding="utf-8", newline="") as fh:
+        reader = csv.reader(fh)
+        header = next(reader)
+        return header, [dict(zip(header, row, strict=True)) for row in reader]
+
+
+def export_rows(path: Path):
+    info, chunks = read_export(path)
+    return info, [row for chunk in chunks for row in chunk]
+
+
+def write_links(path: Path, n: int, extra: dict[str, str] | None = None) -> Path:
+    """A canonical CSV of n distinct links (row i has anchor 'anchor i')."""
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["id", "source_url", "target_url", "anchor_text", "domain_authority", *(extra or {})])
+        for i in range(n):
+            w.writerow([f"L{i}", f"https://site{i % 7}.example.org/post-{i}", "https://shop.example.com/shoes",
+                        f"anchor {i}", str(i % 90), *(extra or {}).values()])
+    return path
+
+
+# ------------------------------------------------------------------------------------------------
+# every format: counts, order, original columns
+
+
+@pytest.mark.parametrize("name", FORMAT_FIXTURES)
+def test_every_row_comes_out_once_in_order_with_original_columns(name: str, tmp_path: Path) -> None:
+    info, rows = export_rows(FIX / name)
+    out = tmp_path / "scored.csv"
+    summary = score_files([FIX / name], out)
+    header, got = read_csv(out)
+    originals = [c for c in info.columns if c != "source_html"]
+    for row in rows:  # JSONL lines may carry keys the first line lacks, and bad rows "(extra N)" cells
+        originals += [c for c in row.original if c not in originals]
+    assert header == originals + FIELDS
+    assert summary.rows_in == summary.rows_out == len(rows) == len(got)
+    assert summary.ok and not (tmp_path / "scored.csv.parts").exists()
+    for row, out_row in zip(rows, got, strict=True):
+        assert [out_row[c] for c in row.original] == list(row.original.values())
+        status = out_row["status"]
+        assert status in OK_STATUSES or status.startswith(("error: line ", "skipped: ")), status
+        if status in OK_STATUSES:
+            assert 0.0 <= float(out_row["score"]) <= 1.0
+            assert out_row["verdict"] in ("strong", "review", "weak")
+        else:
+            assert out_row["score"] == "" and out_row["verdict"] == ""
+    assert sum(summary.statuses.values()) == len(rows)
+    assert sum(summary.verdicts.values()) == sum(v for k, v in summary.statuses.items() if k in OK_STATUSES)
+
+
+def test_bad_rows_keep_their_line_numbers(tmp_path: Path) -> None:
+    out = tmp_path / "m.csv"
+    score_files([FIX / "majestic.csv", FIX / "links.jsonl"], out)
+    _, got = read_csv(out)
+    by_file = {}
+    for r in got:
+        by_file.setdefault(Path(r["source_file"]).name, []).append(r["status"])
+    assert by_file["majestic.csv"][2] == "error: line 4: unbalanced quotes (a quoted field is never closed)"
+    assert by_file["links.jsonl"][2].startswith("error: line 3: invalid JSON")
+    assert by_file["links.jsonl"][3] == "error: line 5: expected a JSON object, got list"
+    assert [s for s in by_file["majestic.csv"] if s.startswith("error")] == [by_file["majestic.csv"][2]]
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text("source_url,target_url,anchor_text\nhttps://a.example.org/,https://shop.example.com/,ok\n"
+                   "mailto:x@example.org,https://shop.example.com/,bad\n,https://shop.example.com/,none\n",
+                   encoding="utf-8")
+    score_files([bad], tmp_path / "bad_out.csv")
+    _, got = read_csv(tmp_path / "bad_out.csv")
+    assert got[0]["status"] == "scored_without_page"
+    assert got[1]["status"].startswith("error: line 3: source_url:"), got[1]["status"]
+    assert got[2]["status"] == "error: line 4: missing required field(s): source_url"
+
+
+def test_search_console_rows_are_skipped_with_a_reason(tmp_path: Path) -> None:
+    out = tmp_path / "gsc.csv"
+    summary = score_files([FIX / "gsc_latest_links_es.csv"], out)
+    _, got = read_csv(out)
+    assert [r["status"] for r in got] == [GSC_NO_PAGE] * 3
+    assert GSC_NO_PAGE == "skipped: needs the source page (Search Console rows carry no anchor)"
+    assert [r["Página de enlace"] for r in got][0] == "https://foro.ejemplo.es/hilo/123"
+    assert summary.statuses == {"skipped": 3} and summary.verdicts == {}
+    assert any("skipped: needs the source page" in e for e in summary.examples)
+
+    # with the linking page saved, the row still lacks its target: a different, precise reason
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    shutil.copy(PAGES / "14cc2a0c.html.gz", pages / "p.html.gz")
+    (pages / "manifest.csv").write_text("url,file\nhttps://foro.ejemplo.es/hilo/123,p.html.gz\n", encoding="utf-8")
+    score_files([FIX / "gsc_latest_links_es.csv"], out, BatchOptions(pages=pages))
+    _, got = read_csv(out)
+    assert [r["status"] for r in got] == [GSC_NO_TARGET, GSC_NO_PAGE, GSC_NO_PAGE]
+
+
+# ------------------------------------------------------------------------------------------------
+# several inputs, output formats, explain
+
+
+def test_several_inputs_are_concatenated_with_a_source_file_column(tmp_path: Path) -> None:
+    ins = [FIX / "semrush.csv", FIX / "ahrefs_utf16.tsv", FIX / "semrush_audit.csv"]
+    out = tmp_path / "all.csv"
+    summary = score_files(ins, out)
+    header, got = read_csv(out)
+    assert header[0] == "source_file" and header[-len(FIELDS):] == FIELDS
+    assert [r["source_file"] for r in got] == [str(ins[0])] * 3 + [str(ins[1])] * 3 + [str(ins[2])] * 2
+    assert [i.rows for i in summary.inputs] == [3, 3, 2] and summary.rows_out == 8
+    assert [i.format for i in summary.inputs] == ["semrush", "ahrefs", "semrush_audit"]
+    # shared column names are one column; each file's values land under its own names
+    assert got[0]["Source url"] == "https://runblog.example.com/tips" and got[3]["Source url"] == ""
+    assert got[3]["Referring page URL"] == "https://blog.example.org/running-shoes"
+    assert got[6]["Toxicity Score"] == "84" and got[0]["Toxicity Score"] == ""
+    header_single, _ = read_csv(score_files([ins[0]], tmp_path / "one.csv").out)
+    assert "source_file" not in header_single
+
+
+def test_parquet_and_jsonl_outputs_hold_the_same_rows(tmp_path: Path) -> None:
+    import pandas as pd
+
+    ins = [FIX / "semrush.csv", FIX / "links.jsonl"]
+    score_files(ins, tmp_path / "o.csv", BatchOptions(explain=True))
+    score_files(ins, tmp_path / "o.parquet", BatchOptions(explain=True))
+    score_files(ins, tmp_path / "o.jsonl", BatchOptions(explain=True))
+    header, rows = read_csv(tmp_path / "o.csv")
+    pq = pd.read_parquet(tmp_path / "o.parquet")
+    assert list(pq.columns) == header and len(pq) == len(rows) == 8
+    assert str(pq["score"].dtype) == "float64" and str(pq["anchor_words"].dtype) == "float64"
+    assert pq["status"].tolist() == [r["status"] for r in rows]
+    assert pq["score"].round(4).tolist()[:3] == [float(r["score"]) for r in rows[:3]]
+    lines = [json.loads(line) for line in (tmp_path / "o.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert len(lines) == 8
+    assert [d["status"] for d in lines] == [r["status"] for r in rows]
+    assert lines[0]["Source url"] == "https://runblog.example.com/tips" and isinstance(lines[0]["score"], float)
+    assert isinstance(lines[0]["reasons"], str) and lines[0]["reasons"] == rows[0]["reasons"]
+
+
+def test_explain_adds_every_feature_in_schema_order(tmp_path: Path) -> None:
+    out = tmp_path / "x.csv"
+    score_files([FIX / "ahrefs_utf8.csv"], out, BatchOptions(explain=True))
+    header, rows = read_csv(out)
+    assert header[-len(EXPLAINED):] == EXPLAINED
+    assert header.count("placement_zone") == 1  # the result column; the feature is the same thing
+    assert header[: -len(EXPLAINED)][-len(FIELDS):] == FIELDS
+    assert float(rows[0]["anchor_words"]) == 3.0  # "best trail shoes"
+    assert rows[0]["placement_main_prob"] == ""  # no page: unknown, not a made-up value
+    assert float(rows[2]["rel_sponsored"]) == 1.0
+
+
+def test_input_columns_named_like_output_columns_are_kept(tmp_path: Path) -> None:
+    src = tmp_path / "rescore.csv"
+    src.write_text("source_url,target_url,score,status\nhttps://a.example.org/,https://shop.example.com/,0.9,keep\n",
+                   encoding="utf-8")
+    header, rows = read_csv(score_files([src], tmp_path / "o.csv").out)
+    assert header[:4] == ["source_url", "target_url", "score (input)", "status (input)"]
+    assert rows[0]["score (input)"] == "0.9" and rows[0]["status (input)"] == "keep"
+    assert rows[0]["status"] == "scored_without_page"
+
+
+# ------------------------------------------------------------------------------------------------
+# pages
+
+
+def test_saved_pages_and_target_pages(tmp_path: Path, monkeypatch) -> None:
+    import features.pipeline
+
+    parsed = []
+    real_parse = features.pipeline.parse_page
+    monkeypatch.setattr(features.pipeline, "parse_page", lambda html, url: parsed.append(url) or real_parse(html, url))
+    links = tmp_path / "links.csv"
+    links.write_text(
+        "source_url,target_url,anchor_text\n"
+        f"{SCIENCE_URL},https://www.nature.com/articles/s41550-019-0933-6,a paper\n"
+        f"{SCIENCE_URL},https://shop.example.com/not-linked,x\n"
+        "https://elsewhere.example.org/,https://www.nature.com/articles/s41550-019-0933-6,paper\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "o.csv"
+    summary = score_files([links], out, BatchOptions(pages=PAGES, explain=True))
+    _, rows = read_csv(out)
+    assert [r["status"] for r in rows] == ["scored", "link_missing", "scored_without_page"]
+    assert parsed == [SCIENCE_URL]  # two links on one saved page: read and parsed once
+    assert rows[0]["placement_zone"] == "main_content"
+    assert summary.target_pages_used == 0 and rows[0]["target_text_known"] == "0.0"
+
+    # the user's own target pages give the target's title and text
+    targets = tmp_path / "targets"
+    targets.mkdir()
+    with gzip.open(PAGES / "ba07d1e6.html.gz", "rb") as fh:
+        (targets / "t.html").write_bytes(fh.read())
+    (targets / "manifest.csv").write_text(
+        "url,file\nhttps://www.nature.com/articles/s41550-019-0933-6,t.html\n", encoding="utf-8")
+    summary = score_files([links], out, BatchOptions(pages=PAGES, target_pages=targets, explain=True))
+    _, rows = read_csv(out)
+    assert summary.target_pages_used == 2
+    assert [r["target_text_known"] for r in rows] == ["1.0", "0.0", "1.0"]
+
+
+# ------------------------------------------------------------------------------------------------
+# resume and atomicity
+
+
+class Stop(Exception):
+    pass
+
+
+def stop_after(chunks: int):
+    calls = []
+
+    def progress(rows_done: int, rate: float) -> None:
+        calls.append(rows_done)
+        if len(calls) >= chunks:
+            raise Stop(f"interrupted after {chunks} chunks")
+
+    return progress
+
+
+def test_an_interrupted_run_resumes_without_redoing_finished_chunks(tmp_path: Path, monkeypatch) -> None:
+    src = write_links(tmp_path / "links.csv", 45)
+    opts = BatchOptions(chunk_rows=10)
+    reference = tmp_path / "reference.csv"
+    score_files([src], reference, opts)
+
+    out = tmp_path / "out.csv"
+    out.write_text("an older result\n", encoding="utf-8")
+    with pytest.raises(Stop):
+        score_files([src], out, opts, progress=stop_after(2))
+    assert out.read_text(encoding="utf-8") == "an older result\n"  # never a partial file under the name
+    parts = tmp_path / "out.csv.parts"
+    committed = sorted(parts.glob("part-*.json"))
+    assert len(committed) == 2
+    mtimes = {p.name: p.stat().st_mtime_ns for p in parts.glob("part-*")}
+
+    scored = []
+    real = batch.process_chunk
+    monkeypatch.setattr(batch, "process_chunk", lambda task: scored.append(task.chunk_index) or real(task))
+    seen = []
+
+    def progress(rows_done: int, rate: float) -> None:
+        if not seen:  # the committed parts were not rewritten
+            assert {p.name: p.stat().st_mtime_ns for p in parts.glob("part-*") if p.name in mtimes} == mtimes
+        seen.append(rows_done)
+
+    summary = score_files([src], out, BatchOptions(chunk_rows=10, resume=True), progress=progress)
+    assert scored == [2, 3, 4]
+    assert (summary.chunks, summary.chunks_resumed, summary.rows_resumed) == (5, 2, 20)
+    assert seen == [10, 20, 30, 40, 45]
+    assert out.read_bytes() == reference.read_bytes()
+    assert not parts.exists()
+    assert summary.rows_in == summary.rows_out == 45
+
+
+def test_resume_refuses_changed_inputs_and_a_fresh_run_starts_over(tmp_path: Path) -> None:
+    src = write_links(tmp_path / "links.csv", 25)
+    out = tmp_path / "out.jsonl"
+    with pytest.raises(Stop):
+        score_files([src], out, BatchOptions(chunk_rows=10), progress=stop_after(1))
+    with pytest.raises(BatchError, match="cannot resume: explain changed"):
+        score_files([src], out, BatchOptions(chunk_rows=10, resume=True, explain=True))
+    write_links(src, 26)
+    with pytest.raises(BatchError, match="cannot resume: the input files changed"):
+        score_files([src], out, BatchOptions(chunk_rows=10, resume=True))
+    assert not out.exists()
+    summary = score_files([src], out, BatchOptions(chunk_rows=10))  # without resume: from scratch
+    assert summary.chunks_resumed == 0 and summary.rows_out == 26
+    assert len(out.read_text(encoding="utf-8").splitlines()) == 26
+
+
+def test_a_count_mismatch_never_publishes_the_output(tmp_path: Path, monkeypatch) -> None:
+    src = write_links(tmp_path / "links.csv", 5)
+    monkeypatch.setattr(batch, "_count_rows", lambda path, suffix: 4)
+    with pytest.raises(BatchIntegrityError, match="5 rows read"):
+        score_files([src], tmp_path / "o.csv")
+    assert not (tmp_path / "o.csv").exists()
+    assert (tmp_path / "o.csv.parts").is_dir()  # kept for a look, or a --resume
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".partial")]
+
+
+def test_progress_reports_rows_and_rate(tmp_path: Path) -> None:
+    src = write_links(tmp_path / "links.csv", 23)
+    calls = []
+    summary = score_files([src], tmp_path / "o.csv", BatchOptions(chunk_rows=10),
+                          progress=lambda n, rate: calls.append((n, rate)))
+    assert [n for n, _ in calls] == [10, 20, 23] and all(rate > 0 for _, rate in calls)
+    text = "\n".join(summary.lines())
+    assert "23 rows in, 23 out" in text and "verdicts:" in text
+    assert summary.rows_per_s > 0 and summary.seconds >= summary.startup_seconds
+    assert batch.estimate_rows([src]) == 23 and batch.estimate_rows([FIX / "gsc_links.zip"]) is None
+    assert batch.estimate_rows([FIX / "ahrefs_utf16.tsv"]) == 4  # 3 rows, one title spans two lines
+    weak = summary.verdicts.get("weak", 0)
+    assert sum(n for _, n in summary.weak_domains) == weak
+    assert all(d.endswith(".example.org") or d == "example.org" for d, _ in summary.weak_domains)
+
+
+# ------------------------------------------------------------------------------------------------
+# bad inputs and options
+
+
+def test_bad_inputs_fail_clearly_before_any_work(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    png = tmp_path / "export.csv"
+    png.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4)
+    out = tmp_path / "o.csv"
+    with pytest.raises(ExportFormatError, match="empty"):
+        score_files([empty], out)
+    with pytest.raises(ExportFormatError, match="PNG image"):
+        score_files([FIX / "semrush.csv", png], out)  # one bad input stops the batch before it starts
+    with pytest.raises(ExportFormatError) as err:
+        score_files([FIX / "unknown.csv"], out)
+    assert "could not recognise the export format" in str(err.value)
+    assert "expected one of these formats" in str(err.value) and "--map" in str(err.value)
+    assert not out.exists() and not (tmp_path / "o.csv.parts").exists()
+
+    # the same unknown file reads with a column map
+    mapped = score_files([FIX / "unknown.csv"], out, BatchOptions(
+        column_map="Linking URL=source_url,Links to=target_url,Link text=anchor_text"))
+    assert mapped.rows_out == 2 and mapped.statuses == {"scored_without_page": 2}
+
+
+def test_header_only_file_gives_an_empty_table(tmp_path: Path) -> None:
+    out = tmp_path / "o.csv"
+    summary = score_files([FIX / "header_only.csv"], out)
+    header, rows = read_csv(out)
+    assert rows == [] and summary.rows_in == summary.rows_out == 0
+    assert header[:3] == ["Page ascore", "Source title", "Source url"] and header[-len(FIELDS):] == FIELDS
+    import pandas as pd
+
+    score_files([FIX / "header_only.csv"], tmp_path / "o.parquet")
+    assert len(pd.read_parquet(tmp_path / "o.parquet")) == 0
+
+
+def test_bad_options(tmp_path: Path) -> None:
+    src = FIX / "semrush.csv"
+    with pytest.raises(BatchError, match="output must end in"):
+        score_files([src], tmp_path / "o.xlsx")
+    with pytest.raises(BatchError, match="also an input"):
+        score_files([tmp_path / "o.csv", src], tmp_path / "o.csv")
+    with pytest.raises(BatchError, match="for the dask engine"):
+        score_files([src], tmp_path / "o.csv", BatchOptions(scheduler="tcp://127.0.0.1:8786"))
+    with pytest.raises(BatchError, match="unknown engine"):
+        score_files([src], tmp_path / "o.csv", BatchOptions(engine="spark"))
+    with pytest.raises(FileNotFoundError, match="manifest.csv"):
+        score_files([src], tmp_path / "o.csv", BatchOptions(pages=tmp_path))
+    with pytest.raises(FileNotFoundError, match="not found"):
+        score_files([src], tmp_path / "o.csv", BatchOptions(model_id="no-such-model"))
+    with pytest.raises(ExportFormatError, match="--map"):
+        score_files([src], tmp_path / "o.csv", BatchOptions(column_map="Nope=source_url"))
+
+
+def test_dask_engine_without_dask_says_how_to_install(tmp_path: Path, monkeypatch) -> None:
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_distributed(name, *args, **kwargs):
+        if name == "distributed" or name.startswith("distributed."):
+            raise ImportError("No module named 'distributed'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_distributed)
+    with pytest.raises(BatchError, match=r"linkq\[dask\]"):
+        score_files([FIX / "semrush.csv"], tmp_path / "o.csv", BatchOptions(engine="dask"))
+
+
+# ------------------------------------------------------------------------------------------------
+# Dask
+
+
+@pytest.mark.slow
+def test_dask_engine_gives_the_same_output_as_local(tmp_path: Path) -> None:
+    pytest.importorskip("distributed")
+    ins = [FIX / "majestic.csv", FIX / "links.jsonl", FIX / "ahrefs_utf16.tsv", FIX / "gsc_sample_links.csv"]
+    local = score_files(ins, tmp_path / "local.csv", BatchOptions(chunk_rows=2, explain=True))
+    dask = score_files(ins, tmp_path / "dask.csv", BatchOptions(chunk_rows=2, explain=True, engine="dask",
+                                                                workers=2))
+    assert (tmp_path / "dask.csv").read_bytes() == (tmp_path / "local.csv").read_bytes()
+    assert dask.rows_out == local.rows_out == 15 and dask.chunks == 9 and dask.engine == "dask"
+    assert dask.statuses == local.statuses and dask.weak_domains == local.weak_domains
