@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -66,6 +67,7 @@ class PagesDir:
         if not manifest.is_file():
             raise FileNotFoundError(f"{self.folder} has no manifest.csv (columns: url,file)")
         self.index: dict[str, Path] = {}
+        self._recent: OrderedDict[str, str] = OrderedDict()  # a few decoded pages: rows of one page come together
         with manifest.open(newline="", encoding="utf-8-sig") as fh:
             reader = csv.DictReader(fh)
             if not reader.fieldnames or not {"url", "file"} <= set(reader.fieldnames):
@@ -80,9 +82,16 @@ class PagesDir:
         path = self.index.get(key) if key else None
         if path is None:
             return None
+        if key in self._recent:
+            self._recent.move_to_end(key)
+            return self._recent[key]
         if not path.is_file():
             raise PageError(f"manifest names {path.name} for {url}, but the file is missing")
-        return read_page_file(path, self.max_bytes)
+        html = read_page_file(path, self.max_bytes)
+        self._recent[key] = html
+        if len(self._recent) > 16:
+            self._recent.popitem(last=False)
+        return html
 
 
 def open_pages(path: Path | None) -> PageSource:

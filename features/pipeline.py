@@ -73,12 +73,14 @@ class FeatureBatch:
         return np.array([not s.startswith("error") for s in self.status])
 
 
-def _page_key(rec: LinkRecord, html: str, hashes: dict[int, str]) -> str:
-    """(source URL, content hash): the same page text is parsed once per batch."""
-    h = hashes.get(id(html))
-    if h is None:
-        h = hashes[id(html)] = hashlib.blake2b(html.encode("utf-8", "replace"), digest_size=16).hexdigest()
-    return rec.source_url + "\x00" + h
+def _page_key(rec: LinkRecord, html: str, hashes: dict[int, tuple[str, str]]) -> str:
+    """(source URL, content hash): the same page text is parsed once per batch. The hash is
+    memoised by the string's id, and the entry keeps the string alive so that an id is never
+    reused by another page within the batch (pages read from disk are new strings each time)."""
+    got = hashes.get(id(html))
+    if got is None or got[0] is not html:
+        got = hashes[id(html)] = (html, hashlib.blake2b(html.encode("utf-8", "replace"), digest_size=16).hexdigest())
+    return rec.source_url + "\x00" + got[1]
 
 
 def extract_features(
@@ -100,7 +102,7 @@ def extract_features(
     topical_items: list[TopicalTexts] = []
     topical_rows: list[int] = []
     parsed: dict[str, ParsedPage | str] = {}  # page key -> page or error message
-    hashes: dict[int, str] = {}  # id(html str) -> content hash; the strings live until the batch ends
+    hashes: dict[int, tuple[str, str]] = {}  # id(html str) -> (the str, its content hash)
 
     for i, raw in enumerate(records):
         rec = raw if isinstance(raw, LinkRecord) else parse_record(raw, ctx.max_html_bytes)
@@ -132,7 +134,7 @@ def _one(
     ctx: FeatureContext,
     pages: PageSource,
     parsed: dict[str, ParsedPage | str],
-    hashes: dict[int, str],
+    hashes: dict[int, tuple[str, str]],
     use_pages: bool,
 ) -> tuple[dict[str, float], dict[str, object], str, TopicalTexts]:
     """Features (except topical) for one valid record, plus the texts to embed."""
