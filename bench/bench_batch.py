@@ -400,79 +400,15 @@ def profile(path: Path, top: int = 35) -> None:
     pstats.Stats(prof).sort_stats("tottime").print_stats(top)
 
 
-def tree_tables(booster) -> list[dict]:
-    """Per tree, its internal nodes as arrays (computed once per model)."""
-    import numpy as np
-
-    tables = []
-    for tree in booster.dump_model()["tree_info"]:
-        nodes: list[dict] = []
-        stack = [tree["tree_structure"]]
-        while stack:
-            node = stack.pop()
-            if "split_index" in node:
-                nodes.append(node)
-                stack += [node["left_child"], node["right_child"]]
-        numeric = [n["decision_type"] != "==" for n in nodes]
-        tables.append({
-            "feature": np.array([n["split_feature"] for n in nodes], dtype=np.int64),
-            "threshold": np.array([float(n["threshold"]) if num else np.nan for n, num in zip(nodes, numeric, strict=True)]),
-            "nan_default": np.array([n["missing_type"] == "NaN" for n in nodes]),
-            "zero_default": np.array([n["missing_type"] == "Zero" for n in nodes]),
-            "default_left": np.array([bool(n["default_left"]) for n in nodes]),
-            "categorical": [(k, [int(c) for c in str(n["threshold"]).split("||")])
-                            for k, (n, num) in enumerate(zip(nodes, numeric, strict=True)) if not num],
-            "weights": np.uint64(1) << np.arange(len(nodes), dtype=np.uint64),
-        })
-    return tables
-
-
-def memoised_contributions(booster, frame, tables: list[dict] | None = None):
-    """Exact TreeSHAP contributions, computed once per distinct decision pattern of each tree.
-
-    Path-dependent TreeSHAP of one tree depends on a row only through the left/right decision at
-    each of the tree's internal nodes, and export rows share few patterns (e.g. ~260 per tree in
-    5,000 Ahrefs rows). So: compute every row's decision bits per tree (numpy, LightGBM's rules for
-    missing values and categorical splits), and call LightGBM's pred_contrib for that tree only
-    (start_iteration=t, num_iteration=1) on one representative row per distinct pattern. A reference
-    for ``features.artifact.ModelArtifact.contributions``; ``--shap`` checks it against pred_contrib.
-    """
-    import numpy as np
-
-    tables = tables if tables is not None else tree_tables(booster)
-    x = frame.copy()
-    for name in x.columns:
-        if str(x[name].dtype) == "category":
-            x[name] = x[name].cat.codes.astype("float64").where(x[name].notna())
-    x = x.to_numpy(dtype=np.float64)
-    out = np.zeros((len(x), x.shape[1] + 1))
-    for t, tb in enumerate(tables):
-        if len(tb["feature"]) == 0:
-            out[:, -1] += booster.predict(x[:1], pred_contrib=True, start_iteration=t, num_iteration=1)[0, -1]
-            continue
-        v = x[:, tb["feature"]]
-        nan = np.isnan(v)
-        v0 = np.where(nan, 0.0, v)  # LightGBM: NaN is 0 unless the split's missing type is NaN
-        left = v0 <= tb["threshold"]
-        default = (nan & tb["nan_default"]) | ((np.abs(v0) <= 1e-35) & tb["zero_default"])
-        left = np.where(default, tb["default_left"], left)
-        for k, cats in tb["categorical"]:
-            left[:, k] = np.isin(np.where(nan[:, k], -1, v[:, k]), cats)  # NaN, negatives: right
-        bits = left.astype(np.uint64) @ tb["weights"]
-        _, first, inverse = np.unique(bits, return_index=True, return_inverse=True)
-        part = booster.predict(x[first], pred_contrib=True, start_iteration=t, num_iteration=1,
-                               validate_features=False)
-        out += part[inverse.ravel()]
-    return out
-
-
 def shap_check(path: Path, rows: int = 5000) -> None:
-    """Time LightGBM's pred_contrib against memoised_contributions on export-only rows."""
+    """Time LightGBM's pred_contrib against ``features.treeshap.memoised_contributions`` (exact
+    TreeSHAP once per distinct decision pattern of each tree) on export-only rows."""
     import numpy as np
 
     from features.artifact import default_models_dir, resolve_model_dir
     from features.pipeline import extract_features
     from features.schema import conform
+    from features.treeshap import memoised_contributions, tree_tables
     from serving.batch import get_scorer
     from serving.exports import read_export
 

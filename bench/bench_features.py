@@ -48,7 +48,10 @@ def padded_page(i: int, size: int = 100_000) -> str:
     while len(html) + sum(map(len, filler)) < size:
         filler.append(paras[k % len(paras)].replace("<p>", f"<p>[page {i} copy {k}] ", 1))
         k += 1
-    return html.replace("</article>", "".join(filler) + "</article>", 1)
+    marker = "</article>" if "</article>" in html else "</body>"
+    page = html.replace(marker, "".join(filler) + marker, 1)
+    assert len(page) >= size and f"[page {i} copy 0]" in page, "padding failed"
+    return page
 
 
 def timed(fn, repeat: int) -> float:
@@ -104,7 +107,7 @@ def main() -> None:
         tx = timed(lambda raw=raw, excerpts=excerpts: CachedEmbedder(raw).encode(excerpts), 1)
         rows.append((f"{emb_name}: embedding anchors", f"{len(anchors) / ta:.0f} texts/s"))
         rows.append((f"{emb_name}: embedding page excerpts (1,500 chars)", f"{len(excerpts) / tx:.1f} texts/s"))
-    print(f"hardware: {hardware()}\n")
+    print(f"hardware: {hardware()}; pages {len(padded_page(0)) / 1000:.0f} KB each\n")
     print("| measurement | throughput |\n|---|---|")
     for k, v in rows:
         print(f"| {k} | {v} |")

@@ -20,10 +20,12 @@ import numpy as np
 import pandas as pd
 
 from .schema import FEATURE_NAMES, SCHEMA_VERSION, conform, schema_hash
+from .treeshap import cached_tree_tables, memoised_contributions
 
 FORMAT_VERSION = 1
 CURRENT_FILE = "CURRENT"
 VERDICTS = ("strong", "review", "weak")
+MEMOISED_SHAP_MIN_ROWS = 64  # below this, one pred_contrib call is as fast as per-tree calls
 
 
 class ModelMismatch(RuntimeError):
@@ -75,11 +77,18 @@ class ModelArtifact:
         return self.calibration.apply(self.raw_scores(frame))
 
     def contributions(self, frame: pd.DataFrame) -> np.ndarray:
-        """Per-feature contributions in log-odds (rows x (features + 1 bias))."""
+        """Per-feature contributions in log-odds (rows x (features + 1 bias)): LightGBM's exact
+        TreeSHAP (``pred_contrib``). From ``MEMOISED_SHAP_MIN_ROWS`` rows on, computed once per
+        distinct decision pattern of each tree (``features.treeshap``; same values up to ~1e-14,
+        several times faster on batches); the tree tables are built on the first such call."""
         if len(frame) == 0:
             return np.zeros((0, len(FEATURE_NAMES) + 1))
-        return self.booster.predict(conform(frame), pred_contrib=True, validate_features=True,
-                                    num_threads=_threads(len(frame)))
+        x = conform(frame)
+        if len(x) < MEMOISED_SHAP_MIN_ROWS:
+            return self.booster.predict(x, pred_contrib=True, validate_features=True,
+                                        num_threads=_threads(len(x)))
+        return memoised_contributions(self.booster, x, cached_tree_tables(self.booster),
+                                      num_threads=_threads(len(x)))
 
     def verdicts(self, scores: np.ndarray) -> list[str]:
         return [
