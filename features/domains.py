@@ -6,7 +6,7 @@ read at import time.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 
 from .urls import host_of, registered_domain
@@ -21,6 +21,8 @@ class DomainLists:
     """Hosts on public referrer-spam lists (matched on host and registered domain)."""
 
     spam: frozenset[str]
+    # host -> listed; a per-object memo (not part of equality), filled by is_spam
+    _memo: dict[str, bool] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @classmethod
     def load(cls) -> DomainLists:
@@ -30,4 +32,9 @@ class DomainLists:
 
     def is_spam(self, url: str) -> bool:
         host = host_of(url)
-        return bool(host) and (host in self.spam or registered_domain(host) in self.spam)
+        listed = self._memo.get(host)
+        if listed is None:
+            listed = bool(host) and (host in self.spam or registered_domain(host) in self.spam)
+            if len(self._memo) < 100_000:
+                self._memo[host] = listed
+        return listed

@@ -8,6 +8,7 @@ becomes one ``LinkRecord``. Validation never raises for a bad row: it returns a
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -124,6 +125,22 @@ def parse_number(v: object) -> float | None:
     return x if math.isfinite(x) else None
 
 
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[T ][0-9]{2}:[0-9]{2}:[0-9]{2})?")
+
+
+def _iso_date(s: str) -> str | None:
+    """Fast path of ``parse_date`` for 'YYYY-MM-DD' and 'YYYY-MM-DD[T ]HH:MM:SS' (most exports):
+    the result ``strptime`` would give with the first matching format, or None to let it decide."""
+    if not _ISO_DATE.fullmatch(s):
+        return None
+    if len(s) > 10 and (int(s[11:13]) > 23 or int(s[14:16]) > 59 or int(s[17:19]) > 59):
+        return None  # out of range for datetime: let the slow path decide (it returns None)
+    try:
+        return date.fromisoformat(s[:10]).strftime("%Y-%m-%d")
+    except ValueError:
+        return None
+
+
 def parse_date(v: object) -> str | None:
     """Dates as exports write them -> ISO 'YYYY-MM-DD', or None when unreadable."""
     if _blank(v):
@@ -131,6 +148,9 @@ def parse_date(v: object) -> str | None:
     if isinstance(v, datetime | date):
         return v.strftime("%Y-%m-%d")
     s = str(v).strip()
+    fast = _iso_date(s)
+    if fast is not None:
+        return fast
     for fmt in ("%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%d/%m/%Y", "%b %d, %Y",
                 "%d %b %Y", "%Y/%m/%d", "%d.%m.%Y"):
         try:

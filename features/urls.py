@@ -107,8 +107,9 @@ def url_key(url: str, base: str | None = None) -> str | None:
     return f"{host}{path}{q}"
 
 
+@functools.lru_cache(maxsize=65536)
 def host_of(url: str) -> str:
-    """Lower-case host name without ``www.`` ('' if none)."""
+    """Lower-case host name without ``www.`` ('' if none). Cached: batches repeat URLs."""
     try:
         host = (urlsplit(url if "://" in url[:12] else "http://" + url).hostname or "").lower()
     except ValueError:
@@ -126,25 +127,29 @@ def registered_domain(url_or_host: str) -> str:
     return host
 
 
+@functools.lru_cache(maxsize=65536)
 def domain_label(url_or_host: str) -> str:
     """The brand-bearing label of a domain: 'www.nytimes.com' -> 'nytimes'."""
     host = host_of(url_or_host) if ("/" in url_or_host or ":" in url_or_host) else url_or_host.lower()
     return _extractor()(host).domain or host
 
 
+@functools.lru_cache(maxsize=65536)
 def public_suffix(url_or_host: str) -> str:
     host = host_of(url_or_host) if ("/" in url_or_host or ":" in url_or_host) else url_or_host.lower()
     return _extractor()(host).suffix
 
 
-def url_words(url: str) -> list[str]:
-    """Words in a URL's host label and path ('/best-running-shoes' -> best, running, shoes)."""
+@functools.lru_cache(maxsize=65536)
+def url_words(url: str) -> tuple[str, ...]:
+    """Words in a URL's host label and path ('/best-running-shoes' -> best, running, shoes).
+    A tuple: the result is cached and shared between callers."""
     try:
         parts = urlsplit(url if "://" in url[:12] else "http://" + url)
     except ValueError:
-        return []
+        return ()
     words = [domain_label(parts.hostname or "")] if parts.hostname else []
     path = unquote(parts.path)
     path = re.sub(r"\.(html?|php|aspx?|jsp)$", "", path, flags=re.I)
     words += [w for w in re.split(r"[\W_]+", path.lower()) if w and not w.isdigit()]
-    return words
+    return tuple(words)
