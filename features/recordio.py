@@ -84,6 +84,21 @@ def write_rows(path: Path, rows: Sequence[dict[str, object]], columns: Sequence[
             os.unlink(tmp)
 
 
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write a UTF-8 text file atomically (temp file + rename), readable by others (0644)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; reports and disavow files are meant to be shared
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
 def _columns(rows: Sequence[dict[str, object]]) -> list[str]:
     cols: dict[str, None] = {}
     for r in rows:

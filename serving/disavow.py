@@ -34,14 +34,13 @@ Rules for the file:
 from __future__ import annotations
 
 import ipaddress
-import os
-import tempfile
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
+from features.recordio import write_text_atomic
 from features.urls import host_of, url_key
 from serving.report import (
     FLAG_TEXT,
@@ -467,7 +466,7 @@ def build_disavow(
     if existing.removed:
         warnings.append(f"{len(existing.removed)} entr{'ies' if len(existing.removed) != 1 else 'y'} of the existing "
                         "file are on the allow-list and were commented out")
-    _write_atomic(out, text)
+    write_text_atomic(out, text)
     return {
         "out": str(out),
         "level": level,
@@ -488,16 +487,3 @@ def build_disavow(
         "bytes": n_bytes,
         "warnings": warnings,
     }
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; these files are meant to be shared and uploaded
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)

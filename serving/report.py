@@ -27,7 +27,6 @@ import functools
 import html
 import json
 import math
-import os
 import statistics
 import tempfile
 from collections import Counter, defaultdict
@@ -40,6 +39,7 @@ import tldextract
 
 from features.anchor import COMMERCIAL, anchor_features
 from features.html_text import norm_text
+from features.recordio import write_text_atomic
 from features.urls import host_of, url_key
 from serving.exports import ExportFormatError, ExportInfo, ExportRow, read_export
 
@@ -1404,26 +1404,13 @@ def _notes_section(s: dict) -> str:
             "separate sites).</li></ul></div></div></section>")
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; these files are meant to be shared and uploaded
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 def write_report(scored_path: Path, out_html: Path, summary_json: Path | None = None) -> dict:
     """Write the self-contained HTML report (and the JSON summary if asked); return the summary.
 
     Both files are written atomically, so a half-written report never looks finished.
     """
     summary = build_summary(Path(scored_path))
-    _write_atomic(Path(out_html), render_html(summary))
+    write_text_atomic(Path(out_html), render_html(summary))
     if summary_json is not None:
-        _write_atomic(Path(summary_json), json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+        write_text_atomic(Path(summary_json), json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
     return summary
