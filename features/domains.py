@@ -35,6 +35,6 @@ class DomainLists:
         listed = self._memo.get(host)
         if listed is None:
             listed = bool(host) and (host in self.spam or registered_domain(host) in self.spam)
-            if len(self._memo) < 100_000:
+            if len(self._memo) < 20_000:
                 self._memo[host] = listed
         return listed

@@ -97,7 +97,7 @@ class CachedEmbedder:
     """Embeds each distinct text once: de-duplicates within a call and keeps an LRU
     cache (by text hash) across calls, so a page shared by 50 links is embedded once."""
 
-    def __init__(self, inner: Embedder, max_items: int = 50_000) -> None:
+    def __init__(self, inner: Embedder, max_items: int = 20_000) -> None:
         self.inner = inner
         self.name = inner.name
         self.dim = inner.dim

@@ -107,7 +107,7 @@ def url_key(url: str, base: str | None = None) -> str | None:
     return f"{host}{path}{q}"
 
 
-@functools.lru_cache(maxsize=65536)
+@functools.lru_cache(maxsize=16384)
 def host_of(url: str) -> str:
     """Lower-case host name without ``www.`` ('' if none). Cached: batches repeat URLs."""
     try:
@@ -117,7 +117,7 @@ def host_of(url: str) -> str:
     return host[4:] if host.startswith("www.") else host
 
 
-@functools.lru_cache(maxsize=65536)
+@functools.lru_cache(maxsize=16384)
 def registered_domain(url_or_host: str) -> str:
     """Registered domain (eTLD+1) of a URL or host, e.g. 'news.bbc.co.uk' -> 'bbc.co.uk'."""
     host = host_of(url_or_host) if ("/" in url_or_host or ":" in url_or_host) else url_or_host.lower()
@@ -127,20 +127,20 @@ def registered_domain(url_or_host: str) -> str:
     return host
 
 
-@functools.lru_cache(maxsize=65536)
+@functools.lru_cache(maxsize=16384)
 def domain_label(url_or_host: str) -> str:
     """The brand-bearing label of a domain: 'www.nytimes.com' -> 'nytimes'."""
     host = host_of(url_or_host) if ("/" in url_or_host or ":" in url_or_host) else url_or_host.lower()
     return _extractor()(host).domain or host
 
 
-@functools.lru_cache(maxsize=65536)
+@functools.lru_cache(maxsize=16384)
 def public_suffix(url_or_host: str) -> str:
     host = host_of(url_or_host) if ("/" in url_or_host or ":" in url_or_host) else url_or_host.lower()
     return _extractor()(host).suffix
 
 
-@functools.lru_cache(maxsize=65536)
+@functools.lru_cache(maxsize=16384)
 def url_words(url: str) -> tuple[str, ...]:
     """Words in a URL's host label and path ('/best-running-shoes' -> best, running, shoes).
     A tuple: the result is cached and shared between callers."""

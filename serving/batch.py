@@ -421,7 +421,7 @@ def _feature_cell(v: object) -> float | None:
     return None if math.isnan(f) else float(f"{f:.7g}")  # float32 values, written without noise
 
 
-@functools.lru_cache(maxsize=65536)
+@functools.lru_cache(maxsize=16384)
 def _netloc_domain(netloc: str) -> str:
     from features.urls import registered_domain
 
