@@ -118,7 +118,9 @@ def _print_table(rows: list[dict], cols: list[str]) -> None:
 @click.option("--engine", default="local", show_default=True, type=click.Choice(["local", "dask"]),
               help="local, or dask (pip install linkq[dask]) for a cluster.")
 @click.option("--scheduler", default=None, help="Dask scheduler address (default: start a local cluster).")
-@click.option("--workers", default=2, show_default=True, help="Workers of the local Dask cluster.")
+@click.option("--workers", type=int, default=None,
+              help="Scoring processes. local: default one per core for inputs over 20,000 rows (1 below); "
+                   "dask: size of the local cluster (default 2).")
 @click.option("--explain", is_flag=True, help="Also write every feature value.")
 @click.option("--resume", is_flag=True, help="Continue an interrupted run without redoing finished chunks.")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
@@ -126,7 +128,7 @@ def _print_table(rows: list[dict], cols: list[str]) -> None:
 @click.option("--show", is_flag=True, help="Also print the scored rows as a table (for small inputs).")
 def score(inputs: tuple[Path, ...], out: Path, fmt: str, column_map: str | None, pages: Path | None,
           target_pages: Path | None, fetch: bool, model_id: str | None, models_dir: str | None, engine: str,
-          scheduler: str | None, workers: int, explain: bool, resume: bool, report_path: Path | None,
+          scheduler: str | None, workers: int | None, explain: bool, resume: bool, report_path: Path | None,
           show: bool) -> None:
     """Score every backlink in INPUT... (an Ahrefs, Semrush, Majestic, Moz or Search Console
     export, or canonical .csv/.jsonl records).

@@ -388,6 +388,8 @@ def test_bad_options(tmp_path: Path) -> None:
         score_files([src], tmp_path / "o.csv", BatchOptions(model_id="no-such-model"))
     with pytest.raises(ExportFormatError, match="--map"):
         score_files([src], tmp_path / "o.csv", BatchOptions(column_map="Nope=source_url"))
+    with pytest.raises(BatchError, match="workers must be at least 1"):
+        score_files([src], tmp_path / "o.csv", BatchOptions(workers=0))
 
 
 def test_dask_engine_without_dask_says_how_to_install(tmp_path: Path, monkeypatch) -> None:
@@ -419,3 +421,49 @@ def test_dask_engine_gives_the_same_output_as_local(tmp_path: Path) -> None:
     assert (tmp_path / "dask.csv").read_bytes() == (tmp_path / "local.csv").read_bytes()
     assert dask.rows_out == local.rows_out == 15 and dask.chunks == 9 and dask.engine == "dask"
     assert dask.statuses == local.statuses and dask.weak_domains == local.weak_domains
+
+
+# ------------------------------------------------------------------------------------------------
+# local engine with several processes
+
+
+def test_local_workers_one_process_for_small_inputs_one_per_core_for_large() -> None:
+    assert batch.local_workers(3, None, 5000) == 3
+    assert batch.local_workers(None, None, 5000) == 1  # a ZIP: size unknown
+    assert batch.local_workers(None, 19_999, 5000) == 1
+    assert batch.local_workers(None, 45, 10) == 1
+    assert batch.local_workers(None, 20_000, 5000) == min(8, batch.usable_cores())
+    assert batch.local_workers(None, 20_000, 50_000) == 1  # a single chunk
+
+
+@pytest.mark.slow
+def test_process_pool_gives_the_same_output_as_one_process(tmp_path: Path) -> None:
+    ins = [FIX / "majestic.csv", FIX / "links.jsonl", FIX / "ahrefs_utf16.tsv", FIX / "gsc_sample_links.csv"]
+    one = score_files(ins, tmp_path / "one.csv", BatchOptions(chunk_rows=2, explain=True, workers=1))
+    pool = score_files(ins, tmp_path / "pool.csv", BatchOptions(chunk_rows=2, explain=True, workers=2))
+    assert (tmp_path / "pool.csv").read_bytes() == (tmp_path / "one.csv").read_bytes()
+    assert pool.rows_out == one.rows_out == 15 and pool.chunks == 9 and pool.workers == 2
+    assert pool.statuses == one.statuses and pool.weak_domains == one.weak_domains
+    assert "engine local x2" in pool.lines()[0]
+
+
+@pytest.mark.slow
+def test_process_pool_with_pages_and_a_resume(tmp_path: Path, monkeypatch) -> None:
+    """Pages are opened in every process; an interruption mid-run keeps the committed chunks."""
+    links = write_links(tmp_path / "links.csv", 12)
+    out = tmp_path / "o.csv"
+    seen: list[int] = []
+
+    def stop(done: int, rate: float) -> None:
+        seen.append(done)
+        if done >= 6:
+            raise KeyboardInterrupt
+
+    opts = BatchOptions(chunk_rows=3, workers=2, pages=PAGES)
+    with pytest.raises(KeyboardInterrupt):
+        score_files([links], out, opts, progress=stop)
+    assert not out.exists() and (tmp_path / "o.csv.parts").is_dir()
+    summary = score_files([links], out, BatchOptions(chunk_rows=3, workers=2, pages=PAGES, resume=True))
+    assert summary.rows_out == 12 and summary.chunks_resumed >= 2
+    single = score_files([links], tmp_path / "single.csv", BatchOptions(chunk_rows=3, pages=PAGES, workers=1))
+    assert out.read_bytes() == (tmp_path / "single.csv").read_bytes() and single.workers == 1
