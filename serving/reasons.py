@@ -9,6 +9,7 @@ score, - lowers it).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -25,6 +26,32 @@ ZONE_WORDS = {
     "not_found": "link not found on the page",
 }
 
+# 0/1 features: (words when 1, words when 0)
+FLAG_WORDS: dict[str, tuple[str, str]] = {
+    "rel_sponsored": ("marked rel=sponsored (paid)", "not marked sponsored"),
+    "rel_ugc": ("marked rel=ugc (user-generated)", "not marked ugc"),
+    "rel_nofollow": ("marked nofollow", "followed link"),
+    "anchor_overoptimised": ("anchor is an exact-match money keyword", "anchor is not an over-optimised keyword"),
+    "anchor_generic": ("generic anchor ('click here', 'website')", "descriptive anchor"),
+    "anchor_naked_url": ("anchor is a bare URL", "anchor is not a bare URL"),
+    "anchor_brand": ("anchor names the target's brand", "anchor does not name the brand"),
+    "anchor_is_image": ("image link", "text link"),
+    "anchor_exact_match": ("anchor repeats the target's title/URL keywords", "anchor is not an exact match"),
+    "src_spam_listed": ("source domain is on a spam list", "source domain not on spam lists"),
+    "tgt_spam_listed": ("target domain is on a spam list", "target domain not on spam lists"),
+    "meta_nofollow": ("page is meta-robots nofollow", "page allows following links"),
+    "meta_noindex": ("page is noindex", "page is indexable"),
+    "dom_in_footer": ("inside a <footer>", "not in a footer"),
+    "dom_in_nav": ("inside a <nav> menu", "not in a navigation menu"),
+    "dom_in_paragraph": ("inside a text paragraph", "not inside a paragraph"),
+    "traf_has_link": ("kept by main-content extraction", "dropped by main-content extraction"),
+    "placement_found": ("link found on the page", "link not found on the page"),
+    "cls_comment": ("inside a comments block", "not in a comments block"),
+    "cls_sidebar": ("inside a sidebar/widget", "not in a sidebar"),
+    "cls_footer": ("inside a footer block", "not in a footer block"),
+    "cls_related": ("inside a related-links block", "not in a related-links block"),
+}
+
 
 def phrase(name: str, value: object) -> str | None:
     """Words for one feature at one value; None when the value says nothing (unknown)."""
@@ -36,32 +63,8 @@ def phrase(name: str, value: object) -> str | None:
     flag = v >= 0.5
     if name == "placement_main_prob":
         return f"in the editorial main content (p={v:.2f})" if v >= 0.5 else f"outside the editorial content (p={v:.2f})"
-    flags = {
-        "rel_sponsored": ("marked rel=sponsored (paid)", "not marked sponsored"),
-        "rel_ugc": ("marked rel=ugc (user-generated)", "not marked ugc"),
-        "rel_nofollow": ("marked nofollow", "followed link"),
-        "anchor_overoptimised": ("anchor is an exact-match money keyword", "anchor is not an over-optimised keyword"),
-        "anchor_generic": ("generic anchor ('click here', 'website')", "descriptive anchor"),
-        "anchor_naked_url": ("anchor is a bare URL", "anchor is not a bare URL"),
-        "anchor_brand": ("anchor names the target's brand", "anchor does not name the brand"),
-        "anchor_is_image": ("image link", "text link"),
-        "anchor_exact_match": ("anchor repeats the target's title/URL keywords", "anchor is not an exact match"),
-        "src_spam_listed": ("source domain is on a spam list", "source domain not on spam lists"),
-        "tgt_spam_listed": ("target domain is on a spam list", "target domain not on spam lists"),
-        "meta_nofollow": ("page is meta-robots nofollow", "page allows following links"),
-        "meta_noindex": ("page is noindex", "page is indexable"),
-        "dom_in_footer": ("inside a <footer>", "not in a footer"),
-        "dom_in_nav": ("inside a <nav> menu", "not in a navigation menu"),
-        "dom_in_paragraph": ("inside a text paragraph", "not inside a paragraph"),
-        "traf_has_link": ("kept by main-content extraction", "dropped by main-content extraction"),
-        "placement_found": ("link found on the page", "link not found on the page"),
-        "cls_comment": ("inside a comments block", "not in a comments block"),
-        "cls_sidebar": ("inside a sidebar/widget", "not in a sidebar"),
-        "cls_footer": ("inside a footer block", "not in a footer block"),
-        "cls_related": ("inside a related-links block", "not in a related-links block"),
-    }
-    if name in flags:
-        return flags[name][0] if flag else flags[name][1]
+    if name in FLAG_WORDS:
+        return FLAG_WORDS[name][0] if flag else FLAG_WORDS[name][1]
     if name.startswith("sim_"):
         what = {"sim_page_target": "page", "sim_context_target": "text around the link",
                 "sim_anchor_target": "anchor", "sim_anchor_context": "anchor vs its context"}[name]
@@ -89,17 +92,57 @@ def phrase(name: str, value: object) -> str | None:
     return f"{BY_NAME[name].doc}: {value}"
 
 
-def top_reasons(contrib: np.ndarray, values: dict[str, object], k: int = 3) -> list[str]:
+MIN_CONTRIBUTION = 0.05  # log-odds: smaller contributions are not worth a reason
+
+
+def top_reasons(contrib: np.ndarray, values: Mapping[str, object], k: int = 3) -> list[str]:
     """The k strongest reasons for one row; ``contrib`` has one entry per feature plus the bias."""
-    order = np.argsort(-np.abs(contrib[: len(FEATURE_NAMES)]))
+    order = np.argsort(-np.abs(contrib[: len(FEATURE_NAMES)]), kind="stable")
+    return _reasons(order, contrib, lambda j: values.get(FEATURE_NAMES[j]), k)
+
+
+def top_reasons_batch(contrib: np.ndarray, columns: Sequence[Sequence[object]], k: int = 3) -> list[list[str]]:
+    """:func:`top_reasons` for every row of ``contrib`` (rows x (features + 1)) at once;
+    ``columns[j][i]`` is feature j's value on row i (schema order). Only the few strongest
+    contributions of each row are sorted (``argpartition``); rows whose candidates run out (unknown
+    values, repeated words) fall back to the full order, so the result equals :func:`top_reasons`."""
+    n_feat = len(FEATURE_NAMES)
+    mag = np.abs(contrib[:, :n_feat])
+    m = min(n_feat, 2 * k + 4)
+    if m < n_feat:
+        part = np.argpartition(-mag, m - 1, axis=1)[:, :m]
+        # the m largest, in the full order's sequence (descending magnitude, ties by index)
+        keyed = np.take_along_axis(mag, part, axis=1)
+        cand = np.take_along_axis(part, np.lexsort((part, -keyed), axis=1), axis=1)
+        floor = keyed.min(axis=1)  # magnitudes below this were not candidates
+    else:
+        cand = np.argsort(-mag, axis=1, kind="stable")
+        floor = np.zeros(len(mag))
+    out: list[list[str]] = []
+    for i in range(len(mag)):
+        row = contrib[i]
+
+        def value(j: int, i: int = i) -> object:
+            return columns[j][i]
+
+        got = _reasons(cand[i], row, value, k)
+        if floor[i] >= MIN_CONTRIBUTION and m < n_feat and (
+            len(got) < k  # the candidates ran out above the cut: later contributions may count
+            or np.count_nonzero(mag[i] == floor[i]) > np.count_nonzero(keyed[i] == floor[i])  # a tie left out
+        ):
+            got = _reasons(np.argsort(-mag[i], kind="stable"), row, value, k)
+        out.append(got)
+    return out
+
+
+def _reasons(order: Iterable[int], contrib: np.ndarray, value: Callable[[int], object], k: int) -> list[str]:
     out: list[str] = []
     seen: set[str] = set()
     for j in order:
         c = float(contrib[j])
-        if abs(c) < 0.05 or len(out) >= k:
+        if abs(c) < MIN_CONTRIBUTION or len(out) >= k:
             break
-        name = FEATURE_NAMES[j]
-        text = phrase(name, values.get(name))
+        text = phrase(FEATURE_NAMES[j], value(int(j)))
         if text is None or text in seen:
             continue
         seen.add(text)

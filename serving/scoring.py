@@ -12,6 +12,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+
 from features.artifact import ModelArtifact, default_models_dir, load_model, resolve_model_dir
 from features.embeddings import Embedder
 from features.pages import PageSource
@@ -23,8 +26,9 @@ from features.pipeline import (
     load_context,
 )
 from features.records import LinkRecord
+from features.schema import FEATURE_NAMES
 
-from .reasons import top_reasons
+from .reasons import top_reasons_batch
 
 RESULT_FIELDS = ("score", "verdict", "reasons", "placement_zone", "status", "flags")
 
@@ -40,13 +44,24 @@ FLAG_RULES: tuple[tuple[str, str, float], ...] = (
 )
 
 
-def risk_flags(values: dict[str, object]) -> list[str]:
+def risk_flags(values: Mapping[str, object]) -> list[str]:
     """Names of the manipulation signals present in one row's feature values."""
     out = []
     for name, feature, at_least in FLAG_RULES:
         v = values.get(feature)
         if isinstance(v, float) and v == v and v >= at_least:
             out.append(name)
+    return out
+
+
+def risk_flags_batch(frame: pd.DataFrame) -> list[list[str]]:
+    """:func:`risk_flags` for every row of a feature frame, one numpy comparison per rule."""
+    hits = [(name, np.nan_to_num(frame[feature].to_numpy(dtype=np.float64), nan=-np.inf) >= at_least)
+            for name, feature, at_least in FLAG_RULES]
+    any_hit = np.logical_or.reduce([h for _, h in hits]) if hits else np.zeros(len(frame), dtype=bool)
+    out: list[list[str]] = [[] for _ in range(len(frame))]
+    for i in np.flatnonzero(any_hit):
+        out[i] = [name for name, h in hits if h[i]]
     return out
 
 
@@ -102,24 +117,26 @@ class Scorer:
                     r["status"] = "noindex"
         if not ok:
             return results
-        frame = batch.frame.iloc[ok]
+        frame = batch.frame if len(ok) == len(records) else batch.frame.iloc[ok]
         scores = self.model.scores(frame)
         verdicts = self.model.verdicts(scores)
         contrib = self.model.contributions(frame)
-        records_values = frame.to_dict(orient="records")
+        columns = [frame[name].tolist() for name in FEATURE_NAMES]  # plain Python values, by column
+        reasons = top_reasons_batch(contrib, columns, n_reasons)
+        flags = risk_flags_batch(frame)
         for j, i in enumerate(ok):
             r = results[i]
             r["score"] = round(float(scores[j]), 4)
             r["verdict"] = verdicts[j]
-            r["reasons"] = top_reasons(contrib[j], records_values[j], n_reasons)
-            r["flags"] = risk_flags(records_values[j])
+            r["reasons"] = reasons[j]
+            r["flags"] = flags[j]
             ev = batch.evidence[i]
             if "context" in ev:
                 r["evidence"] = ev["context"]
             if explain:
                 r["features"] = {
-                    k: (None if isinstance(v, float) and math.isnan(v) else v)
-                    for k, v in records_values[j].items()
+                    name: (None if isinstance(col[j], float) and math.isnan(col[j]) else col[j])
+                    for name, col in zip(FEATURE_NAMES, columns, strict=True)
                 }
         return results
 

@@ -113,3 +113,38 @@ def test_loading_refuses_wrong_embedding() -> None:
 
     with pytest.raises(ModelMismatch):
         load_model(resolve_model_dir(default_models_dir()), "minilm-l6-v2")
+
+
+def test_reasons_and_flags_for_a_whole_batch_equal_the_row_by_row_ones() -> None:
+    """top_reasons_batch / risk_flags_batch (used by Scorer.score) give exactly the per-row results,
+    including rows with tied contributions, unknown values and too few strong contributions."""
+    import numpy as np
+    import pandas as pd
+
+    from features.schema import FEATURE_NAMES
+    from serving.reasons import top_reasons, top_reasons_batch
+    from serving.scoring import FLAG_RULES, risk_flags, risk_flags_batch
+
+    rng = np.random.default_rng(0)
+    n, f = 2000, len(FEATURE_NAMES)
+    contrib = rng.normal(0, 0.3, (n, f + 1)) * (rng.random((n, f + 1)) < 0.3)
+    contrib[:100] = np.round(contrib[:100], 1)  # many exact ties
+    contrib[100:200] *= 0.1  # mostly under the 0.05 cut
+    values = rng.random((n, f)) * 100
+    values[rng.random((n, f)) < 0.3] = np.nan
+    columns: list[list[object]] = [list(values[:, j]) for j in range(f)]
+    zone = FEATURE_NAMES.index("placement_zone")
+    columns[zone] = [["footer", "main_content", None, "sidebar"][i % 4] for i in range(n)]
+    batch = top_reasons_batch(contrib, columns, 3)
+    for i in range(n):
+        row = {name: columns[j][i] for j, name in enumerate(FEATURE_NAMES)}
+        assert batch[i] == top_reasons(contrib[i], row, 3)
+    assert sum(len(r) == 3 for r in batch) > 1000 and any(len(r) < 3 for r in batch)
+
+    flag_cols = sorted({feature for _, feature, _ in FLAG_RULES})
+    frame = pd.DataFrame({c: np.where(rng.random(n) < 0.2, np.nan, rng.random(n) * 100) for c in flag_cols})
+    frame["rel_sponsored"] = (rng.random(n) < 0.1).astype(np.float32)
+    got = risk_flags_batch(frame)
+    for i, row in enumerate(frame.to_dict(orient="records")):
+        assert got[i] == risk_flags(row)
+    assert any(got) and not all(got)
