@@ -7,6 +7,7 @@ and whitespace never change a feature.
 
 from __future__ import annotations
 
+import functools
 import re
 
 import numpy as np
@@ -51,13 +52,16 @@ def _words(s: str) -> list[str]:
     return norm_text(s).split()
 
 
+@functools.lru_cache(maxsize=16384)  # exports repeat (anchor, target) pairs: brand, "click here", ...
 def anchor_features(
     anchor: str | None,
     image_alt: str | None,
     target_url: str,
     target_title: str | None,
 ) -> dict[str, float]:
-    """Anchor features for one link. ``anchor`` None means unknown (all NaN)."""
+    """Anchor features for one link. ``anchor`` None means unknown (all NaN).
+
+    The result is cached and shared: callers copy it (``row.update(...)``), never change it."""
     if anchor is None and image_alt is None:
         return {
             k: np.nan

@@ -6,6 +6,7 @@ lists and export metrics work from the record alone.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from urllib.parse import urlsplit
@@ -58,22 +59,30 @@ def _page_features(page: ParsedPage) -> dict[str, float]:
 def url_features(source_url: str, target_url: str, source_title: str | None, lists: DomainLists) -> dict[str, float]:
     """URL shape and domain-list features (no page needed)."""
     parts = urlsplit(source_url)
-    host = host_of(source_url)
-    label = host[: -len(public_suffix(host)) - 1] if public_suffix(host) else host
     path = [p for p in parts.path.split("/") if p]
     out = {
         "src_url_depth": float(len(path)),
         "src_url_chars": float(len(source_url)),
         "src_url_query": float(bool(parts.query)),
-        "src_host_digits": float(sum(c.isdigit() for c in label)),
-        "src_host_hyphens": float(label.count("-")),
-        "src_cheap_tld": float(public_suffix(host).split(".")[-1] in CHEAP_TLDS),
+        **_host_features(host_of(source_url)),
         "src_spam_listed": float(lists.is_spam(source_url)),
         "tgt_spam_listed": float(lists.is_spam(target_url)),
     }
     if source_title is not None:
         out["page_title_chars"] = float(len(source_title))
     return out
+
+
+@functools.lru_cache(maxsize=16384)  # exports repeat referring hosts on many rows
+def _host_features(host: str) -> dict[str, float]:
+    """Shape of the source host's registrable label and TLD (the caller copies the dict)."""
+    suffix = public_suffix(host)
+    label = host[: -len(suffix) - 1] if suffix else host
+    return {
+        "src_host_digits": float(sum(c.isdigit() for c in label)),
+        "src_host_hyphens": float(label.count("-")),
+        "src_cheap_tld": float(suffix.split(".")[-1] in CHEAP_TLDS),
+    }
 
 
 def metric_features(m: Metrics) -> dict[str, float]:

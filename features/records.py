@@ -7,6 +7,7 @@ becomes one ``LinkRecord``. Validation never raises for a bad row: it returns a
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Mapping
@@ -103,6 +104,10 @@ def _rel(v: object) -> str | None:
 
 def parse_number(v: object) -> float | None:
     """Numbers as exports write them: '1,240', '1 240', '35%', 'true', '' -> float or None."""
+    if type(v) is float:  # fast path: export readers hand over floats already
+        return None if v != v else v
+    if v is None:
+        return None
     if _blank(v):
         return None
     if isinstance(v, bool):
@@ -143,11 +148,22 @@ def _iso_date(s: str) -> str | None:
 
 def parse_date(v: object) -> str | None:
     """Dates as exports write them -> ISO 'YYYY-MM-DD', or None when unreadable."""
+    if v is None:
+        return None
+    if type(v) is str:
+        return _date_text(v)
     if _blank(v):
         return None
     if isinstance(v, datetime | date):
         return v.strftime("%Y-%m-%d")
-    s = str(v).strip()
+    return _date_text(str(v))
+
+
+@functools.lru_cache(maxsize=4096)  # exports repeat the same few hundred dates on many rows
+def _date_text(v: str) -> str | None:
+    s = v.strip()
+    if not s:
+        return None
     fast = _iso_date(s)
     if fast is not None:
         return fast
@@ -166,12 +182,22 @@ def parse_date(v: object) -> str | None:
 def parse_metrics(raw: Mapping[str, object]) -> Metrics:
     """Metrics from a nested ``metrics`` mapping or from flat top-level columns."""
     nested = raw.get("metrics")
-    src: Mapping[str, object] = nested if isinstance(nested, Mapping) else raw
-    vals: dict[str, object] = {}
-    for name in METRIC_FIELDS:
-        v = src.get(name, raw.get(name))
-        vals[name] = parse_date(v) if name in ("first_seen", "last_seen") else parse_number(v)
-    return Metrics(**vals)  # type: ignore[arg-type]
+    if isinstance(nested, Mapping):
+        def get(name: str) -> object:
+            return nested.get(name, raw.get(name))
+    else:
+        get = raw.get
+    return Metrics(
+        domain_authority=parse_number(get("domain_authority")),
+        page_authority=parse_number(get("page_authority")),
+        traffic=parse_number(get("traffic")),
+        outbound_links=parse_number(get("outbound_links")),
+        spam_score=parse_number(get("spam_score")),
+        sitewide=parse_number(get("sitewide")),
+        in_content=parse_number(get("in_content")),
+        first_seen=parse_date(get("first_seen")),
+        last_seen=parse_date(get("last_seen")),
+    )
 
 
 def parse_record(raw: Mapping[str, object], max_html_bytes: int = MAX_HTML_BYTES) -> LinkRecord | RecordError:

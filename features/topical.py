@@ -47,21 +47,27 @@ def topical_features(items: list[TopicalTexts], embedder: Embedder) -> list[dict
             texts.append(t)
         return index[t]
 
-    slots = [(slot(it.page), slot(it.context), slot(it.anchor), slot(it.target)) for it in items]
+    slots = np.array([(slot(it.page), slot(it.context), slot(it.anchor), slot(it.target)) for it in items],
+                     dtype=np.int64).reshape(-1, 4)
     vecs = embedder.encode(texts) if texts else np.zeros((0, 1), dtype=np.float32)
 
-    def cos(a: int, b: int) -> float:
-        return float(np.dot(vecs[a], vecs[b])) if a >= 0 and b >= 0 else np.nan
+    def cos(a: int, b: int) -> list[float]:
+        """Cosines of the (a, b) text pairs of every link (rows are unit vectors); NaN if one is unknown."""
+        left, right = slots[:, a], slots[:, b]
+        ok = (left >= 0) & (right >= 0)
+        out = np.full(len(slots), np.nan)
+        if ok.any():
+            out[ok] = np.einsum("ij,ij->i", vecs[left[ok]], vecs[right[ok]])
+        return out.tolist()
 
-    out = []
-    for it, (p, c, a, t) in zip(items, slots, strict=True):
-        out.append(
-            {
-                "sim_page_target": cos(p, t),
-                "sim_context_target": cos(c, t),
-                "sim_anchor_target": cos(a, t),
-                "sim_anchor_context": cos(a, c),
-                "target_text_known": float(it.target_known),
-            }
-        )
-    return out
+    page_t, context_t, anchor_t, anchor_c = cos(0, 3), cos(1, 3), cos(2, 3), cos(2, 1)
+    return [
+        {
+            "sim_page_target": page_t[i],
+            "sim_context_target": context_t[i],
+            "sim_anchor_target": anchor_t[i],
+            "sim_anchor_context": anchor_c[i],
+            "target_text_known": float(it.target_known),
+        }
+        for i, it in enumerate(items)
+    ]

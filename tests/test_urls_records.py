@@ -77,3 +77,14 @@ def test_declared_encoding_is_honoured() -> None:
     html = '<html><head><meta charset="windows-1252"></head><body><p>caf\xe9</p></body></html>'.encode("cp1252")
     rec = parse_record({"source_url": "https://a.com", "target_url": "https://b.com", "source_html": html})
     assert isinstance(rec, LinkRecord) and "café" in (rec.source_html or "")
+
+
+def test_metrics_fields_follow_the_canonical_list() -> None:
+    import dataclasses
+
+    from features.records import METRIC_FIELDS, Metrics, parse_metrics
+
+    assert tuple(f.name for f in dataclasses.fields(Metrics)) == METRIC_FIELDS
+    flat = parse_metrics({"domain_authority": "54", "first_seen": " 2026-01-02 ", "traffic": float("nan")})
+    nested = parse_metrics({"metrics": {"domain_authority": 54.0}, "first_seen": "2026-01-02", "traffic": ""})
+    assert flat == nested == Metrics(domain_authority=54.0, first_seen="2026-01-02")
