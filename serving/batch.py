@@ -1037,7 +1037,7 @@ def score_files(
                     resumed[1] += len(rows)
                     yield _Done(i, k, len(rows))
                     continue
-                extra = frozenset(k for k in HIDDEN_FIELDS if any(k in r.original for r in rows))
+                extra = frozenset(k for k in HIDDEN_FIELDS if any(r.has_column(k) for r in rows))
                 yield ChunkTask(spec, i, k, info.format, labels[i], hidden | extra, rows)
 
     if opts.engine == "local":

@@ -247,19 +247,74 @@ class ExportFormatError(ValueError):
     """The file cannot be read as a backlink export; the message says what was expected and found."""
 
 
-@dataclass(frozen=True)
 class ExportRow:
     """One data row of an export.
 
     ``line_no`` is the 1-based physical line where the row starts; ``original`` holds the user's
     columns in file order (values as written); ``record`` the canonical fields (``None`` when the row
     is malformed, then ``error`` says why, prefixed with ``line N:``).
+
+    Rows read from a CSV/TSV keep their cells and build ``original`` and ``record`` on first use
+    (:meth:`from_cells`): batch scoring reads a file in one process and scores it in others, and the
+    canonical record (~10 us a row) is then built where it is scored. Rows compare and pickle by value.
     """
 
-    line_no: int
-    original: dict[str, str]
-    record: dict[str, object] | None
-    error: str | None = None
+    __slots__ = ("line_no", "error", "_original", "_record", "_cells")
+
+    def __init__(self, line_no: int, original: dict[str, str], record: dict[str, object] | None,
+                 error: str | None = None) -> None:
+        self.line_no = line_no
+        self.error = error
+        self._original: dict[str, str] | None = original
+        self._record = record
+        self._cells: tuple[list[str], list[str], tuple[tuple[int, str], ...]] | None = None
+
+    @classmethod
+    def from_cells(cls, line_no: int, columns: list[str], fields: list[str],
+                   pairs: tuple[tuple[int, str], ...]) -> ExportRow:
+        """A well-formed row given by its cells; ``pairs`` maps cell index -> canonical field."""
+        row = cls(line_no, {}, None)
+        row._original = None
+        row._cells = (columns, fields, pairs)
+        return row
+
+    def _materialise(self) -> None:
+        if self._cells is not None:
+            columns, fields, pairs = self._cells
+            self._original = dict(zip(columns, fields, strict=False))
+            self._record = _make_record((f, fields[i]) for i, f in pairs)
+            self._cells = None
+
+    @property
+    def original(self) -> dict[str, str]:
+        self._materialise()
+        return self._original  # type: ignore[return-value]
+
+    @property
+    def record(self) -> dict[str, object] | None:
+        self._materialise()
+        return self._record
+
+    def has_column(self, name: str) -> bool:
+        """Whether ``name`` is one of this row's original columns (without building the row)."""
+        return name in (self._cells[0] if self._cells is not None else self._original)  # type: ignore[operator]
+
+    def __reduce__(self) -> tuple[object, ...]:
+        if self._cells is not None:  # ship the cells, not the dicts (columns and pairs are shared)
+            return (ExportRow.from_cells, (self.line_no, *self._cells))
+        return (ExportRow, (self.line_no, self._original, self._record, self.error))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ExportRow):
+            return NotImplemented
+        return (self.line_no, self.original, self.record, self.error) == (
+            other.line_no, other.original, other.record, other.error)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable caches inside: compare, do not hash
+
+    def __repr__(self) -> str:
+        return f"ExportRow(line_no={self.line_no}, original={self.original!r}, record={self.record!r}, " \
+               f"error={self.error!r})"
 
 
 @dataclass(frozen=True)
@@ -883,7 +938,7 @@ def _rows(plan: _Plan) -> Iterator[ExportRow]:
                 break
         delimiter = layout.delimiter or "\x1f"  # single column: a delimiter that never occurs
         columns, ncols = info.columns, len(info.columns)
-        pairs = [(columns.index(c), f) for c, f in info.mapping.items()]
+        pairs = tuple((columns.index(c), f) for c, f in info.mapping.items())
         for raw in _raw_rows(lines, delimiter, ncols):
             if raw.fields is None:
                 fields = _parse_record(raw.text.rstrip("\r\n"), delimiter)
@@ -896,9 +951,7 @@ def _rows(plan: _Plan) -> Iterator[ExportRow]:
                     f"line {raw.line_no}: expected {ncols} fields, found {len(fields)}",
                 )
                 continue
-            original = dict(zip(columns, fields, strict=False))
-            record = _make_record((f, fields[i]) for i, f in pairs)
-            yield ExportRow(raw.line_no, original, record, None)
+            yield ExportRow.from_cells(raw.line_no, columns, fields, pairs)
 
 
 def _jsonl_rows(lines: Iterable[tuple[int, str]]) -> Iterator[ExportRow]:
