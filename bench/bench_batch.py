@@ -392,7 +392,7 @@ def profile(path: Path, top: int = 35) -> None:
     prof = cProfile.Profile()
     t = time.perf_counter()
     prof.enable()
-    summary = score_files([path], OUT / "profile.csv", BatchOptions())
+    summary = score_files([path], OUT / "profile.csv", BatchOptions(workers=1))
     prof.disable()
     print(f"{summary.rows_in} rows in {time.perf_counter() - t:.1f} s under cProfile "
           f"({summary.rows_per_s:,.0f} rows/s)")

@@ -1045,9 +1045,16 @@ def _month(name: str) -> int | None:
     return _MONTHS.get(name.lower().rstrip("."))
 
 
+_BOOL_CELLS = {w: v for words, v in (("true True TRUE yes Yes YES", 1.0), ("false False FALSE no No NO", 0.0))
+               for w in words.split()}
+
+
 def _number(value: object) -> float | None:
     """A float from an export cell ('54', '1,240', '35%', 'true'), or None."""
     if isinstance(value, str):
+        word = _BOOL_CELLS.get(value)  # boolean columns, as parse_number reads them, without its detour
+        if word is not None:
+            return word
         try:
             num = float(value)
         except ValueError:
@@ -1105,36 +1112,68 @@ def _url(text: str) -> str:
     return text
 
 
+def _field_kind(name: str) -> int:
+    """How :func:`_make_record` reads a field (resolved once per field name, not per cell)."""
+    if name in _URL_FIELDS:
+        return _K_URL
+    if name == "rel":
+        return _K_REL
+    if name in TEXT_FIELDS:
+        return _K_TEXT
+    if name in _DATE_FIELDS:
+        return _K_DATE
+    if name in _NUMBER_FIELDS:
+        return _K_NUMBER
+    if name.startswith("rel:"):
+        return _K_FLAG
+    if name == "traffic:domain":
+        return _K_DOMAIN_TRAFFIC
+    return _K_IGNORE
+
+
+_K_URL, _K_REL, _K_TEXT, _K_DATE, _K_NUMBER, _K_FLAG, _K_DOMAIN_TRAFFIC, _K_IGNORE = range(8)
+_KINDS: dict[str, int] = {}
+
+
 def _make_record(pairs: Iterable[tuple[str, object]], last_wins: bool = False) -> dict[str, object]:
     """Canonical flat record from (field, raw value) pairs; blank or unreadable values are omitted."""
     record: dict[str, object] = {}
     flags: dict[str, bool] = {}
     domain_traffic: float | None = None
+    kinds = _KINDS
     for name, raw in pairs:
-        if _blank(raw) or (name in record and not last_wins):
+        if raw is None or (name in record and not last_wins):
             continue
-        if name in _URL_FIELDS:
+        if type(raw) is str:
+            if not raw or raw.isspace():  # blank, as _blank() says
+                continue
+        elif _blank(raw):
+            continue
+        kind = kinds.get(name)
+        if kind is None:
+            kind = kinds[name] = _field_kind(name)
+        if kind == _K_NUMBER:
+            num = _number(raw)
+            if num is not None:
+                record[name] = num
+        elif kind == _K_TEXT:
+            record[name] = raw if isinstance(raw, str) else str(raw)
+        elif kind == _K_URL:
             record[name] = _url(str(raw))
-        elif name == "rel":
+        elif kind == _K_DATE:
+            iso = _to_date(raw)
+            if iso is not None:
+                record[name] = iso
+        elif kind == _K_REL:
             tokens = raw if isinstance(raw, list | tuple) else str(raw).replace(",", " ").split()
             rel = " ".join(str(t).strip().lower() for t in tokens if str(t).strip())
             if rel:
                 record["rel"] = rel
-        elif name in TEXT_FIELDS:
-            record[name] = raw if isinstance(raw, str) else str(raw)
-        elif name in _DATE_FIELDS:
-            iso = _to_date(raw)
-            if iso is not None:
-                record[name] = iso
-        elif name in _NUMBER_FIELDS:
-            num = _number(raw)
-            if num is not None:
-                record[name] = num
-        elif name.startswith("rel:"):
+        elif kind == _K_FLAG:
             flag = _flag(raw)
             if flag is not None:
                 flags[name[4:]] = flag
-        elif name == "traffic:domain":
+        elif kind == _K_DOMAIN_TRAFFIC:
             domain_traffic = _number(raw)
     if "traffic" not in record and domain_traffic is not None:
         record["traffic"] = domain_traffic
