@@ -28,6 +28,7 @@ import hashlib
 import itertools
 import json
 import os
+import re
 from collections import OrderedDict
 from collections.abc import Sequence
 from importlib import resources
@@ -92,6 +93,11 @@ class SentenceTransformerEmbedder:
             show_progress_bar=False,
         )
         return vecs.astype(np.float32, copy=False)
+
+
+# Characters Python's str.split() treats as separators but the BERT normalizer deletes (control
+# characters: VT, FF, the information separators, NEL), and '[' (start of an added token).
+_SPLIT_MISMATCH = re.compile(r"[\x0b\x0c\x1c-\x1f\x85\[]")
 
 
 class StaticEmbedder:
@@ -164,6 +170,19 @@ class StaticEmbedder:
         else:
             tokenizer.enable_truncation(int(max_length))
         self._tokenizer: Tokenizer = tokenizer
+        self._max_tokens = None if max_length is None else int(max_length)
+        spec = json.loads((path / "tokenizer.json").read_text(encoding="utf-8"))
+        # Word cache only for the BERT pipeline whose words tokenise independently (see token_ids).
+        self._word_cache_ok = (
+            (spec.get("normalizer") or {}).get("type") == "BertNormalizer"
+            and (spec.get("normalizer") or {}).get("clean_text") is True
+            and (spec.get("pre_tokenizer") or {}).get("type") == "BertPreTokenizer"
+            and (spec.get("model") or {}).get("type") == "WordPiece"
+            and all(not (t.get("lstrip") or t.get("rstrip") or t.get("single_word"))
+                    for t in spec.get("added_tokens", []))
+        )
+        self._words: dict[str, list[int]] = {}
+        self.max_cached_words = 200_000  # ~40 MB of short strings and id lists
         # float16 values widened once (exact): gathers then need no conversion. 4 bytes x
         # vocab x dim = 30 MB for the shipped model.
         self._table = np.ascontiguousarray(table, dtype=np.float32)
@@ -173,10 +192,54 @@ class StaticEmbedder:
 
     def token_ids(self, texts: Sequence[str]) -> list[list[int]]:
         """Token ids per text, exactly as the sentence-transformers path sees them (after the
-        ``MAX_TEXT_CHARS`` cut; no special tokens; truncated)."""
+        ``MAX_TEXT_CHARS`` cut; no special tokens; truncated).
+
+        Why a word cache: link contexts are new texts but made of words seen thousands of
+        times, and the Rust tokenizer costs ~10-20 us per short text, mostly per call and per
+        ``Encoding`` object. With this tokenizer (``BertNormalizer`` with ``clean_text``,
+        ``BertPreTokenizer``, ``WordPiece``) a text's ids are the concatenation of the ids of
+        its whitespace-separated words, each tokenised alone, then truncated: normalisation is
+        per character, pre-tokenisation splits on whitespace first, WordPiece works per word.
+        That holds when Python's ``str.split`` splits exactly where the tokenizer does; texts
+        with characters where they disagree (``_SPLIT_MISMATCH``: separators Python splits on
+        but ``clean_text`` deletes) or with ``[`` (added tokens such as ``[UNK]`` are matched in
+        the raw text) go to the tokenizer whole. ``tests/test_static_embedder.py`` checks the
+        ids against the tokenizer on varied texts.
+        """
         cut = [t[:MAX_TEXT_CHARS] for t in texts]
+        if not self._word_cache_ok:
+            return self._tokenize(cut)
+        out: list[list[int] | None] = [None] * len(cut)
+        whole: list[int] = []
+        split: list[tuple[int, list[str]]] = []
+        words = self._words
+        if len(words) > self.max_cached_words:
+            words.clear()
+        new: dict[str, None] = {}
+        for i, t in enumerate(cut):
+            if _SPLIT_MISMATCH.search(t):
+                whole.append(i)
+                continue
+            parts = t.split()
+            split.append((i, parts))
+            for w in parts:
+                if w not in words:
+                    new[w] = None
+        if new:
+            for w, ids in zip(new, self._tokenize(list(new)), strict=True):
+                words[w] = ids
+        limit = self._max_tokens
+        for i, parts in split:
+            ids = [x for w in parts for x in words[w]]
+            out[i] = ids if limit is None or len(ids) <= limit else ids[:limit]
+        if whole:
+            for i, ids in zip(whole, self._tokenize([cut[i] for i in whole]), strict=True):
+                out[i] = ids
+        return out  # type: ignore[return-value]
+
+    def _tokenize(self, texts: list[str]) -> list[list[int]]:
         # encode_batch_fast: same ids as encode_batch, without computing character offsets.
-        return [e.ids for e in self._tokenizer.encode_batch_fast(cut, add_special_tokens=False)]
+        return [e.ids for e in self._tokenizer.encode_batch_fast(texts, add_special_tokens=False)]
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """(len(texts), dim) float32 rows: L2-normalised at float16 precision, all-NaN for a

@@ -151,3 +151,22 @@ def test_no_torch_import() -> None:
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_word_cache_gives_the_tokenizer_ids(static: StaticEmbedder) -> None:
+    """token_ids tokenises each whitespace-separated word once (cached) and concatenates; it must
+    equal the tokenizer on whole texts, whatever character separates the words."""
+    assert static._word_cache_ok
+    glued = [f"Foo{chr(c)}bar, baz{chr(c)}{chr(c)}qux." for c in [*range(0, 0x3100), 0x3000, 0xFEFF, 0x1F600, 0xE0001]]
+    texts = [*varied_texts(3000, seed=1), *glued, "[UNK] x [PAD]", "a[UNK]b", "word " * 700]
+    static._words.clear()
+    got = static.token_ids(texts)
+    assert len(static._words) > 1000  # the cache was used
+    assert got == static.token_ids(texts)  # warm cache, same ids
+    assert got == static._tokenize([t[:MAX_TEXT_CHARS] for t in texts])
+    cap = static.max_cached_words
+    static.max_cached_words = 10  # a full cache is emptied, never wrong
+    try:
+        assert static.token_ids(texts[:500]) == got[:500]
+    finally:
+        static.max_cached_words = cap
