@@ -359,13 +359,20 @@ def child(job: dict) -> dict:
             worker_cpu = sum(v - cpu0[k] for k, v in client.run(_cpu_s).items())
             worker_rss = list(client.run(_maxrss_mb).values())
     else:
-        get_scorer(model_dir)
+        workers = job.get("workers")
+        opts = BatchOptions(pages=opts.pages, engine="local", chunk_rows=opts.chunk_rows, workers=workers)
+        if workers == 1:
+            get_scorer(model_dir)  # loaded before the clock starts (a pool loads it in start-up)
         driver0 = _cpu_s()
         summary = score_files([Path(job["input"])], Path(job["out"]), opts)
         driver_cpu = _cpu_s() - driver0
+        if summary.workers > 1:  # the pool's processes are reaped: their CPU and peak RSS are ours
+            kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+            worker_cpu = kids.ru_utime + kids.ru_stime
+            worker_rss = [kids.ru_maxrss / 1024]
     size = Path(job["out"]).stat().st_size
     Path(job["out"]).unlink()
-    return {"rows": summary.rows_in, "rows_out": summary.rows_out, "seconds": summary.seconds,
+    return {"workers": summary.workers, "rows": summary.rows_in, "rows_out": summary.rows_out, "seconds": summary.seconds,
             "startup": summary.startup_seconds, "rows_per_s": summary.rows_per_s, "rss_mb": _maxrss_mb(),
             "worker_rss_mb": max(worker_rss) if worker_rss else None, "out_mb": size / 1e6,
             "statuses": summary.statuses, "cpu_us_per_row": (driver_cpu + worker_cpu) / max(1, summary.rows_in) * 1e6,
@@ -400,33 +407,102 @@ def profile(path: Path, top: int = 35) -> None:
     pstats.Stats(prof).sort_stats("tottime").print_stats(top)
 
 
-def shap_check(path: Path, rows: int = 5000) -> None:
-    """Time LightGBM's pred_contrib against ``features.treeshap.memoised_contributions`` (exact
-    TreeSHAP once per distinct decision pattern of each tree) on export-only rows."""
+def shap_check(path: Path, rows: int = 5000, warm_rows: int = 100_000) -> None:
+    """Exact TreeSHAP on export-only rows in chunks of ``rows``: LightGBM's ``pred_contrib``, the
+    per-call grouping (one LightGBM call per tree and chunk, as before the memo) and
+    ``features.treeshap.memoised_contributions`` cold (empty memo: the chunks of ``path``) and warm
+    (after ``warm_rows`` rows of a larger export, generated once in ``bench/out``), with the memo's
+    size, hit rate and the patterns per tree it holds. Times are the median of the chunks (us/row)."""
+    import statistics
+
+    import lightgbm as lgb
     import numpy as np
 
+    from features import treeshap as ts
     from features.artifact import default_models_dir, resolve_model_dir
     from features.pipeline import extract_features
     from features.schema import conform
-    from features.treeshap import memoised_contributions, tree_tables
     from serving.batch import get_scorer
     from serving.exports import read_export
 
     scorer = get_scorer(str(resolve_model_dir(default_models_dir()).resolve()))
-    _, chunks = read_export(path, chunk_rows=rows)
-    frame = conform(extract_features([r.record or {} for r in next(chunks)], scorer.ctx).frame)
     booster = scorer.model.booster
+
+    def matrices(p: Path, limit: int) -> list[np.ndarray]:
+        _, chunks = read_export(p, chunk_rows=rows)
+        out = []
+        for chunk in chunks:
+            frame = conform(extract_features([r.record or {} for r in chunk], scorer.ctx).frame)
+            out.append(ts.to_matrix(booster, frame))
+            if len(out) * rows >= limit:
+                break
+        return out
+
+    def per_call(x: np.ndarray) -> np.ndarray:
+        """The previous implementation: patterns grouped within the call, one call per tree."""
+        out = np.zeros((len(x), booster.num_feature() + 1))
+        for t, table in enumerate(tables):
+            if table.n_nodes == 0:
+                out[:, -1] += table.leaf_value
+                continue
+            first, inverse = ts.pattern_groups(ts.decisions(table, x))
+            part = booster.predict(x[first], pred_contrib=True, start_iteration=t, num_iteration=1,
+                                   validate_features=False)
+            cols = np.append(table.used_columns, booster.num_feature())
+            out[:, cols] += part[:, cols][inverse]
+        return out
+
+    def us_per_row(fn, x: np.ndarray) -> float:
+        t = time.perf_counter()
+        fn(x)
+        return (time.perf_counter() - t) / len(x) * 1e6
+
+    tables = ts.cached_tree_tables(booster)
+    cold = matrices(path, 4 * rows)
+    n = len(cold[0])
     t = time.perf_counter()
-    full = booster.predict(frame, pred_contrib=True)
-    t_full = time.perf_counter() - t
-    tables = tree_tables(booster)  # once per model
+    full = booster.predict(cold[0], pred_contrib=True)
+    t_full = (time.perf_counter() - t) / n * 1e6
+    print(f"model {scorer.model.model_id}: {booster.num_trees()} trees; chunks of {n} export-only rows; "
+          f"load average {os.getloadavg()[0]:.1f}")
+    print(f"pred_contrib: {t_full:,.0f} us/row")
+    old = [us_per_row(per_call, x) for x in cold[:2]]
+    print(f"per-call grouping (before): {statistics.median(old):.0f} us/row (chunks: "
+          f"{', '.join(f'{v:.0f}' for v in old)})")
+
+    fresh = lgb.Booster(model_str=booster.model_to_string())
     t = time.perf_counter()
-    memo = memoised_contributions(booster, frame, tables)
-    t_memo = time.perf_counter() - t
-    n = len(frame)
-    print(f"model {scorer.model.model_id}: {booster.num_trees()} trees; {n} export-only rows")
-    print(f"pred_contrib {t_full / n * 1e6:.0f} us/row; memoised {t_memo / n * 1e6:.0f} us/row; "
-          f"max abs difference {np.abs(full - memo).max():.1e}")
+    memo = ts.contribution_memo(fresh)
+    setup = time.perf_counter() - t
+    new_cold, hit_rates = [], []
+    for x in cold:
+        lookups, misses = memo.lookups, memo.misses
+        new_cold.append(us_per_row(lambda m: ts.memoised_contributions(fresh, m), x))
+        hit_rates.append(1 - (memo.misses - misses) / (memo.lookups - lookups))
+    diff = np.abs(ts.memoised_contributions(fresh, cold[0]) - full).max()
+    print(f"memoised, cold: set-up {setup * 1e3:.0f} ms once per booster; chunk 1 {new_cold[0]:.0f} us/row, "
+          f"then {', '.join(f'{v:.0f}' for v in new_cold[1:])} us/row (hit rates "
+          f"{', '.join(f'{h:.1%}' for h in hit_rates)}); max abs difference to pred_contrib {diff:.1e}")
+
+    warm_path = OUT / f"ahrefs_{warm_rows + 4 * rows}.tsv"
+    if not warm_path.exists():
+        write_export("ahrefs", warm_path, warm_rows + 4 * rows)
+    warm = matrices(warm_path, warm_rows + 4 * rows)
+    fresh = lgb.Booster(model_str=booster.model_to_string())
+    memo = ts.contribution_memo(fresh)
+    for x in warm[: warm_rows // rows]:
+        ts.memoised_contributions(fresh, x)
+    per_tree = np.array([m.n for m in memo.snapshot()])
+    lookups, misses = memo.lookups, memo.misses
+    new_warm = [us_per_row(lambda m: ts.memoised_contributions(fresh, m), x) for x in warm[warm_rows // rows:]]
+    hit = 1 - (memo.misses - misses) / (memo.lookups - lookups)
+    old_warm = [us_per_row(per_call, x) for x in warm[warm_rows // rows:][:2]]
+    print(f"memo after {warm_rows:,} rows: {per_tree.sum():,} (tree, pattern) entries, per tree median "
+          f"{np.median(per_tree):.0f}, p90 {np.percentile(per_tree, 90):.0f}, max {per_tree.max()}; "
+          f"{memo.nbytes / 2**20:.1f} MB (cap {memo.max_bytes / 2**20:.0f} MB), {memo.evictions} evictions")
+    print(f"warm: memoised {statistics.median(new_warm):.1f} us/row (chunks: "
+          f"{', '.join(f'{v:.1f}' for v in new_warm)}), hit rate {hit:.2%}; per-call grouping "
+          f"{statistics.median(old_warm):.0f} us/row on the same chunks")
 
 
 def main() -> None:
@@ -460,34 +536,38 @@ def main() -> None:
         files[fmt] = write_export(fmt, OUT / f"{fmt}_{n}.{ext}", n)
     print(f"generated exports in {time.perf_counter() - t:.0f} s", file=sys.stderr)
     for fmt, path in files.items():
-        engines = ["local"] + ([] if args.no_dask or fmt != "ahrefs" else ["dask"])
-        for engine in engines:
-            res = run_child({"input": str(path), "out": str(OUT / "scored.csv"), "engine": engine})
+        runs = [("local", 1), ("local", None)] if fmt == "ahrefs" else [("local", None)]
+        runs += [] if args.no_dask or fmt != "ahrefs" else [("dask", None)]
+        for engine, workers in runs:
+            res = run_child({"input": str(path), "out": str(OUT / "scored.csv"), "engine": engine,
+                             "workers": workers})
             results.append((f"export-only, {fmt}", engine, res))
-            print(f"{fmt} {engine}: {res}", file=sys.stderr)
+            print(f"{fmt} {engine} x{res['workers']}: {res}", file=sys.stderr)
     if args.links:
         t = time.perf_counter()
         links = write_pages(OUT / f"pages_{args.pages}", args.pages, args.links)
         print(f"generated {args.pages} pages in {time.perf_counter() - t:.0f} s", file=sys.stderr)
-        for engine in ["local"] + ([] if args.no_dask else ["dask"]):
+        for engine, workers in [("local", 1), ("local", 2)] + ([] if args.no_dask else [("dask", None)]):
             res = run_child({"input": str(links), "out": str(OUT / "scored.csv"), "engine": engine,
-                             "pages": str(links.parent / "pages"), "chunk_rows": 1000})
+                             "workers": workers, "pages": str(links.parent / "pages"), "chunk_rows": 1000})
             results.append((f"with pages, {args.links} links / {args.pages} pages", engine, res))
             print(f"pages {engine}: {res}", file=sys.stderr)
     print(f"\nHardware: {hardware()}; load average before / after: "
           f"{load_before[0]:.1f} / {os.getloadavg()[0]:.1f} (other processes share the cores)")
     print(f"Model: {model_info()}\n")
-    print("CPU us/row: CPU time of all processes (driver + workers, model load excluded) per row; "
-          "'idle 2 cores' = 2 (Dask) or 1 (local) x 1e6 / CPU us/row, what the run would do alone.\n")
+    print("engine xN: N scoring processes (local pool or Dask workers); x1 scores in the reading process. "
+          "CPU us/row: CPU time of all processes (reader + workers) per row (a pool's model loading "
+          "included); 'idle 2 cores' = min(N, 2) x 1e6 / CPU us/row, what the run would do alone. "
+          "Peak RSS: reader / largest worker; the total is at most reader + N x worker.\n")
     print("| scenario | engine | rows | wall s | start-up s | rows/s (after start-up) | CPU us/row | "
-          "rows/s idle 2 cores | peak RSS MB (driver / worker) | statuses |")
+          "rows/s idle 2 cores | peak RSS MB (reader / worker) | statuses |")
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|---|")
     for name, engine, r in results:
         rss = f"{r['rss_mb']:.0f}" + (f" / {r['worker_rss_mb']:.0f}" if r["worker_rss_mb"] else "")
         st = ", ".join(f"{k} {v}" for k, v in sorted(r["statuses"].items(), key=lambda kv: -kv[1]))
-        cores = 2 if engine == "dask" else 1
+        cores = min(2, r["workers"])
         idle = cores * 1e6 / r["cpu_us_per_row"] if r["cpu_us_per_row"] else float("nan")
-        print(f"| {name} | {engine} | {r['rows']:,} | {r['seconds']:.1f} | {r['startup']:.1f} | "
+        print(f"| {name} | {engine} x{r['workers']} | {r['rows']:,} | {r['seconds']:.1f} | {r['startup']:.1f} | "
               f"{r['rows_per_s']:,.0f} | {r['cpu_us_per_row']:,.0f} | {idle:,.0f} | {rss} | {st} |")
 
 

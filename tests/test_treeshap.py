@@ -252,3 +252,131 @@ def test_decisions_match_leaf_index() -> None:
 def test_empty_frame(shipped) -> None:
     empty = conform(pd.DataFrame(columns=list(FEATURE_NAMES)).iloc[:0])
     assert treeshap.memoised_contributions(shipped.booster, empty).shape == (0, len(FEATURE_NAMES) + 1)
+
+
+# ------------------------------------------------------------------------------------------------
+# vectorised pattern keys and the cross-call memo
+
+
+def _packed_decisions(table: treeshap.TreeTable, x: np.ndarray) -> np.ndarray:
+    left = treeshap.decisions(table, x)
+    return (left.astype(np.uint64) << np.arange(table.n_nodes, dtype=np.uint64)).sum(axis=1)
+
+
+def _assert_keys_match(booster: lgb.Booster, x: np.ndarray) -> treeshap.Forest:
+    tables = treeshap.tree_tables(booster)
+    forest = treeshap.forest_table(tables, booster.num_feature())
+    keys = treeshap.forest_keys(forest, x)
+    assert keys.dtype == forest.key_dtype and keys.shape == (len(forest.trees), len(x))
+    for i, t in enumerate(forest.trees):
+        np.testing.assert_array_equal(keys[i].astype(np.uint64), _packed_decisions(tables[t], x))
+    return forest
+
+
+@pytest.mark.parametrize("num_leaves", [7, 15, 31, 48])
+def test_forest_keys_match_decisions(num_leaves) -> None:
+    """Keys of 8, 16, 32 and 64 bits, categorical nodes, every missing type, float32 and float64."""
+    x, y = _synthetic()
+    widths = {7: 8, 15: 16, 31: 32, 48: 64}
+    for params in ({}, {"zero_as_missing": True}, {"use_missing": False}, {"max_cat_to_onehot": 16}):
+        booster = lgb.train({"objective": "binary", "verbose": -1, "num_leaves": num_leaves, "min_data_in_leaf": 3,
+                             "min_data_per_group": 3, "cat_l2": 1.0, "num_threads": 1, **params},
+                            lgb.Dataset(x, y), num_boost_round=8)
+        m = treeshap.to_matrix(booster, _test_rows(x, seed=num_leaves))
+        m64 = m.astype(np.float64)
+        m64[::7, 3], m64[1::7, 3], m64[2::7, 3], m64[3::7, 3] = -1.0, -0.5, 2.7, 3e9
+        for matrix in (m.astype(np.float32), m64, m64[:13]):
+            forest = _assert_keys_match(booster, matrix)
+        assert forest.width == widths[num_leaves] and len(forest.cat_slot)
+
+
+def test_forest_keys_shipped_model(shipped, real_frame) -> None:
+    frame = _perturb(real_frame, 1500, seed=9)
+    m = treeshap.to_matrix(shipped.booster, frame)
+    assert m.dtype == np.float32
+    # thresholds next to float32 values: the float32 comparison rounds them down exactly
+    thresholds = np.concatenate([t.threshold for t in treeshap.tree_tables(shipped.booster)])
+    thresholds = thresholds[np.isfinite(thresholds)]
+    near = np.random.default_rng(4).choice(thresholds, m.size // 10)
+    step = np.random.default_rng(5).integers(-1, 2, len(near))
+    base = near.astype(np.float32)  # nearest float32, and the float32 on either side of it
+    near32 = np.where(step > 0, np.nextafter(base, np.float32(np.inf)),
+                      np.where(step < 0, np.nextafter(base, np.float32(-np.inf)), base))
+    flat = m.ravel()
+    flat[np.random.default_rng(6).choice(m.size, len(near), replace=False)] = near32
+    _assert_keys_match(shipped.booster, m)
+    _assert_keys_match(shipped.booster, m.astype(np.float64))
+    _assert_same(shipped.booster, m)
+
+
+def _fresh(booster: lgb.Booster) -> lgb.Booster:
+    """A copy of ``booster`` with its own (empty) memo."""
+    return lgb.Booster(model_str=booster.model_to_string())
+
+
+def test_memo_split_calls_equal_one_call(shipped, real_frame) -> None:
+    frame = _perturb(real_frame, 3000, seed=12)
+    want = shipped.booster.predict(frame, pred_contrib=True)
+    one = treeshap.memoised_contributions(_fresh(shipped.booster), frame)
+    booster = _fresh(shipped.booster)
+    memo = treeshap.contribution_memo(booster)
+    parts = [treeshap.memoised_contributions(booster, frame.iloc[a:b]) for a, b in ((0, 700), (700, 2100), (2100, 3000))]
+    split = np.concatenate(parts)
+    np.testing.assert_array_equal(split, one)  # same sums in the same order, whatever the memo held
+    np.testing.assert_allclose(split, want, rtol=0, atol=1e-12)
+    assert memo.entries > 0 and 0 < memo.misses < memo.lookups
+    # a second pass only hits
+    misses = memo.misses
+    again = treeshap.memoised_contributions(booster, frame.iloc[100:2900])
+    np.testing.assert_array_equal(again, one[100:2900])
+    assert memo.misses == misses
+    assert treeshap.contribution_memo(booster) is memo
+
+
+def test_memo_bounded(shipped, real_frame) -> None:
+    """A memo far too small for the patterns evicts and stays exact."""
+    booster = _fresh(shipped.booster)
+    memo = treeshap.contribution_memo(booster)
+    memo.max_bytes = 200_000
+    frame = _perturb(real_frame, 2000, seed=13)
+    want = booster.predict(frame, pred_contrib=True)
+    for a in range(0, 2000, 500):
+        got = treeshap.memoised_contributions(booster, frame.iloc[a:a + 500])
+        np.testing.assert_allclose(got, want[a:a + 500], rtol=0, atol=1e-12)
+        assert memo.nbytes <= memo.max_bytes
+    assert memo.evictions > 0
+    np.testing.assert_allclose(treeshap.memoised_contributions(booster, frame), want, rtol=0, atol=1e-12)
+    memo.max_bytes = 0  # nothing kept at all
+    np.testing.assert_allclose(treeshap.memoised_contributions(booster, frame), want, rtol=0, atol=1e-12)
+    memo.clear()
+    assert memo.entries == 0
+
+
+def test_memo_threads(shipped, real_frame) -> None:
+    """Threads sharing one booster's memo (as the HTTP service does) get exact results."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    booster = _fresh(shipped.booster)
+    frame = _perturb(real_frame, 2400, seed=14)
+    want = booster.predict(frame, pred_contrib=True)
+    scores = booster.predict(frame)
+    slices = [(a, a + 600) for a in range(0, 2400, 300) if a + 600 <= 2400] * 3  # overlapping, repeated
+
+    def run(ab: tuple[int, int]) -> float:
+        a, b = ab
+        if a % 900 == 0:  # meanwhile, plain predictions on the same booster stay right
+            assert np.array_equal(booster.predict(frame.iloc[a:b], num_threads=1), scores[a:b])
+        got = treeshap.memoised_contributions(booster, frame.iloc[a:b], num_threads=1)
+        return float(np.abs(got - want[a:b]).max())
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        diffs = list(pool.map(run, slices))
+    assert max(diffs) < 1e-12
+    memo = treeshap.contribution_memo(booster)
+    for m in memo.snapshot():  # no key stored twice, every key in its sorted place
+        assert len(np.unique(m.keys)) == m.n and (np.diff(m.keys.astype(np.int64)) > 0).all()
+    memo.max_bytes = 300_000  # and while trees are being cleared
+    memo.clear()
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        diffs = list(pool.map(run, slices[:8]))
+    assert max(diffs) < 1e-12 and memo.evictions > 0 and memo.nbytes <= memo.max_bytes
