@@ -8,6 +8,7 @@ refuses a mismatch with a message naming both sides.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -89,6 +90,24 @@ class ModelArtifact:
                                         num_threads=_threads(len(x)))
         return memoised_contributions(self.booster, x, cached_tree_tables(self.booster),
                                       num_threads=_threads(len(x)))
+
+    def scores_and_contributions(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`scores` and :meth:`contributions` of a frame, predicting once.
+
+        TreeSHAP contributions of a row (bias included) add up to the model's raw log-odds for
+        that row, so with LightGBM's binary objective (``sigmoid:1``) the probability is the
+        logistic of their sum: the same number as ``predict`` up to float rounding (~1e-15),
+        without walking the 300 trees a second time (~10 us per row). Other objectives predict."""
+        contrib = self.contributions(frame)
+        if len(frame) == 0 or not self._binary_logistic:
+            return self.scores(frame), contrib
+        raw = 1.0 / (1.0 + np.exp(-contrib.sum(axis=1)))
+        return self.calibration.apply(raw), contrib
+
+    @functools.cached_property
+    def _binary_logistic(self) -> bool:
+        head = self.booster.model_to_string(num_iteration=0).split("\nTree=", 1)[0]
+        return any(line.strip() == "objective=binary sigmoid:1" for line in head.splitlines())
 
     def verdicts(self, scores: np.ndarray) -> list[str]:
         return [

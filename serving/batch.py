@@ -43,6 +43,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import functools
+import gc
 import hashlib
 import io
 import json
@@ -503,8 +504,32 @@ def _encode_body(output: str, names: list[str], n_head: int, fields: Sequence[st
     return sink.getvalue().to_pybytes()
 
 
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Python's cyclic GC off while a chunk is scored, back on (and due) after it.
+
+    Why: a chunk allocates ~100 container objects per row (records, feature dicts, results), so the
+    collector runs every few rows and each run walks the caches that have grown (word ids, tree
+    contributions, per-host features): measured 16% of the CPU of export-only scoring. Chunk
+    objects are freed by reference counting; the few cycles (pandas internals) wait for the
+    collection that follows the chunk.
+    """
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def process_chunk(task: ChunkTask) -> ChunkResult:
     """Score one chunk of export rows; the same function for the local and the Dask engine."""
+    with _gc_paused():
+        return _process_chunk(task)
+
+
+def _process_chunk(task: ChunkTask) -> ChunkResult:
     spec = task.spec
     scorer = get_scorer(spec.model_dir)
     pages = _ChunkPages(_pages(spec.pages)) if spec.pages else None

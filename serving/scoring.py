@@ -118,9 +118,8 @@ class Scorer:
         if not ok:
             return results
         frame = batch.frame if len(ok) == len(records) else batch.frame.iloc[ok]
-        scores = self.model.scores(frame)
+        scores, contrib = self.model.scores_and_contributions(frame)
         verdicts = self.model.verdicts(scores)
-        contrib = self.model.contributions(frame)
         columns = [frame[name].tolist() for name in FEATURE_NAMES]  # plain Python values, by column
         reasons = top_reasons_batch(contrib, columns, n_reasons)
         flags = risk_flags_batch(frame)

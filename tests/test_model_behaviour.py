@@ -148,3 +148,23 @@ def test_reasons_and_flags_for_a_whole_batch_equal_the_row_by_row_ones() -> None
     for i, row in enumerate(frame.to_dict(orient="records")):
         assert got[i] == risk_flags(row)
     assert any(got) and not all(got)
+
+
+def test_scores_from_contributions_equal_predicted_scores(scorer: Scorer, science_html: str) -> None:
+    """Scorer.score takes the probability from the TreeSHAP contributions (their sum is the raw
+    log-odds); it must agree with LightGBM's own prediction, with and without pages."""
+    import numpy as np
+
+    from features.pipeline import extract_features
+
+    records = [{"source_url": f"https://blog{i % 13}.example.org/p/{i}", "target_url": PAPER,
+                "anchor_text": ["click here", "Nature paper", "cheap essays", "nature.com"][i % 4],
+                "rel": ["", "nofollow", "sponsored", None][i % 4], "domain_authority": float(i % 90),
+                "context_left": "a study found" if i % 3 else None} for i in range(300)]
+    records.append({"source_url": SCIENCE_URL, "target_url": PAPER, "source_html": science_html})
+    frame = extract_features(records, scorer.ctx).frame
+    assert scorer.model._binary_logistic
+    fast, contrib = scorer.model.scores_and_contributions(frame)
+    assert np.abs(fast - scorer.model.scores(frame)).max() < 1e-9
+    assert np.abs(contrib - scorer.model.contributions(frame)).max() == 0.0
+    assert scorer.model.verdicts(fast) == scorer.model.verdicts(scorer.model.scores(frame))
