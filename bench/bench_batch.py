@@ -19,6 +19,7 @@ top functions of a cProfile of export-only scoring instead. Files go to ``bench/
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import gzip
 import io
@@ -321,6 +322,62 @@ def _maxrss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _tree_pids(pid: int) -> list[int]:
+    """pid and all its descendants (from /proc/<pid>/task/*/children)."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        for task in Path(f"/proc/{p}/task").glob("*"):
+            try:
+                todo += [int(c) for c in (task / "children").read_text().split()]
+            except OSError:
+                continue
+    return out
+
+
+def _pss_mb(pid: int) -> float:
+    """Proportional set size of one process (shared pages split between the processes sharing
+    them), from /proc/<pid>/smaps_rollup; 0 if it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+class _MemorySampler:
+    """Samples the summed PSS and RSS of this process and its children every 0.25 s: the peak
+    memory of a multi-process run (per-process peaks do not add up: shared pages count once)."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.peak_pss = self.peak_rss = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.25):
+            pids = _tree_pids(os.getpid())
+            self.peak_pss = max(self.peak_pss, sum(_pss_mb(p) for p in pids))
+            rss = 0.0
+            for p in pids:
+                with contextlib.suppress(OSError):
+                    rss += int(Path(f"/proc/{p}/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+            self.peak_rss = max(self.peak_rss, rss)
+
+    def __enter__(self) -> _MemorySampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
 def _cpu_s() -> float:
     ru = resource.getrusage(resource.RUSAGE_SELF)
     return ru.ru_utime + ru.ru_stime
@@ -342,6 +399,7 @@ def child(job: dict) -> dict:
                         chunk_rows=job.get("chunk_rows", 5000))
     worker_rss: list[float] = []
     worker_cpu = 0.0
+    total_pss = total_rss = None
     if job["engine"] == "dask":
         import logging
 
@@ -364,8 +422,10 @@ def child(job: dict) -> dict:
         if workers == 1:
             get_scorer(model_dir)  # loaded before the clock starts (a pool loads it in start-up)
         driver0 = _cpu_s()
-        summary = score_files([Path(job["input"])], Path(job["out"]), opts)
+        with _MemorySampler() as mem:
+            summary = score_files([Path(job["input"])], Path(job["out"]), opts)
         driver_cpu = _cpu_s() - driver0
+        total_pss, total_rss = mem.peak_pss, mem.peak_rss
         if summary.workers > 1:  # the pool's processes are reaped: their CPU and peak RSS are ours
             kids = resource.getrusage(resource.RUSAGE_CHILDREN)
             worker_cpu = kids.ru_utime + kids.ru_stime
@@ -376,7 +436,8 @@ def child(job: dict) -> dict:
             "startup": summary.startup_seconds, "rows_per_s": summary.rows_per_s, "rss_mb": _maxrss_mb(),
             "worker_rss_mb": max(worker_rss) if worker_rss else None, "out_mb": size / 1e6,
             "statuses": summary.statuses, "cpu_us_per_row": (driver_cpu + worker_cpu) / max(1, summary.rows_in) * 1e6,
-            "driver_cpu_share": driver_cpu / max(1e-9, driver_cpu + worker_cpu)}
+            "driver_cpu_share": driver_cpu / max(1e-9, driver_cpu + worker_cpu),
+            "total_pss_mb": total_pss, "total_rss_mb": total_rss}
 
 
 def run_child(job: dict) -> dict:
@@ -558,17 +619,19 @@ def main() -> None:
     print("engine xN: N scoring processes (local pool or Dask workers); x1 scores in the reading process. "
           "CPU us/row: CPU time of all processes (reader + workers) per row (a pool's model loading "
           "included); 'idle 2 cores' = min(N, 2) x 1e6 / CPU us/row, what the run would do alone. "
-          "Peak RSS: reader / largest worker; the total is at most reader + N x worker.\n")
+          "Peak RSS: reader / largest worker (each process's own peak). Total peak: the largest sum over "
+          "the local run's processes, sampled every 0.25 s, as PSS (shared pages counted once) / RSS.\n")
     print("| scenario | engine | rows | wall s | start-up s | rows/s (after start-up) | CPU us/row | "
-          "rows/s idle 2 cores | peak RSS MB (reader / worker) | statuses |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---|")
+          "rows/s idle 2 cores | peak RSS MB (reader / worker) | total peak MB (PSS / RSS) | statuses |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for name, engine, r in results:
         rss = f"{r['rss_mb']:.0f}" + (f" / {r['worker_rss_mb']:.0f}" if r["worker_rss_mb"] else "")
         st = ", ".join(f"{k} {v}" for k, v in sorted(r["statuses"].items(), key=lambda kv: -kv[1]))
+        total = (f"{r['total_pss_mb']:.0f} / {r['total_rss_mb']:.0f}" if r.get("total_pss_mb") else "")
         cores = min(2, r["workers"])
         idle = cores * 1e6 / r["cpu_us_per_row"] if r["cpu_us_per_row"] else float("nan")
         print(f"| {name} | {engine} x{r['workers']} | {r['rows']:,} | {r['seconds']:.1f} | {r['startup']:.1f} | "
-              f"{r['rows_per_s']:,.0f} | {r['cpu_us_per_row']:,.0f} | {idle:,.0f} | {rss} | {st} |")
+              f"{r['rows_per_s']:,.0f} | {r['cpu_us_per_row']:,.0f} | {idle:,.0f} | {rss} | {total} | {st} |")
 
 
 if __name__ == "__main__":
