@@ -15,13 +15,15 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import lightgbm as lgb
 import numpy as np
-import pandas as pd
 
 from .schema import FEATURE_NAMES, SCHEMA_VERSION, conform, schema_hash
-from .treeshap import cached_tree_tables, memoised_contributions
+
+if TYPE_CHECKING:  # imported where models are loaded: finding a model folder needs neither
+    import lightgbm as lgb
+    import pandas as pd
 
 FORMAT_VERSION = 1
 CURRENT_FILE = "CURRENT"
@@ -88,6 +90,8 @@ class ModelArtifact:
         if len(x) < MEMOISED_SHAP_MIN_ROWS:
             return self.booster.predict(x, pred_contrib=True, validate_features=True,
                                         num_threads=_threads(len(x)))
+        from .treeshap import cached_tree_tables, memoised_contributions
+
         return memoised_contributions(self.booster, x, cached_tree_tables(self.booster),
                                       num_threads=_threads(len(x)))
 
@@ -193,6 +197,8 @@ def load_model(folder: Path, embedding: str | None = None) -> ModelArtifact:
         raise ModelMismatch(
             f"model {folder.name} needs embedding model {want!r}, but the pipeline is loaded with {embedding!r}"
         )
+    import lightgbm as lgb
+
     booster = lgb.Booster(model_file=str(folder / "model.txt"))
     if tuple(booster.feature_name()) != FEATURE_NAMES:
         raise ModelMismatch(f"model {folder.name}: model.txt feature names differ from metadata/schema")

@@ -16,9 +16,12 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:  # pandas is imported where frames are built: the export reader never needs it
+    import pandas as pd
 
 SCHEMA_VERSION = 1
 
@@ -175,6 +178,8 @@ def schema_hash() -> str:
 
 def empty_frame(n: int) -> pd.DataFrame:
     """A frame of n rows in schema order, all unknown (NaN / not_found)."""
+    import pandas as pd
+
     data: dict[str, object] = {}
     for f in FEATURES:
         if f.dtype == "category":
@@ -185,6 +190,8 @@ def empty_frame(n: int) -> pd.DataFrame:
 
 
 def _is_conformed(frame: pd.DataFrame) -> bool:
+    import pandas as pd
+
     if tuple(frame.columns) != FEATURE_NAMES:
         return False
     for f, dtype in zip(FEATURES, frame.dtypes, strict=True):
@@ -203,6 +210,8 @@ def conform(frame: pd.DataFrame) -> pd.DataFrame:
     feature name fails loudly instead of silently training on nothing. A frame
     that already conforms is returned as is (the scoring hot path).
     """
+    import pandas as pd
+
     if _is_conformed(frame):
         return frame
     extra = [c for c in frame.columns if c not in BY_NAME]

@@ -50,6 +50,7 @@ import json
 import math
 import os
 import shutil
+import sys
 import tempfile
 import time
 from collections import Counter, OrderedDict, deque
@@ -449,7 +450,7 @@ def _domain(url: str) -> str:
 
 def result_fields() -> tuple[str, ...]:
     """The scorer's result columns (score, verdict, reasons, placement_zone, status, ...)."""
-    from .scoring import RESULT_FIELDS
+    from .result_fields import RESULT_FIELDS
 
     return tuple(RESULT_FIELDS)
 
@@ -615,9 +616,16 @@ def _process_chunk(task: ChunkTask) -> ChunkResult:
 
 def _pool_worker(spec: WorkSpec) -> None:
     """Initializer of a local pool process: one thread per process (LightGBM's and torch's OpenMP
-    would otherwise start one per core in every process and oversubscribe), then load the model."""
+    would otherwise start one per core in every process and oversubscribe), then load the model.
+
+    scikit-learn is made unimportable here, as if it were not installed: LightGBM imports it (and
+    SciPy's stats) only to offer its scikit-learn API, which scoring never uses, at ~70 MB per
+    process. LightGBM supports running without it; nothing in ``features`` or ``serving`` uses it.
+    """
     os.environ["OMP_NUM_THREADS"] = "1"
     os.environ["MKL_NUM_THREADS"] = "1"
+    if "lightgbm" not in sys.modules:
+        sys.modules.setdefault("sklearn", None)  # type: ignore[assignment]
     warm_worker(spec)
 
 

@@ -29,8 +29,7 @@ from features.records import LinkRecord
 from features.schema import FEATURE_NAMES
 
 from .reasons import top_reasons_batch
-
-RESULT_FIELDS = ("score", "verdict", "reasons", "placement_zone", "status", "flags")
+from .result_fields import RESULT_FIELDS  # noqa: F401 - re-exported for callers of this module
 
 # Manipulation signals: what makes a weak link *risky* (disavow candidate) rather than merely worthless.
 FLAG_RULES: tuple[tuple[str, str, float], ...] = (

@@ -59,3 +59,24 @@ def test_every_command_has_help() -> None:
         result = runner.invoke(cli, [*path, "--help"])
         assert result.exit_code == 0, (path, result.output)
         assert "Usage:" in result.output
+
+
+def test_the_export_reader_stays_light() -> None:
+    """The process that reads exports and writes the table (batch scoring with a pool) imports
+    neither pandas nor LightGBM nor the page parser: each would cost it ~70-100 MB."""
+    code = (
+        "import sys\n"
+        "import serving.batch as b\n"
+        "from features.artifact import default_models_dir, resolve_model_dir\n"
+        "from serving.exports import read_export\n"
+        "from pathlib import Path\n"
+        "resolve_model_dir(default_models_dir()); b.result_fields()\n"
+        "info, chunks = read_export(Path(sys.argv[1]))\n"
+        "assert sum(len(c) for c in chunks) > 0\n"
+        "heavy = [m for m in ('pandas', 'lightgbm', 'sklearn', 'trafilatura', 'lxml', 'torch') if m in sys.modules]\n"
+        "print(','.join(heavy))\n"
+    )
+    fixture = Path(__file__).parent / "fixtures" / "exports" / "ahrefs_utf16.tsv"
+    out = subprocess.run([sys.executable, "-c", code, str(fixture)], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parent.parent)
+    assert out.stdout.strip() == ""
