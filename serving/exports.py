@@ -267,20 +267,23 @@ class ExportRow:
         self.error = error
         self._original: dict[str, str] | None = original
         self._record = record
-        self._cells: tuple[list[str], list[str], tuple[tuple[int, str], ...]] | None = None
+        self._cells: tuple[list[str], list[str] | str, tuple[tuple[int, str], ...], str] | None = None
 
     @classmethod
-    def from_cells(cls, line_no: int, columns: list[str], fields: list[str],
-                   pairs: tuple[tuple[int, str], ...]) -> ExportRow:
-        """A well-formed row given by its cells; ``pairs`` maps cell index -> canonical field."""
+    def from_cells(cls, line_no: int, columns: list[str], cells: list[str] | str,
+                   pairs: tuple[tuple[int, str], ...], delimiter: str = ",") -> ExportRow:
+        """A well-formed row given by its cells, or by its line when it has no quotes (then split
+        on ``delimiter`` on first use: one string is cheaper to send to another process than 40);
+        ``pairs`` maps cell index -> canonical field."""
         row = cls(line_no, {}, None)
         row._original = None
-        row._cells = (columns, fields, pairs)
+        row._cells = (columns, cells, pairs, delimiter)
         return row
 
     def _materialise(self) -> None:
         if self._cells is not None:
-            columns, fields, pairs = self._cells
+            columns, cells, pairs, delimiter = self._cells
+            fields = cells.rstrip("\r\n").split(delimiter) if isinstance(cells, str) else cells
             self._original = dict(zip(columns, fields, strict=False))
             self._record = _make_record((f, fields[i]) for i, f in pairs)
             self._cells = None
@@ -853,7 +856,7 @@ def _is_blank(text: str, delimiter: str) -> bool:
 @dataclass(frozen=True)
 class _RawRow:
     line_no: int
-    fields: list[str] | None
+    fields: list[str] | None  # None without an error: a line without quotes, not split yet
     error: str | None
     text: str
 
@@ -880,7 +883,7 @@ def _raw_rows(lines: Iterator[tuple[int, str]], delimiter: str, ncols: int) -> I
         if _is_blank(text, delimiter):
             continue
         if '"' not in text:
-            yield _RawRow(line_no, text.rstrip("\r\n").split(delimiter), None, text)
+            yield _RawRow(line_no, None, None, text)  # plain: split by whoever needs the cells
             continue
         if not _scan(text, delimiter, False)[0]:
             yield _RawRow(line_no, _parse_record(text, delimiter), None, text)
@@ -940,6 +943,11 @@ def _rows(plan: _Plan) -> Iterator[ExportRow]:
         columns, ncols = info.columns, len(info.columns)
         pairs = tuple((columns.index(c), f) for c, f in info.mapping.items())
         for raw in _raw_rows(lines, delimiter, ncols):
+            if raw.fields is None and raw.error is None:  # a line without quotes
+                if raw.text.count(delimiter) + 1 == ncols:
+                    yield ExportRow.from_cells(raw.line_no, columns, raw.text, pairs, delimiter)
+                    continue
+                raw = _RawRow(raw.line_no, raw.text.rstrip("\r\n").split(delimiter), None, raw.text)
             if raw.fields is None:
                 fields = _parse_record(raw.text.rstrip("\r\n"), delimiter)
                 yield ExportRow(raw.line_no, _original(columns, fields), None, raw.error)
