@@ -9,14 +9,13 @@ from __future__ import annotations
 import functools
 import math
 import re
-from urllib.parse import urlsplit
 
 import numpy as np
 
 from .domains import CHEAP_TLDS, DomainLists
 from .page import ParsedPage
 from .records import Metrics
-from .urls import host_of, public_suffix, registered_domain
+from .urls import host_of, public_suffix, registered_domain, split_url
 
 SPAM_WORDS = re.compile(
     r"\b(casino|poker|viagra|cialis|porn|xxx|escort|payday|loans?|replica|pharmacy|bitcoin|forex|"
@@ -58,7 +57,7 @@ def _page_features(page: ParsedPage) -> dict[str, float]:
 
 def url_features(source_url: str, target_url: str, source_title: str | None, lists: DomainLists) -> dict[str, float]:
     """URL shape and domain-list features (no page needed)."""
-    parts = urlsplit(source_url)
+    parts = split_url(source_url)
     path = [p for p in parts.path.split("/") if p]
     out = {
         "src_url_depth": float(len(path)),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import re
-from urllib.parse import parse_qsl, unquote, urlencode, urljoin, urlsplit
+from urllib.parse import SplitResult, parse_qsl, unquote, urlencode, urljoin, urlsplit
 
 import tldextract
 
@@ -24,6 +24,41 @@ TRACKING_PARAMS = frozenset(
 TRACKING_PREFIXES = ("utm_", "pk_", "hsa_", "mtm_")
 SKIP_SCHEMES = ("javascript:", "mailto:", "tel:", "data:", "sms:", "ftp:", "file:")
 _DEFAULT_PORTS = {"http": "80", "https": "443"}
+
+
+# Anything but printable ASCII, and the characters urlsplit treats specially inside a netloc.
+_UNUSUAL_URL_CHAR = re.compile(r"[^\x21-\x7e]|[\[\]]")
+_NOT_HTTP = re.compile(r"^[a-z][a-z0-9+.-]*:(?!//)(?!\d)", re.IGNORECASE)
+
+
+def split_url(url: str) -> SplitResult:
+    """``urllib.parse.urlsplit(url)``, with a fast path for plain ``http://`` / ``https://`` URLs.
+
+    Why: exports hold a million distinct source URLs and each is split two or three times
+    (validation, host, path shape); urlsplit's general code costs ~2 us a call. The fast path
+    takes only lower-case http(s) URLs of printable ASCII without brackets, for which urlsplit's
+    rules reduce to cutting at the first ``/?#`` after the scheme, then at ``#`` and ``?``;
+    anything else goes to urlsplit. Equality with urlsplit is tested.
+    """
+    if url.startswith("https://"):
+        k = 8
+    elif url.startswith("http://"):
+        k = 7
+    else:
+        return urlsplit(url)
+    if _UNUSUAL_URL_CHAR.search(url):
+        return urlsplit(url)
+    end = len(url)
+    for ch in "/?#":
+        j = url.find(ch, k)
+        if 0 <= j < end:
+            end = j
+    tail, fragment, query = url[end:], "", ""
+    if "#" in tail:
+        tail, fragment = tail.split("#", 1)
+    if "?" in tail:
+        tail, query = tail.split("?", 1)
+    return SplitResult(url[: k - 3], url[k:end], tail, query, fragment)
 
 
 class InvalidURL(ValueError):
@@ -41,13 +76,13 @@ def check_url(url: object) -> str:
     if not isinstance(url, str) or not url.strip():
         raise InvalidURL("URL is empty")
     u = url.strip()
-    if u.lower().startswith(SKIP_SCHEMES) or re.match(r"^[a-z][a-z0-9+.-]*:(?!//)(?!\d)", u, re.I):
+    if u[:12].lower().startswith(SKIP_SCHEMES) or _NOT_HTTP.match(u):
         raise InvalidURL(f"not an http(s) URL: {url!r}")
     if "://" not in u[:12] and not u.startswith("//"):
         # Exports often omit the scheme ("example.com/page").
         u = "http://" + u
     try:
-        parts = urlsplit(u)
+        parts = split_url(u)
     except ValueError as exc:
         raise InvalidURL(f"cannot parse URL {url!r}: {exc}") from exc
     if parts.scheme.lower() not in ("http", "https"):
@@ -111,7 +146,7 @@ def url_key(url: str, base: str | None = None) -> str | None:
 def host_of(url: str) -> str:
     """Lower-case host name without ``www.`` ('' if none). Cached: batches repeat URLs."""
     try:
-        host = (urlsplit(url if "://" in url[:12] else "http://" + url).hostname or "").lower()
+        host = (split_url(url if "://" in url[:12] else "http://" + url).hostname or "").lower()
     except ValueError:
         return ""
     return host[4:] if host.startswith("www.") else host

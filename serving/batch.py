@@ -559,11 +559,18 @@ def _process_chunk(task: ChunkTask) -> ChunkResult:
         results[i] = res
 
     seen: dict[str, None] = {}
+    merged: list[list[str]] = []  # shared column lists already merged (rows of one file share one)
     for row in rows:
-        for k in row.original:
+        shared = row.shared_columns
+        if shared is not None:
+            if any(shared is m for m in merged):
+                continue
+            merged.append(shared)
+        for k in shared if shared is not None else row.original:
             if k not in task.hidden:
                 seen.setdefault(k, None)
     cols = tuple(seen)
+    plain = [m for m in merged if tuple(m) == cols]  # rows with these columns copy their values as they are
     reserved = _reserved(fields, spec.explain, spec.multi)
     head = [SOURCE_FILE] if spec.multi else []
     names = head + [_out_name(c, reserved) for c in cols] + list(fields) + (
@@ -589,7 +596,9 @@ def _process_chunk(task: ChunkTask) -> ChunkResult:
                 if isinstance(src, str) and src:
                     weak[_domain(src)] += 1
         orig = row.original
-        values: list[object] = lead + (list(orig.values()) if tuple(orig) == cols else [orig.get(c) for c in cols])
+        shared = row.shared_columns
+        same = any(shared is m for m in plain) if shared is not None else tuple(orig) == cols
+        values: list[object] = lead + (list(orig.values()) if same else [orig.get(c) for c in cols])
         for f in fields:
             values.append(status if f == "status" else _cell(res.get(f)))
         if spec.explain:

@@ -259,7 +259,7 @@ class ExportRow:
     canonical record (~10 us a row) is then built where it is scored. Rows compare and pickle by value.
     """
 
-    __slots__ = ("line_no", "error", "_original", "_record", "_cells")
+    __slots__ = ("line_no", "error", "_original", "_record", "_cells", "shared_columns")
 
     def __init__(self, line_no: int, original: dict[str, str], record: dict[str, object] | None,
                  error: str | None = None) -> None:
@@ -268,6 +268,9 @@ class ExportRow:
         self._original: dict[str, str] | None = original
         self._record = record
         self._cells: tuple[list[str], list[str] | str, tuple[tuple[int, str], ...], str] | None = None
+        # the file's column list (one object shared by its rows) when ``original`` has exactly
+        # those keys in that order: lets a consumer handle a chunk's columns once, not per row
+        self.shared_columns: list[str] | None = None
 
     @classmethod
     def from_cells(cls, line_no: int, columns: list[str], cells: list[str] | str,
@@ -278,6 +281,7 @@ class ExportRow:
         row = cls(line_no, {}, None)
         row._original = None
         row._cells = (columns, cells, pairs, delimiter)
+        row.shared_columns = columns
         return row
 
     def _materialise(self) -> None:
@@ -285,7 +289,7 @@ class ExportRow:
             columns, cells, pairs, delimiter = self._cells
             fields = cells.rstrip("\r\n").split(delimiter) if isinstance(cells, str) else cells
             self._original = dict(zip(columns, fields, strict=False))
-            self._record = _make_record((f, fields[i]) for i, f in pairs)
+            self._record = _make_record([(f, fields[i]) for i, f in pairs])
             self._cells = None
 
     @property
@@ -300,7 +304,7 @@ class ExportRow:
 
     def has_column(self, name: str) -> bool:
         """Whether ``name`` is one of this row's original columns (without building the row)."""
-        return name in (self._cells[0] if self._cells is not None else self._original)  # type: ignore[operator]
+        return name in (self.shared_columns if self.shared_columns is not None else self.original)
 
     def __reduce__(self) -> tuple[object, ...]:
         if self._cells is not None:  # ship the cells, not the dicts (columns and pairs are shared)

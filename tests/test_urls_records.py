@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from features.records import LinkRecord, RecordError, parse_date, parse_number, parse_record
@@ -88,3 +91,34 @@ def test_metrics_fields_follow_the_canonical_list() -> None:
     flat = parse_metrics({"domain_authority": "54", "first_seen": " 2026-01-02 ", "traffic": float("nan")})
     nested = parse_metrics({"metrics": {"domain_authority": 54.0}, "first_seen": "2026-01-02", "traffic": ""})
     assert flat == nested == Metrics(domain_authority=54.0, first_seen="2026-01-02")
+
+
+def test_split_url_equals_urlsplit() -> None:
+    """The fast path of split_url must give urlsplit's result for every URL."""
+    import gzip
+    import itertools
+    from urllib.parse import urlsplit
+
+    from features.urls import split_url
+
+    parts = ["http://", "https://", "HTTP://", "ftp://", "//", ""]
+    hosts = ["example.com", "www.Ex-ample.co.uk:8080", "user:pw@host.org", "[::1]:80", "xn--bcher-kva.de", "",
+             "bücher.de", "h.com\t", "a.b"]
+    tails = ["", "/", "/a/b/", "/p?q=1&r=2", "/p#frag?x", "?q", "#f", "/a?b#c?d", "/ü/ß?x=ü", "/a b", "/%20x",
+             "/a\\b", "/[x]", "/a?b=[1]", "/x\n", ";params/x"]
+    urls = ["".join(t) for t in itertools.product(parts, hosts, tails)]
+    fixtures = Path(__file__).parent / "fixtures" / "pages"
+    for page in sorted(fixtures.glob("*.html.gz"))[:5]:
+        html = gzip.decompress(page.read_bytes()).decode("utf-8", "replace")
+        urls += re.findall(r'href="([^"]+)"', html)
+    assert len(urls) > 900
+    for u in urls:
+        try:
+            want = urlsplit(u)
+        except ValueError:
+            with pytest.raises(ValueError):
+                split_url(u)
+            continue
+        got = split_url(u)
+        assert got == want, u
+        assert got.hostname == want.hostname, u
