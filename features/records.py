@@ -90,6 +90,8 @@ def _blank(v: object) -> bool:
 
 
 def _text(v: object) -> str | None:
+    if type(v) is str:  # the usual case, without _blank's checks
+        return None if not v or v.isspace() else v
     if _blank(v):
         return None
     return str(v)

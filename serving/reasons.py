@@ -135,6 +135,28 @@ def top_reasons_batch(contrib: np.ndarray, columns: Sequence[Sequence[object]], 
     return out
 
 
+_PHRASES: dict[tuple[int, object], str | None] = {}  # (feature, value) -> words: values repeat a lot
+
+
+def _phrase(j: int, value: object) -> str | None:
+    """:func:`phrase` of feature ``j`` at ``value``, memoised (bounded). -0.0 reads as 0.0 (it
+    equals 0.0 as a key, and "-0 outbound links" says nothing more)."""
+    if value == 0.0 and type(value) is float:
+        value = 0.0
+    key = (j, value)
+    try:
+        return _PHRASES[key]
+    except KeyError:
+        pass
+    except TypeError:  # unhashable value
+        return phrase(FEATURE_NAMES[j], value)
+    text = phrase(FEATURE_NAMES[j], value)
+    if len(_PHRASES) >= 50_000:
+        _PHRASES.clear()
+    _PHRASES[key] = text
+    return text
+
+
 def _reasons(order: Iterable[int], contrib: np.ndarray, value: Callable[[int], object], k: int) -> list[str]:
     out: list[str] = []
     seen: set[str] = set()
@@ -142,7 +164,7 @@ def _reasons(order: Iterable[int], contrib: np.ndarray, value: Callable[[int], o
         c = float(contrib[j])
         if abs(c) < MIN_CONTRIBUTION or len(out) >= k:
             break
-        text = phrase(FEATURE_NAMES[j], value(int(j)))
+        text = _phrase(int(j), value(int(j)))
         if text is None or text in seen:
             continue
         seen.add(text)
