@@ -255,6 +255,16 @@ class ChunkTask:
     hidden: frozenset[str]  # original columns not copied to the output (source_html)
     rows: list[ExportRow]
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # sent to a pool process or a Dask worker: rows in ExportRow's compact form
+        return (_unpack_task, (self.spec, self.input_index, self.chunk_index, self.format, self.label,
+                               self.hidden, ExportRow.pack(self.rows)))
+
+
+def _unpack_task(spec: WorkSpec, input_index: int, chunk_index: int, format: str, label: str,
+                 hidden: frozenset[str], packed: tuple[object, ...]) -> ChunkTask:
+    return ChunkTask(spec, input_index, chunk_index, format, label, hidden, ExportRow.unpack(packed))
+
 
 @dataclass(frozen=True)
 class ChunkResult:

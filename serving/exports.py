@@ -311,6 +311,36 @@ class ExportRow:
             return (ExportRow.from_cells, (self.line_no, *self._cells))
         return (ExportRow, (self.line_no, self._original, self._record, self.error))
 
+    @staticmethod
+    def pack(rows: list[ExportRow]) -> tuple[object, ...]:
+        """A compact, picklable form of a chunk of rows for sending to another process.
+
+        Rows read from one file are usually all well-formed rows sharing one column list, kept as
+        their line (or cells, for a line with quotes): they are packed as that list once plus
+        their line numbers and lines/cells (flat lists pickle several times faster than one object
+        per row); other chunks are kept as they are."""
+        first = rows[0]._cells if rows else None
+        if first is None:
+            return ("rows", rows)
+        columns, _, pairs, delimiter = first
+        data: list[list[str] | str] = []
+        for r in rows:
+            c = r._cells
+            if c is None or c[0] is not columns or c[2] is not pairs or c[3] != delimiter:
+                return ("rows", rows)
+            data.append(c[1])
+        return ("lines", columns, pairs, delimiter, [r.line_no for r in rows], data)
+
+    @staticmethod
+    def unpack(packed: tuple[object, ...]) -> list[ExportRow]:
+        """The rows of :meth:`pack`'s result."""
+        if packed[0] == "rows":
+            return packed[1]  # type: ignore[return-value]
+        _, columns, pairs, delimiter, line_nos, texts = packed
+        make = ExportRow.from_cells
+        return [make(n, columns, t, pairs, delimiter)  # type: ignore[arg-type]
+                for n, t in zip(line_nos, texts, strict=True)]  # type: ignore[call-overload]
+
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, ExportRow):
             return NotImplemented

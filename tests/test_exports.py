@@ -813,3 +813,24 @@ def test_import_does_no_work() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "clean"
+
+
+def test_rows_pack_compactly_and_come_back_equal() -> None:
+    """ExportRow.pack / unpack (how batch scoring ships a chunk to another process): same rows,
+    same line numbers, lazily built records equal to the originals'."""
+    import pickle
+
+    packed_as_lines = 0
+    for path in sorted(FIX.iterdir()):
+        try:
+            _, chunks = read_export(path, chunk_rows=4)
+        except ExportFormatError:
+            continue
+        for chunk in chunks:
+            packed = ExportRow.pack(chunk)
+            packed_as_lines += packed[0] == "lines"
+            back = ExportRow.unpack(pickle.loads(pickle.dumps(packed)))
+            assert [r.line_no for r in back] == [r.line_no for r in chunk]
+            assert back == chunk
+    assert packed_as_lines >= 5
+    assert ExportRow.unpack(ExportRow.pack([])) == []
