@@ -310,12 +310,59 @@ def test_resume_refuses_changed_inputs_and_a_fresh_run_starts_over(tmp_path: Pat
 
 def test_a_count_mismatch_never_publishes_the_output(tmp_path: Path, monkeypatch) -> None:
     src = write_links(tmp_path / "links.csv", 5)
-    monkeypatch.setattr(batch, "_count_rows", lambda path, suffix: 4)
+    monkeypatch.setattr(batch, "_count_rows", lambda path, suffix: 4)  # assembled at the end: Parquet
     with pytest.raises(BatchIntegrityError, match="5 rows read"):
-        score_files([src], tmp_path / "o.csv")
-    assert not (tmp_path / "o.csv").exists()
-    assert (tmp_path / "o.csv.parts").is_dir()  # kept for a look, or a --resume
+        score_files([src], tmp_path / "o.parquet")
+    assert not (tmp_path / "o.parquet").exists()
+    assert (tmp_path / "o.parquet.parts").is_dir()  # kept for a look, or a --resume
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".partial")]
+
+
+def test_a_part_lost_while_streaming_never_publishes_the_output(tmp_path: Path, monkeypatch) -> None:
+    src = write_links(tmp_path / "links.csv", 5)
+    real = batch._StreamingAssembly.add
+    calls: list[int] = []
+
+    def lose_second(self, header, body) -> None:
+        calls.append(header["rows"])
+        if len(calls) != 2:
+            real(self, header, body)
+
+    monkeypatch.setattr(batch._StreamingAssembly, "add", lose_second)
+    with pytest.raises(BatchIntegrityError, match="5 rows read, 5 in the parts, 3 in the assembled file"):
+        score_files([src], tmp_path / "o.csv", BatchOptions(chunk_rows=2))
+    assert not (tmp_path / "o.csv").exists() and calls == [2, 2, 1]
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".partial")]
+
+
+def test_streamed_and_end_assembled_outputs_are_identical(tmp_path: Path) -> None:
+    """CSV output is written while the run goes; a broken row with extra cells (a column the header
+    does not know) switches to assembling at the end: both give what one pass would."""
+    ins = [FIX / "majestic.csv", FIX / "ahrefs_utf16.tsv"]
+    streamed = score_files(ins, tmp_path / "s.csv", BatchOptions(chunk_rows=2))
+    flagged = []
+    real = batch._StreamingAssembly.discard
+
+    def spy(self) -> None:
+        flagged.append(True)
+        real(self)
+
+    whole = score_files(ins, tmp_path / "w.jsonl", BatchOptions(chunk_rows=2))
+    assert streamed.rows_out == whole.rows_out
+    header, rows = read_csv(tmp_path / "s.csv")
+    lines = [json.loads(x) for x in (tmp_path / "w.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [r["score"] for r in rows] == ["" if x["score"] is None else str(x["score"]) for x in lines]
+    batch._StreamingAssembly.discard = spy  # type: ignore[method-assign]
+    try:
+        extra = tmp_path / "extra.csv"
+        text = (FIX / "generic.csv").read_text(encoding="utf-8").splitlines()
+        extra.write_text("\n".join([*text, text[-1] + ",surplus,cells"]) + "\n", encoding="utf-8")
+        out = score_files([extra], tmp_path / "e.csv", BatchOptions(chunk_rows=2))
+    finally:
+        batch._StreamingAssembly.discard = real  # type: ignore[method-assign]
+    assert flagged and out.rows_out == len(export_rows(FIX / "generic.csv")[1]) + 1
+    header, rows = read_csv(tmp_path / "e.csv")
+    assert "(extra 1)" in header and rows[-1]["status"].startswith("error: line")
 
 
 def test_progress_reports_rows_and_rate(tmp_path: Path) -> None:
