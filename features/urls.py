@@ -31,6 +31,7 @@ _UNUSUAL_URL_CHAR = re.compile(r"[^\x21-\x7e]|[\[\]]")
 _NOT_HTTP = re.compile(r"^[a-z][a-z0-9+.-]*:(?!//)(?!\d)", re.IGNORECASE)
 
 
+@functools.lru_cache(maxsize=4096)  # a row's source URL is split 2-3 times (check, host, shape)
 def split_url(url: str) -> SplitResult:
     """``urllib.parse.urlsplit(url)``, with a fast path for plain ``http://`` / ``https://`` URLs.
 
