@@ -74,7 +74,24 @@ def _extractor() -> tldextract.TLDExtract:
 
 def check_url(url: object) -> str:
     """Return the stripped URL if it is an absolute http(s) URL, else raise InvalidURL."""
-    if not isinstance(url, str) or not url.strip():
+    if not isinstance(url, str):
+        raise InvalidURL("URL is empty")
+    got = _checked(url)
+    if isinstance(got, InvalidURL):
+        raise InvalidURL(*got.args)
+    return got
+
+
+@functools.lru_cache(maxsize=8192)  # target URLs repeat on most rows of an export
+def _checked(url: str) -> str | InvalidURL:
+    try:
+        return _check_url(url)
+    except InvalidURL as exc:
+        return exc
+
+
+def _check_url(url: str) -> str:
+    if not url.strip():
         raise InvalidURL("URL is empty")
     u = url.strip()
     if u[:12].lower().startswith(SKIP_SCHEMES) or _NOT_HTTP.match(u):
