@@ -437,6 +437,14 @@ def _cell(v: object) -> object:
     return None if math.isnan(f) else f
 
 
+_STANDARD_FIELDS = ("score", "verdict", "reasons", "placement_zone", "status", "flags")
+
+
+def _joined(v: object) -> object:
+    """A list result ("reasons", "flags") as one cell; anything else as :func:`_cell` has it."""
+    return "; ".join(v) if type(v) is list and all(type(x) is str for x in v) else _cell(v)
+
+
 def _feature_cell(v: object) -> float | None:
     if v is None:
         return None
@@ -594,6 +602,7 @@ def _process_chunk(task: ChunkTask) -> ChunkResult:
     weak: Counter[str] = Counter()
     examples: list[str] = []
     out_rows: list[list[object]] = []
+    standard = tuple(fields) == _STANDARD_FIELDS
     for i, row in enumerate(rows):
         res = results[i] or {}
         status = statuses[i] or _with_line(str(res.get("status") or "error: not scored"), row.line_no)
@@ -612,8 +621,13 @@ def _process_chunk(task: ChunkTask) -> ChunkResult:
         shared = row.shared_columns
         same = any(shared is m for m in plain) if shared is not None else tuple(orig) == cols
         values: list[object] = lead + (list(orig.values()) if same else [orig.get(c) for c in cols])
-        for f in fields:
-            values.append(status if f == "status" else _cell(res.get(f)))
+        if standard:  # the usual result columns, each read the way _cell would
+            score = res.get("score")
+            values += [None if score is None or score != score else score, res.get("verdict"),
+                       _joined(res.get("reasons")), res.get("placement_zone"), status, _joined(res.get("flags"))]
+        else:
+            for f in fields:
+                values.append(status if f == "status" else _cell(res.get(f)))
         if spec.explain:
             feats = res.get("features") or {}
             values.extend(_feature_cell(feats.get(f)) for f in _EXPLAIN_FEATURES)
