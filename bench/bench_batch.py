@@ -1,5 +1,6 @@
 """Batch-scoring throughput (``serving.batch.score_files``): export-only rows/s per tool format,
-links/s with saved pages, peak memory, and the local engine against Dask with 2 workers.
+links/s with saved pages, peak memory, and the local engine in one process ("x1") or with its pool of
+scoring processes ("x2": one per core here) against Dask with 2 workers.
 
 Run: ``.venv/bin/python bench/bench_batch.py [--rows 1000000] [--links 10000 --pages 1000]``.
 
@@ -11,8 +12,10 @@ with skewed DR, log-normal traffic, ~30% nofollow, generic / brand / exact-match
 pages with their paragraphs permuted and the backlinks injected in the text, a sidebar or the footer.
 
 Every measurement runs in a fresh child process so that its peak RSS (``ru_maxrss``: model and
-embedding tables included) is its own. Dask runs use a LocalCluster with 2 worker processes of one
-thread, created by the child, so the workers' peak RSS can be read too. ``--profile`` prints the
+embedding tables included) is its own; the pool's processes are the child's children (their CPU time
+and peak RSS are read once they are reaped), and a sampler sums the PSS and RSS of the child and all
+its descendants every 0.25 s for the run's total peak. Dask runs use a LocalCluster with 2 worker
+processes of one thread, created by the child, so the workers' peak RSS can be read too. ``--profile`` prints the
 top functions of a cProfile of export-only scoring instead. Files go to ``bench/out/`` (git-ignored).
 """
 
