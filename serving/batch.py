@@ -533,8 +533,8 @@ def _gc_paused() -> Iterator[None]:
     Why: a chunk allocates ~100 container objects per row (records, feature dicts, results), so the
     collector runs every few rows and each run walks the caches that have grown (word ids, tree
     contributions, per-host features): measured 16% of the CPU of export-only scoring. Chunk
-    objects are freed by reference counting; the few cycles (pandas internals) wait for the
-    collection that follows the chunk.
+    objects are freed by reference counting; the few cycles (pandas internals) are collected
+    right after the chunk.
     """
     was = gc.isenabled()
     gc.disable()
@@ -542,6 +542,12 @@ def _gc_paused() -> Iterator[None]:
         yield
     finally:
         if was:
+            # Collect the chunk's cycles now, then move what survives (model, caches) out of the
+            # collector's sight: later collections (e.g. while the next chunk is unpickled) then walk
+            # only new objects, not the ~10^6 cache entries (measured: 2.3 -> 0.3 us per row to
+            # unpack a chunk). Frozen objects are still freed when their reference count drops.
+            gc.collect()
+            gc.freeze()
             gc.enable()
 
 
