@@ -344,9 +344,11 @@ class CachedEmbedder:
         if not keys:
             return np.zeros((0, self.dim), dtype=np.float32)
         out = np.stack([cache[k] for k in keys]).astype(np.float32, copy=False)
+        move = cache.move_to_end
         for k in keys:
-            cache.move_to_end(k)
-        while len(cache) > self.max_items:
+            if k not in todo:  # just inserted: already the most recent
+                move(k)
+        for _ in range(len(cache) - self.max_items):
             cache.popitem(last=False)
         return out
 

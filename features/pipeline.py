@@ -27,7 +27,7 @@ from .placement import PlacementModel, best_link, place_page
 from .records import MAX_HTML_BYTES, LinkRecord, RecordError, parse_record
 from .rel import rel_features
 from .schema import conform, empty_frame
-from .topical import TopicalTexts, target_text, topical_features
+from .topical import TopicalTexts, target_text, topical_columns
 from .urls import url_key
 
 STATUS_OK = "ok"
@@ -121,12 +121,16 @@ def extract_features(
         topical_items.append(texts)
         topical_rows.append(i)
 
-    if topical_items:
-        for i, feats in zip(topical_rows, topical_features(topical_items, ctx.embedder), strict=True):
-            rows[i].update(feats)  # type: ignore[union-attr]
-
-    frame = conform(pd.DataFrame([r or {} for r in rows], index=range(n))) if n else empty_frame(0)
-    return FeatureBatch(frame=frame, status=status, evidence=evidence)
+    if not n:
+        return FeatureBatch(frame=empty_frame(0), status=status, evidence=evidence)
+    raw_frame = pd.DataFrame([r or {} for r in rows], index=range(n))
+    if topical_items:  # whole columns, placed at the rows that have features
+        at = np.array(topical_rows, dtype=np.int64)
+        for name, values in topical_columns(topical_items, ctx.embedder).items():
+            column = np.full(n, np.nan)
+            column[at] = values
+            raw_frame[name] = column
+    return FeatureBatch(frame=conform(raw_frame), status=status, evidence=evidence)
 
 
 def _one(

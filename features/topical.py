@@ -34,40 +34,51 @@ def target_text(target_url: str, target_title: str | None, target_text: str | No
     return " ".join(url_words(target_url)), False
 
 
-def topical_features(items: list[TopicalTexts], embedder: Embedder) -> list[dict[str, float]]:
-    """Similarity features for a batch of links (one embedding call for the batch)."""
+TOPICAL_COLUMNS = ("sim_page_target", "sim_context_target", "sim_anchor_target", "sim_anchor_context",
+                   "target_text_known")
+
+
+def topical_columns(items: list[TopicalTexts], embedder: Embedder) -> dict[str, np.ndarray]:
+    """Similarity features for a batch of links, one float64 array per feature (one embedding
+    call for the batch; arrays, not a dict per link: the caller puts them in its frame)."""
     texts: list[str] = []
     index: dict[str, int] = {}
 
     def slot(t: str | None) -> int:
-        if t is None or not t.strip():
+        if t is None:
             return -1
-        if t not in index:
-            index[t] = len(texts)
+        got = index.get(t)
+        if got is None:
+            if not t.strip():
+                return -1
+            got = index[t] = len(texts)
             texts.append(t)
-        return index[t]
+        return got
 
     slots = np.array([(slot(it.page), slot(it.context), slot(it.anchor), slot(it.target)) for it in items],
                      dtype=np.int64).reshape(-1, 4)
     vecs = embedder.encode(texts) if texts else np.zeros((0, 1), dtype=np.float32)
 
-    def cos(a: int, b: int) -> list[float]:
+    def cos(a: int, b: int) -> np.ndarray:
         """Cosines of the (a, b) text pairs of every link (rows are unit vectors); NaN if one is unknown."""
         left, right = slots[:, a], slots[:, b]
         ok = (left >= 0) & (right >= 0)
         out = np.full(len(slots), np.nan)
         if ok.any():
             out[ok] = np.einsum("ij,ij->i", vecs[left[ok]], vecs[right[ok]])
-        return out.tolist()
+        return out
 
-    page_t, context_t, anchor_t, anchor_c = cos(0, 3), cos(1, 3), cos(2, 3), cos(2, 1)
-    return [
-        {
-            "sim_page_target": page_t[i],
-            "sim_context_target": context_t[i],
-            "sim_anchor_target": anchor_t[i],
-            "sim_anchor_context": anchor_c[i],
-            "target_text_known": float(it.target_known),
-        }
-        for i, it in enumerate(items)
-    ]
+    return {
+        "sim_page_target": cos(0, 3),
+        "sim_context_target": cos(1, 3),
+        "sim_anchor_target": cos(2, 3),
+        "sim_anchor_context": cos(2, 1),
+        "target_text_known": np.array([float(it.target_known) for it in items]),
+    }
+
+
+def topical_features(items: list[TopicalTexts], embedder: Embedder) -> list[dict[str, float]]:
+    """:func:`topical_columns` as one dict per link."""
+    columns = topical_columns(items, embedder)
+    values = [columns[name].tolist() for name in TOPICAL_COLUMNS]
+    return [dict(zip(TOPICAL_COLUMNS, row, strict=True)) for row in zip(*values, strict=True)]
