@@ -62,6 +62,12 @@ def split_url(url: str) -> SplitResult:
     return SplitResult(url[: k - 3], url[k:end], tail, query, fragment)
 
 
+@functools.lru_cache(maxsize=16384)  # hosts repeat across an export's rows
+def netloc_hostname(netloc: str) -> str | None:
+    """``SplitResult.hostname`` for a netloc (lower-case host, no user or port), memoised."""
+    return SplitResult("", netloc, "", "", "").hostname
+
+
 class InvalidURL(ValueError):
     """A URL that is not an absolute http(s) URL with a host."""
 
@@ -105,7 +111,7 @@ def _check_url(url: str) -> str:
         raise InvalidURL(f"cannot parse URL {url!r}: {exc}") from exc
     if parts.scheme.lower() not in ("http", "https"):
         raise InvalidURL(f"not an http(s) URL: {url!r}")
-    host = parts.hostname or ""
+    host = netloc_hostname(parts.netloc) or ""
     if not host or " " in host or "." not in host and host != "localhost":
         raise InvalidURL(f"URL has no valid host: {url!r}")
     return u
@@ -164,7 +170,7 @@ def url_key(url: str, base: str | None = None) -> str | None:
 def host_of(url: str) -> str:
     """Lower-case host name without ``www.`` ('' if none). Cached: batches repeat URLs."""
     try:
-        host = (split_url(url if "://" in url[:12] else "http://" + url).hostname or "").lower()
+        host = (netloc_hostname(split_url(url if "://" in url[:12] else "http://" + url).netloc) or "").lower()
     except ValueError:
         return ""
     return host[4:] if host.startswith("www.") else host
