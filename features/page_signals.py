@@ -87,17 +87,20 @@ def _host_features(host: str) -> dict[str, float]:
 def metric_features(m: Metrics) -> dict[str, float]:
     """Export metrics, normalised (NaN when the export does not have them)."""
 
-    def val(x: float | None) -> float:
-        return np.nan if x is None else float(x)
-
-    def log(x: float | None) -> float:
-        return np.nan if x is None or x < 0 else math.log10(1.0 + x)
-
     return {
-        "metric_domain_authority": val(m.domain_authority),
-        "metric_page_authority": val(m.page_authority),
-        "metric_log_traffic": log(m.traffic),
-        "metric_log_outbound": log(m.outbound_links),
-        "metric_spam_score": val(m.spam_score),
-        "metric_sitewide": val(m.sitewide),
+        "metric_domain_authority": _value(m.domain_authority),
+        "metric_page_authority": _value(m.page_authority),
+        "metric_log_traffic": _log1p10(m.traffic),
+        "metric_log_outbound": _log1p10(m.outbound_links),
+        "metric_spam_score": _value(m.spam_score),
+        "metric_sitewide": _value(m.sitewide),
     }
+
+
+def _value(x: float | None) -> float:
+    return np.nan if x is None else float(x)
+
+
+def _log1p10(x: float | None) -> float:
+    """log10(1 + x): counts spread over orders of magnitude; NaN when unknown or negative."""
+    return np.nan if x is None or x < 0 else math.log10(1.0 + x)

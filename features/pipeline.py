@@ -208,7 +208,7 @@ def _one(
     title = rec.source_title if rec.source_title is not None else (page.title if page else None)
     row.update(url_features(rec.source_url, rec.target_url, title, ctx.lists))
     row.update(metric_features(rec.metrics))
-    context = " ".join(p for p in (ctx_left, anchor or image_alt, ctx_right) if p) or None
+    context = " ".join([p for p in (ctx_left, anchor or image_alt, ctx_right) if p]) or None
     tgt, known = target_text(rec.target_url, rec.target_title, rec.target_text)
     texts = TopicalTexts(
         page=(page.title + " " + page.main_text) if page is not None and page.main_text else None,

@@ -6,6 +6,8 @@ the evidence; without either, every flag is unknown (NaN).
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 
@@ -17,6 +19,12 @@ def rel_tokens(rel: str | None) -> set[str] | None:
 
 
 def rel_features(rel: str | None) -> dict[str, float]:
+    """The rel flags of one link (the caller copies the dict)."""
+    return dict(_rel_features(rel))
+
+
+@functools.lru_cache(maxsize=256)  # a handful of distinct rel values in any export
+def _rel_features(rel: str | None) -> dict[str, float]:
     tokens = rel_tokens(rel)
     if tokens is None:
         return {"rel_known": 0.0, "rel_nofollow": np.nan, "rel_sponsored": np.nan, "rel_ugc": np.nan}

@@ -7,7 +7,7 @@ once. Similarities are cosines in [-1, 1]; NaN where a text is unknown.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -15,8 +15,7 @@ from .embeddings import Embedder
 from .urls import url_words
 
 
-@dataclass(frozen=True)
-class TopicalTexts:
+class TopicalTexts(NamedTuple):
     """The texts one link is compared on (None = unknown)."""
 
     page: str | None
