@@ -9,7 +9,7 @@ score, - lowers it).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -98,7 +98,7 @@ MIN_CONTRIBUTION = 0.05  # log-odds: smaller contributions are not worth a reaso
 def top_reasons(contrib: np.ndarray, values: Mapping[str, object], k: int = 3) -> list[str]:
     """The k strongest reasons for one row; ``contrib`` has one entry per feature plus the bias."""
     order = np.argsort(-np.abs(contrib[: len(FEATURE_NAMES)]), kind="stable")
-    return _reasons(order, contrib, lambda j: values.get(FEATURE_NAMES[j]), k)
+    return _reasons(_pairs(order, contrib), lambda j: values.get(FEATURE_NAMES[j]), k)
 
 
 def top_reasons_batch(contrib: np.ndarray, columns: Sequence[Sequence[object]], k: int = 3) -> list[list[str]]:
@@ -118,19 +118,21 @@ def top_reasons_batch(contrib: np.ndarray, columns: Sequence[Sequence[object]], 
     else:
         cand = np.argsort(-mag, axis=1, kind="stable")
         floor = np.zeros(len(mag))
+    # Plain Python lists: the per-row loop below then reads no numpy scalars.
+    cand_idx = cand.tolist()
+    cand_val = np.take_along_axis(contrib[:, :n_feat], cand, axis=1).tolist()
+    floors = floor.tolist()
     out: list[list[str]] = []
     for i in range(len(mag)):
-        row = contrib[i]
-
         def value(j: int, i: int = i) -> object:
             return columns[j][i]
 
-        got = _reasons(cand[i], row, value, k)
-        if floor[i] >= MIN_CONTRIBUTION and m < n_feat and (
+        got = _reasons(zip(cand_idx[i], cand_val[i], strict=True), value, k)
+        if floors[i] >= MIN_CONTRIBUTION and m < n_feat and (
             len(got) < k  # the candidates ran out above the cut: later contributions may count
             or np.count_nonzero(mag[i] == floor[i]) > np.count_nonzero(keyed[i] == floor[i])  # a tie left out
         ):
-            got = _reasons(np.argsort(-mag[i], kind="stable"), row, value, k)
+            got = _reasons(_pairs(np.argsort(-mag[i], kind="stable"), contrib[i]), value, k)
         out.append(got)
     return out
 
@@ -157,14 +159,20 @@ def _phrase(j: int, value: object) -> str | None:
     return text
 
 
-def _reasons(order: Iterable[int], contrib: np.ndarray, value: Callable[[int], object], k: int) -> list[str]:
+def _pairs(order: Iterable[int], contrib: np.ndarray) -> Iterator[tuple[int, float]]:
+    """(feature index, contribution) in ``order``."""
+    return ((int(j), float(contrib[j])) for j in order)
+
+
+def _reasons(pairs: Iterable[tuple[int, float]], value: Callable[[int], object], k: int) -> list[str]:
+    """The first k distinct phrases of (feature, contribution) pairs taken strongest first,
+    down to MIN_CONTRIBUTION."""
     out: list[str] = []
     seen: set[str] = set()
-    for j in order:
-        c = float(contrib[j])
+    for j, c in pairs:
         if abs(c) < MIN_CONTRIBUTION or len(out) >= k:
             break
-        text = _phrase(int(j), value(int(j)))
+        text = _phrase(j, value(j))
         if text is None or text in seen:
             continue
         seen.add(text)
