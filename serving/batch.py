@@ -526,6 +526,10 @@ def _encode_body(output: str, names: list[str], n_head: int, fields: Sequence[st
     return sink.getvalue().to_pybytes()
 
 
+_COLLECT_EVERY = 5  # chunks between full collections (~7 ms each with warm caches)
+_GC_STATE = {"chunks": 0}  # this process's chunk count (each pool process has its own)
+
+
 @contextlib.contextmanager
 def _gc_paused() -> Iterator[None]:
     """Python's cyclic GC off while a chunk is scored, back on (and due) after it.
@@ -542,12 +546,14 @@ def _gc_paused() -> Iterator[None]:
         yield
     finally:
         if was:
-            # Collect the chunk's cycles now, then move what survives (model, caches) out of the
-            # collector's sight: later collections (e.g. while the next chunk is unpickled) then walk
-            # only new objects, not the ~10^6 cache entries (measured: 2.3 -> 0.3 us per row to
-            # unpack a chunk). Frozen objects are still freed when their reference count drops.
-            gc.collect()
-            gc.freeze()
+            # Every few chunks, collect the cycles, then move what survives (model, caches) out of
+            # the collector's sight: later collections (e.g. while the next chunk is unpickled) then
+            # walk only new objects, not the ~10^6 cache entries (measured: 2.3 -> 0.3 us per row
+            # to unpack a chunk). Frozen objects are still freed when their reference count drops.
+            _GC_STATE["chunks"] += 1
+            if _GC_STATE["chunks"] % _COLLECT_EVERY == 1:
+                gc.collect()
+                gc.freeze()
             gc.enable()
 
 
@@ -656,6 +662,21 @@ def _process_chunk(task: ChunkTask) -> ChunkResult:
     return ChunkResult(task.input_index, task.chunk_index, header, body)
 
 
+def _keep_freed_memory() -> None:
+    """Ask glibc's malloc to keep and reuse freed memory in this process instead of returning
+    every large block to the kernel: each chunk allocates and frees the same tens of MB of numpy
+    arrays, and mapping them afresh cost ~1.5 us per row of page faults (measured: 1.2 -> 0.2
+    faults per row; peak memory unchanged). A no-op where glibc is not the C library."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(-3, 256 * 2**20)  # M_MMAP_THRESHOLD: blocks below 256 MB come from the heap
+        libc.mallopt(-1, 512 * 2**20)  # M_TRIM_THRESHOLD: keep up to 512 MB of free heap
+    except (OSError, AttributeError):
+        pass
+
+
 def _pool_worker(spec: WorkSpec) -> None:
     """Initializer of a local pool process: one thread per process (LightGBM's and torch's OpenMP
     would otherwise start one per core in every process and oversubscribe), then load the model.
@@ -666,6 +687,7 @@ def _pool_worker(spec: WorkSpec) -> None:
     """
     os.environ["OMP_NUM_THREADS"] = "1"
     os.environ["MKL_NUM_THREADS"] = "1"
+    _keep_freed_memory()
     if "lightgbm" not in sys.modules:
         sys.modules.setdefault("sklearn", None)  # type: ignore[assignment]
     warm_worker(spec)
