@@ -504,14 +504,19 @@ def _arrow_types(columns: Sequence[str], n_head: int, fields: Sequence[str]) -> 
 
 
 def _encode_body(output: str, names: list[str], n_head: int, fields: Sequence[str],
-                 rows: list[list[object]]) -> bytes:
-    """Rows (values in ``names`` order) in the output's format, without a header."""
+                 rows: list[list[object]], prefixes: list[str | None] | None = None) -> bytes:
+    """Rows (values in ``names`` order) in the output's format, without a header.
+
+    ``prefixes[i]``, when not None, is row i's first ``n_head`` values already as CSV text (see
+    ``ExportRow.csv_cells``): only the rest of the row is encoded."""
     if not rows:
         return b""
     if output == ".csv":
         buf = io.StringIO()
-        csv.writer(buf).writerows(rows)  # None is written as an empty cell
-        return buf.getvalue().encode("utf-8")
+        if prefixes is None or not any(prefixes):
+            csv.writer(buf).writerows(rows)  # None is written as an empty cell
+            return buf.getvalue().encode("utf-8")
+        return _encode_csv_with_prefixes(rows, n_head, prefixes).encode("utf-8")
     if output == ".jsonl":
         dumps = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
         return "".join([dumps(dict(zip(names, r, strict=True))) + "\n" for r in rows]).encode("utf-8")
@@ -555,6 +560,30 @@ def _gc_paused() -> Iterator[None]:
                 gc.collect()
                 gc.freeze()
             gc.enable()
+
+
+def _encode_csv_with_prefixes(rows: list[list[object]], n_head: int, prefixes: list[str | None]) -> str:
+    """CSV text of ``rows`` where rows with a prefix get it for their first ``n_head`` cells; the
+    same text ``csv.writer`` gives for the whole rows (tested)."""
+    buf = io.StringIO()
+    csv.writer(buf).writerows([r[n_head:] for r in rows])
+    tails = buf.getvalue().split("\r\n")
+    if len(tails) != len(rows) + 1:  # a value held a line break: no shortcut
+        buf = io.StringIO()
+        csv.writer(buf).writerows(rows)
+        return buf.getvalue()
+    one = io.StringIO()
+    writer = csv.writer(one)
+    out: list[str] = []
+    for row, prefix, tail in zip(rows, prefixes, tails, strict=False):
+        if prefix is not None:
+            out.append(f"{prefix},{tail}\r\n")
+        else:
+            one.seek(0)
+            one.truncate()
+            writer.writerow(row)
+            out.append(one.getvalue())
+    return "".join(out)
 
 
 def process_chunk(task: ChunkTask) -> ChunkResult:
@@ -615,6 +644,8 @@ def _process_chunk(task: ChunkTask) -> ChunkResult:
     examples: list[str] = []
     out_rows: list[list[object]] = []
     standard = tuple(fields) == _STANDARD_FIELDS
+    fast_csv = spec.output == ".csv" and not lead and bool(cols)  # copy the user's cells as they are
+    prefixes: list[str | None] = []
     for i, row in enumerate(rows):
         res = results[i] or {}
         status = statuses[i] or _with_line(str(res.get("status") or "error: not scored"), row.line_no)
@@ -633,6 +664,8 @@ def _process_chunk(task: ChunkTask) -> ChunkResult:
         shared = row.shared_columns
         same = any(shared is m for m in plain) if shared is not None else tuple(orig) == cols
         values: list[object] = lead + (list(orig.values()) if same else [orig.get(c) for c in cols])
+        if fast_csv:
+            prefixes.append(row.csv_cells() if same else None)
         if standard:  # the usual result columns, each read the way _cell would
             score = res.get("score")
             values += [None if score is None or score != score else score, res.get("verdict"),
@@ -658,7 +691,8 @@ def _process_chunk(task: ChunkTask) -> ChunkResult:
             "target_pages_used": target_used,
         },
     }
-    body = _encode_body(spec.output, names, len(head) + len(cols), fields, out_rows)
+    body = _encode_body(spec.output, names, len(head) + len(cols), fields, out_rows,
+                        prefixes if fast_csv else None)
     return ChunkResult(task.input_index, task.chunk_index, header, body)
 
 

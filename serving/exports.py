@@ -259,7 +259,7 @@ class ExportRow:
     canonical record (~10 us a row) is then built where it is scored. Rows compare and pickle by value.
     """
 
-    __slots__ = ("line_no", "error", "_original", "_record", "_cells", "shared_columns")
+    __slots__ = ("line_no", "error", "_original", "_record", "_cells", "shared_columns", "_line")
 
     def __init__(self, line_no: int, original: dict[str, str], record: dict[str, object] | None,
                  error: str | None = None) -> None:
@@ -271,6 +271,7 @@ class ExportRow:
         # the file's column list (one object shared by its rows) when ``original`` has exactly
         # those keys in that order: lets a consumer handle a chunk's columns once, not per row
         self.shared_columns: list[str] | None = None
+        self._line: tuple[str, str] | None = None  # (line without its end, delimiter): a plain line
 
     @classmethod
     def from_cells(cls, line_no: int, columns: list[str], cells: list[str] | str,
@@ -285,12 +286,18 @@ class ExportRow:
         row._record = None
         row._cells = (columns, cells, pairs, delimiter)
         row.shared_columns = columns
+        row._line = None
         return row
 
     def _materialise(self) -> None:
         if self._cells is not None:
             columns, cells, pairs, delimiter = self._cells
-            fields = cells.rstrip("\r\n").split(delimiter) if isinstance(cells, str) else cells
+            if isinstance(cells, str):
+                line = cells.rstrip("\r\n")
+                self._line = (line, delimiter)
+                fields = line.split(delimiter)
+            else:
+                fields = cells
             self._original = dict(zip(columns, fields, strict=False))
             self._record = _make_record([(f, fields[i]) for i, f in pairs])
             self._cells = None
@@ -304,6 +311,20 @@ class ExportRow:
     def record(self) -> dict[str, object] | None:
         self._materialise()
         return self._record
+
+    def csv_cells(self) -> str | None:
+        """The original cells as one CSV text (comma-separated, as ``csv.writer`` writes them), when
+        the row was a line without quotes whose cells need no quoting; else None. Lets a writer
+        copy the user's cells instead of re-encoding them one by one."""
+        self._materialise()
+        if self._line is None:
+            return None
+        line, delimiter = self._line
+        if delimiter == ",":
+            return line  # split on commas, no quotes: each cell is written as it is
+        if "," in line:
+            return None
+        return line.replace(delimiter, ",")
 
     def has_column(self, name: str) -> bool:
         """Whether ``name`` is one of this row's original columns (without building the row)."""

@@ -514,3 +514,36 @@ def test_process_pool_with_pages_and_a_resume(tmp_path: Path, monkeypatch) -> No
     assert summary.rows_out == 12 and summary.chunks_resumed >= 2
     single = score_files([links], tmp_path / "single.csv", BatchOptions(chunk_rows=3, pages=PAGES, workers=1))
     assert out.read_bytes() == (tmp_path / "single.csv").read_bytes() and single.workers == 1
+
+
+def test_copied_cells_give_the_bytes_csv_writer_gives(tmp_path: Path, monkeypatch) -> None:
+    """Rows read from plain lines are written by copying the user's cells (ExportRow.csv_cells):
+    the output must be byte for byte what encoding every cell with csv.writer gives."""
+    tsv = tmp_path / "plain.tsv"
+    tsv.write_text(
+        "source_url\ttarget_url\tanchor_text\tnote\n"
+        "https://a.example.org/x\thttps://shop.example.com/\tshoes\tplain cells\n"
+        "https://b.example.org/y\thttps://shop.example.com/\tred, blue\ta comma: quoted\n"
+        "https://c.example.org/z\thttps://shop.example.com/\t\t  spaces kept  \n"
+        'https://d.example.org/w\thttps://shop.example.com/\t"quoted"\tthe line has quotes\n',
+        encoding="utf-8")
+    ins = [tsv, FIX / "semrush.csv", FIX / "ahrefs_utf16.tsv", FIX / "majestic.csv", FIX / "moz.csv",
+           FIX / "generic.csv"]
+    fast = [score_files([p], tmp_path / f"fast{i}.csv", BatchOptions(chunk_rows=3)) for i, p in enumerate(ins)]
+    used = []
+    real = batch.ExportRow.csv_cells
+
+    def spy(self):  # record which rows took the shortcut
+        got = real(self)
+        used.append(got is not None)
+        return got
+
+    monkeypatch.setattr(batch.ExportRow, "csv_cells", spy)
+    for i, p in enumerate(ins):
+        score_files([p], tmp_path / f"spy{i}.csv", BatchOptions(chunk_rows=3))
+    assert any(used) and not all(used)  # both paths exercised
+    monkeypatch.setattr(batch.ExportRow, "csv_cells", lambda self: None)
+    for i, p in enumerate(ins):
+        score_files([p], tmp_path / f"slow{i}.csv", BatchOptions(chunk_rows=3))
+        assert (tmp_path / f"fast{i}.csv").read_bytes() == (tmp_path / f"slow{i}.csv").read_bytes(), p.name
+    assert all(s.rows_out > 0 for s in fast)
