@@ -183,7 +183,7 @@ class StaticEmbedder:
                     for t in spec.get("added_tokens", []))
         )
         self._words: dict[str, list[int]] = {}
-        self.max_cached_words = 200_000  # ~40 MB of short strings and id lists
+        self.max_cached_words = 100_000  # ~20 MB of short strings and id lists
         # float16 values widened once (exact): gathers then need no conversion. 4 bytes x
         # vocab x dim = 30 MB for the shipped model; plus one zero row, the padding of _encode_ids.
         self._padded = np.zeros((table.shape[0] + 1, table.shape[1]), dtype=np.float32)
@@ -324,7 +324,7 @@ class CachedEmbedder:
     page shared by 50 links is embedded once. Keys are the strings themselves: Python caches a
     string's hash, so a lookup costs less than hashing the text again (~1 us per text)."""
 
-    def __init__(self, inner: Embedder, max_items: int = 20_000) -> None:
+    def __init__(self, inner: Embedder, max_items: int = 10_000) -> None:
         self.inner = inner
         self.name = inner.name
         self.dim = inner.dim

@@ -372,7 +372,7 @@ def forest_keys(forest: Forest, x: np.ndarray) -> np.ndarray:
 # ------------------------------------------------------------------------------------------------
 # the cross-call memo: (tree, pattern key) -> contributions on the tree's used columns
 
-MEMO_MAX_BYTES = 128 * 2**20  # default bound on a booster's memo (allocated arrays, bytes)
+MEMO_MAX_BYTES = 96 * 2**20  # default bound on a booster's memo (allocated arrays, bytes)
 
 
 _HASH = {32: np.uint32(0x9E3779B1), 64: np.uint64(0x9E3779B97F4A7C15)}  # Fibonacci hashing
