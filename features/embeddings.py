@@ -253,10 +253,6 @@ class StaticEmbedder:
             out[start : start + len(batch)] = self._encode_ids(self.token_ids(batch))
         return out
 
-    def _padded_table(self) -> tuple[np.ndarray, int]:
-        """The embedding table with its zero row at the end, and that row's id (the padding)."""
-        return self._padded, len(self._padded) - 1
-
     def _encode_ids(self, ids: list[list[int]]) -> np.ndarray:
         """(len(ids), dim) float32 rows from token id lists: mean-pool and normalise with
         torch's float16 rounding (class doc). Work is O(total tokens x dim) plus one numpy
@@ -273,7 +269,7 @@ class StaticEmbedder:
         # tested.
         order = np.argsort(-lens, kind="stable")
         sums = np.zeros((n, self.dim), dtype=np.float32)
-        table, pad = self._padded_table()
+        table, pad = self._padded, len(self._padded) - 1  # the last row is zeros: the padding
         for b0 in range(0, n, _POOL_BLOCK):
             sel = order[b0 : b0 + _POOL_BLOCK]
             width = int(lens[sel[0]])

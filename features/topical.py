@@ -33,10 +33,6 @@ def target_text(target_url: str, target_title: str | None, target_text: str | No
     return " ".join(url_words(target_url)), False
 
 
-TOPICAL_COLUMNS = ("sim_page_target", "sim_context_target", "sim_anchor_target", "sim_anchor_context",
-                   "target_text_known")
-
-
 def topical_columns(items: list[TopicalTexts], embedder: Embedder) -> dict[str, np.ndarray]:
     """Similarity features for a batch of links, one float64 array per feature (one embedding
     call for the batch; arrays, not a dict per link: the caller puts them in its frame)."""
@@ -74,10 +70,3 @@ def topical_columns(items: list[TopicalTexts], embedder: Embedder) -> dict[str, 
         "sim_anchor_context": cos(2, 1),
         "target_text_known": np.array([float(it.target_known) for it in items]),
     }
-
-
-def topical_features(items: list[TopicalTexts], embedder: Embedder) -> list[dict[str, float]]:
-    """:func:`topical_columns` as one dict per link."""
-    columns = topical_columns(items, embedder)
-    values = [columns[name].tolist() for name in TOPICAL_COLUMNS]
-    return [dict(zip(TOPICAL_COLUMNS, row, strict=True)) for row in zip(*values, strict=True)]

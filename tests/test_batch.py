@@ -474,6 +474,12 @@ def test_dask_engine_gives_the_same_output_as_local(tmp_path: Path) -> None:
 # local engine with several processes
 
 
+def test_output_rows_take_the_fast_path_for_the_scorer_fields() -> None:
+    """_process_chunk writes the result cells directly only for the fields in this order: a change
+    of RESULT_FIELDS must be mirrored there (else every row falls back to the generic cells)."""
+    assert batch._STANDARD_FIELDS == tuple(RESULT_FIELDS) == batch.result_fields()
+
+
 def test_local_workers_one_process_for_small_inputs_one_per_core_for_large() -> None:
     assert batch.local_workers(3, None, 5000) == 3
     assert batch.local_workers(None, None, 5000) == 1  # a ZIP: size unknown
