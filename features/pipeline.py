@@ -26,7 +26,7 @@ from .pages import NoPages, PageError, PageSource
 from .placement import PlacementModel, best_link, place_page
 from .records import MAX_HTML_BYTES, LinkRecord, RecordError, parse_record
 from .rel import rel_features
-from .schema import conform, empty_frame
+from .schema import NUMERIC_INDEX, empty_frame, frame_from_block, frame_from_rows
 from .topical import TopicalTexts, target_text, topical_columns
 from .urls import url_key
 
@@ -123,14 +123,15 @@ def extract_features(
 
     if not n:
         return FeatureBatch(frame=empty_frame(0), status=status, evidence=evidence)
-    raw_frame = pd.DataFrame([r or {} for r in rows], index=range(n))
+    block, zone = frame_from_rows(rows)
     if topical_items:  # whole columns, placed at the rows that have features
         at = np.array(topical_rows, dtype=np.int64)
         for name, values in topical_columns(topical_items, ctx.embedder).items():
-            column = np.full(n, np.nan)
-            column[at] = values
-            raw_frame[name] = column
-    return FeatureBatch(frame=conform(raw_frame), status=status, evidence=evidence)
+            if len(at) == n:
+                block[:, NUMERIC_INDEX[name]] = values
+            else:
+                block[at, NUMERIC_INDEX[name]] = values
+    return FeatureBatch(frame=frame_from_block(block, zone, pd.RangeIndex(n)), status=status, evidence=evidence)
 
 
 def _one(

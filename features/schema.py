@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -156,6 +157,8 @@ FEATURES: tuple[FeatureSpec, ...] = (
 
 FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in FEATURES)
 BY_NAME: dict[str, FeatureSpec] = {f.name: f for f in FEATURES}
+NUMERIC_NAMES: tuple[str, ...] = tuple(f.name for f in FEATURES if f.dtype != "category")  # float32 columns
+NUMERIC_INDEX: dict[str, int] = {name: j for j, name in enumerate(NUMERIC_NAMES)}
 
 def features_in_group(group: str) -> tuple[str, ...]:
     return tuple(f.name for f in FEATURES if f.group == group)
@@ -218,17 +221,70 @@ def conform(frame: pd.DataFrame) -> pd.DataFrame:
     if extra:
         raise ValueError(f"columns not in the feature schema: {extra}")
     n = len(frame)
-    numeric = [f.name for f in FEATURES if f.dtype != "category"]
-    present = [c for c in numeric if c in frame.columns]
-    block = np.full((n, len(numeric)), np.nan, dtype=np.float32)
+    present = [c for c in NUMERIC_NAMES if c in frame.columns]
+    block = np.full((n, len(NUMERIC_NAMES)), np.nan, dtype=np.float32)
     if present:
         sub = frame[present]
         if not all(np.issubdtype(t, np.number) or np.issubdtype(t, np.bool_) for t in sub.dtypes):
             sub = sub.apply(pd.to_numeric, errors="coerce")
-        idx = [numeric.index(c) for c in present]
+        idx = [NUMERIC_NAMES.index(c) for c in present]
         block[:, idx] = sub.to_numpy(dtype=np.float32, na_value=np.nan)
-    out = pd.DataFrame(block, columns=numeric, index=frame.index)
     zone = frame["placement_zone"] if "placement_zone" in frame.columns else [None] * n
+    return frame_from_block(block, zone, frame.index)
+
+
+def frame_from_block(block: np.ndarray, zone: Sequence[object], index: object = None) -> pd.DataFrame:
+    """The conformed frame of a float32 ``block`` (rows x ``NUMERIC_NAMES``) and the rows'
+    ``placement_zone`` values (None or a zone name; other values become unknown)."""
+    import pandas as pd
+
+    out = pd.DataFrame(block, columns=list(NUMERIC_NAMES), index=index, copy=False)
+    zones = frozenset(ZONES)
+    known = [z if isinstance(z, str) and z in zones else None for z in zone]
     out.insert(FEATURE_NAMES.index("placement_zone"), "placement_zone",
-               pd.Categorical(zone, categories=list(ZONES)))
+               pd.Categorical(known, categories=list(ZONES)))
     return out[list(FEATURE_NAMES)]
+
+
+def frame_from_rows(rows: Sequence[Mapping[str, object] | None]) -> tuple[np.ndarray, list[object]]:
+    """(float32 block, rows x ``NUMERIC_NAMES``; ``placement_zone`` of each row) from one mapping
+    of feature name -> value per row (None: a row without features, all unknown).
+
+    The values ``conform`` would give a frame of these rows, without building one: rows whose
+    keys come in the same order (all rows of one kind) are converted in one ``np.array`` call,
+    ~1 us per row instead of ~3 through a pandas frame of Python objects. Raises ValueError for a
+    name outside the schema or a value that is not a number.
+    """
+    n = len(rows)
+    block = np.full((n, len(NUMERIC_NAMES)), np.nan, dtype=np.float32)
+    zone: list[object] = [None] * n
+    groups: dict[tuple[str, ...], list[int]] = {}
+    for i, r in enumerate(rows):
+        if r:
+            key = tuple(r)
+            got = groups.get(key)
+            if got is None:
+                groups[key] = [i]
+            else:
+                got.append(i)
+    for keys, idx in groups.items():
+        extra = [k for k in keys if k not in BY_NAME]
+        if extra:
+            raise ValueError(f"columns not in the feature schema: {extra}")
+        if "placement_zone" in keys:
+            for i in idx:
+                zone[i] = rows[i]["placement_zone"]  # type: ignore[index]
+            cols = [NUMERIC_INDEX[k] for k in keys if k != "placement_zone"]
+            values = [[v for k, v in rows[i].items() if k != "placement_zone"] for i in idx]  # type: ignore[union-attr]
+        else:
+            cols = [NUMERIC_INDEX[k] for k in keys]
+            values = [list(rows[i].values()) for i in idx]  # type: ignore[union-attr]
+        try:
+            part = np.array(values, dtype=np.float32).reshape(len(idx), len(cols))
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"feature values are not numbers: {exc}") from exc
+        if len(idx) == n:
+            block[:, cols] = part
+        else:
+            block[np.ix_(np.asarray(idx), np.asarray(cols, dtype=np.intp))] = part
+    return block, zone

@@ -563,26 +563,25 @@ def _gc_paused() -> Iterator[None]:
 
 
 def _encode_csv_with_prefixes(rows: list[list[object]], n_head: int, prefixes: list[str | None]) -> str:
-    """CSV text of ``rows`` where rows with a prefix get it for their first ``n_head`` cells; the
-    same text ``csv.writer`` gives for the whole rows (tested)."""
+    """CSV text of ``rows`` where rows with a prefix get it for their first ``n_head`` cells
+    (their first ``n_head`` values are not read); the same text ``csv.writer`` gives for the whole
+    rows (tested)."""
     buf = io.StringIO()
     csv.writer(buf).writerows([r[n_head:] for r in rows])
-    tails = buf.getvalue().split("\r\n")
-    if len(tails) != len(rows) + 1:  # a value held a line break: no shortcut
-        buf = io.StringIO()
-        csv.writer(buf).writerows(rows)
-        return buf.getvalue()
+    tails: list[str] | None = buf.getvalue().split("\r\n")
+    if len(tails) != len(rows) + 1:  # a value held a line break: each row's tail on its own
+        tails = None
     one = io.StringIO()
     writer = csv.writer(one)
     out: list[str] = []
-    for row, prefix, tail in zip(rows, prefixes, tails, strict=False):
-        if prefix is not None:
-            out.append(f"{prefix},{tail}\r\n")
-        else:
-            one.seek(0)
-            one.truncate()
-            writer.writerow(row)
-            out.append(one.getvalue())
+    for i, (row, prefix) in enumerate(zip(rows, prefixes, strict=True)):
+        if prefix is not None and tails is not None:
+            out.append(f"{prefix},{tails[i]}\r\n")
+            continue
+        one.seek(0)
+        one.truncate()
+        writer.writerow(row if prefix is None else row[n_head:])
+        out.append(one.getvalue() if prefix is None else f"{prefix},{one.getvalue()}")
     return "".join(out)
 
 
@@ -660,12 +659,16 @@ def _process_chunk(task: ChunkTask) -> ChunkResult:
                 src = row.record.get("source_url")
                 if isinstance(src, str) and src:
                     weak[_domain(src)] += 1
-        orig = row.original
         shared = row.shared_columns
-        same = any(shared is m for m in plain) if shared is not None else tuple(orig) == cols
-        values: list[object] = lead + (list(orig.values()) if same else [orig.get(c) for c in cols])
+        same = any(shared is m for m in plain) if shared is not None else tuple(row.original) == cols
+        prefix = row.csv_cells() if fast_csv and same else None
+        if prefix is not None:  # the user's cells are copied as one text: not needed one by one
+            values: list[object] = [None] * len(cols)
+        else:
+            orig = row.original
+            values = lead + (list(orig.values()) if same else [orig.get(c) for c in cols])
         if fast_csv:
-            prefixes.append(row.csv_cells() if same else None)
+            prefixes.append(prefix)
         if standard:  # the usual result columns, each read the way _cell would
             score = res.get("score")
             values += [None if score is None or score != score else score, res.get("verdict"),

@@ -259,7 +259,7 @@ class ExportRow:
     canonical record (~10 us a row) is then built where it is scored. Rows compare and pickle by value.
     """
 
-    __slots__ = ("line_no", "error", "_original", "_record", "_cells", "shared_columns", "_line")
+    __slots__ = ("line_no", "error", "_original", "_record", "_cells", "shared_columns", "_line", "_fields")
 
     def __init__(self, line_no: int, original: dict[str, str], record: dict[str, object] | None,
                  error: str | None = None) -> None:
@@ -272,6 +272,7 @@ class ExportRow:
         # those keys in that order: lets a consumer handle a chunk's columns once, not per row
         self.shared_columns: list[str] | None = None
         self._line: tuple[str, str] | None = None  # (line without its end, delimiter): a plain line
+        self._fields: list[str] | None = None  # the cells, until ``original`` is asked for
 
     @classmethod
     def from_cells(cls, line_no: int, columns: list[str], cells: list[str] | str,
@@ -287,9 +288,12 @@ class ExportRow:
         row._cells = (columns, cells, pairs, delimiter)
         row.shared_columns = columns
         row._line = None
+        row._fields = None
         return row
 
     def _materialise(self) -> None:
+        """Split the line and build the record (``original`` waits until asked for: a CSV
+        writer copying plain lines never needs it)."""
         if self._cells is not None:
             columns, cells, pairs, delimiter = self._cells
             if isinstance(cells, str):
@@ -298,13 +302,16 @@ class ExportRow:
                 fields = line.split(delimiter)
             else:
                 fields = cells
-            self._original = dict(zip(columns, fields, strict=False))
+            self._fields = fields
             self._record = _make_record([(f, fields[i]) for i, f in pairs])
             self._cells = None
 
     @property
     def original(self) -> dict[str, str]:
         self._materialise()
+        if self._original is None and self._fields is not None:
+            self._original = dict(zip(self.shared_columns or (), self._fields, strict=False))
+            self._fields = None
         return self._original  # type: ignore[return-value]
 
     @property
@@ -333,7 +340,7 @@ class ExportRow:
     def __reduce__(self) -> tuple[object, ...]:
         if self._cells is not None:  # ship the cells, not the dicts (columns and pairs are shared)
             return (ExportRow.from_cells, (self.line_no, *self._cells))
-        return (ExportRow, (self.line_no, self._original, self._record, self.error))
+        return (ExportRow, (self.line_no, self.original, self._record, self.error))
 
     @staticmethod
     def pack(rows: list[ExportRow]) -> tuple[object, ...]:

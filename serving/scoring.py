@@ -64,6 +64,18 @@ def risk_flags_batch(frame: pd.DataFrame) -> list[list[str]]:
     return out
 
 
+def _value_columns(frame: pd.DataFrame) -> list[Sequence[object]]:
+    """Each feature's values as plain Python objects, by column in schema order: memoryviews of
+    the float32 columns (indexing one gives the Python float ``tolist`` would, ~1.5 us per row
+    less when only a few values per row are read, as reasons do) and the zone names as a list."""
+    out: list[Sequence[object]] = []
+    for name in FEATURE_NAMES:
+        col = frame[name]
+        arr = col.to_numpy() if col.dtype == np.float32 else None
+        out.append(memoryview(np.ascontiguousarray(arr)) if arr is not None else col.tolist())
+    return out
+
+
 def result_status(feature_status: str) -> str:
     if feature_status.startswith("error: page_gone"):
         return "page_gone"
@@ -119,7 +131,7 @@ class Scorer:
         frame = batch.frame if len(ok) == len(records) else batch.frame.iloc[ok]
         scores, contrib = self.model.scores_and_contributions(frame)
         verdicts = self.model.verdicts(scores)
-        columns = [frame[name].tolist() for name in FEATURE_NAMES]  # plain Python values, by column
+        columns = _value_columns(frame)
         reasons = top_reasons_batch(contrib, columns, n_reasons)
         flags = risk_flags_batch(frame)
         for j, i in enumerate(ok):

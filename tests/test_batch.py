@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import io
 import json
 import shutil
 from pathlib import Path
@@ -553,3 +554,18 @@ def test_copied_cells_give_the_bytes_csv_writer_gives(tmp_path: Path, monkeypatc
         score_files([p], tmp_path / f"slow{i}.csv", BatchOptions(chunk_rows=3))
         assert (tmp_path / f"fast{i}.csv").read_bytes() == (tmp_path / f"slow{i}.csv").read_bytes(), p.name
     assert all(s.rows_out > 0 for s in fast)
+
+
+def test_copied_cells_survive_a_result_value_with_a_line_break() -> None:
+    """A result cell holding a line break (an error message) takes the row-by-row path: rows with
+    copied cells still get them, and the text equals csv.writer on the full rows."""
+    full = [["a", "b", "0.5", "ok"], ["c,d", "e", None, "error: two\nlines"], ["f", "g", "0.1", "x"]]
+    prefixes = ["a,b", None, "f,g"]
+    given = [[None, None, *r[2:]] if p is not None else r for r, p in zip(full, prefixes, strict=True)]
+    buf = io.StringIO()
+    csv.writer(buf).writerows(full)
+    assert batch._encode_csv_with_prefixes(given, 2, prefixes) == buf.getvalue()
+    plain = [r for r in full if "\n" not in str(r[3])]
+    buf = io.StringIO()
+    csv.writer(buf).writerows(plain)
+    assert batch._encode_csv_with_prefixes([[None, None, *r[2:]] for r in plain], 2, ["a,b", "f,g"]) == buf.getvalue()
