@@ -363,7 +363,7 @@ class _MemorySampler:
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
-        while not self._stop.wait(0.25):
+        while not self._stop.wait(1.0):
             pids = _tree_pids(os.getpid())
             self.peak_pss = max(self.peak_pss, sum(_pss_mb(p) for p in pids))
             rss = 0.0

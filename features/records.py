@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
 from .html_text import BinaryContent, decode_html
 from .urls import InvalidURL, check_url
@@ -189,17 +190,26 @@ def parse_metrics(raw: Mapping[str, object]) -> Metrics:
             return nested.get(name, raw.get(name))
     else:
         get = raw.get
-    return Metrics(
-        domain_authority=parse_number(get("domain_authority")),
-        page_authority=parse_number(get("page_authority")),
-        traffic=parse_number(get("traffic")),
-        outbound_links=parse_number(get("outbound_links")),
-        spam_score=parse_number(get("spam_score")),
-        sitewide=parse_number(get("sitewide")),
-        in_content=parse_number(get("in_content")),
-        first_seen=parse_date(get("first_seen")),
-        last_seen=parse_date(get("last_seen")),
-    )
+    return _frozen(Metrics, {
+        "domain_authority": parse_number(get("domain_authority")),
+        "page_authority": parse_number(get("page_authority")),
+        "traffic": parse_number(get("traffic")),
+        "outbound_links": parse_number(get("outbound_links")),
+        "spam_score": parse_number(get("spam_score")),
+        "sitewide": parse_number(get("sitewide")),
+        "in_content": parse_number(get("in_content")),
+        "first_seen": parse_date(get("first_seen")),
+        "last_seen": parse_date(get("last_seen")),
+    })
+
+
+def _frozen(cls: type, values: dict[str, object]) -> Any:
+    """An instance of the frozen dataclass ``cls`` with ``values`` (every field, in order), as its
+    ``__init__`` would make it without its per-field ``object.__setattr__`` calls: ~0.4 us instead of
+    ~1 us, on a path that makes two per row of a million-row export (equality tested)."""
+    obj = object.__new__(cls)
+    object.__setattr__(obj, "__dict__", values)
+    return obj
 
 
 def parse_record(raw: Mapping[str, object], max_html_bytes: int = MAX_HTML_BYTES) -> LinkRecord | RecordError:
@@ -231,16 +241,16 @@ def parse_record(raw: Mapping[str, object], max_html_bytes: int = MAX_HTML_BYTES
             html = decode_html(html_raw)
         except BinaryContent as exc:
             return RecordError(f"source_html: {exc}")
-    return LinkRecord(
-        source_url=source_url,
-        target_url=target_url,
-        anchor_text=_text(raw.get("anchor_text")),
-        rel=_rel(raw.get("rel")),
-        source_html=html,
-        source_title=_text(raw.get("source_title")),
-        context_left=_text(raw.get("context_left")),
-        context_right=_text(raw.get("context_right")),
-        target_title=_text(raw.get("target_title")),
-        target_text=_text(raw.get("target_text")),
-        metrics=parse_metrics(raw),
-    )
+    return _frozen(LinkRecord, {
+        "source_url": source_url,
+        "target_url": target_url,
+        "anchor_text": _text(raw.get("anchor_text")),
+        "rel": _rel(raw.get("rel")),
+        "source_html": html,
+        "source_title": _text(raw.get("source_title")),
+        "context_left": _text(raw.get("context_left")),
+        "context_right": _text(raw.get("context_right")),
+        "target_title": _text(raw.get("target_title")),
+        "target_text": _text(raw.get("target_text")),
+        "metrics": parse_metrics(raw),
+    })

@@ -27,7 +27,6 @@ _DEFAULT_PORTS = {"http": "80", "https": "443"}
 
 
 # Anything but printable ASCII, and the characters urlsplit treats specially inside a netloc.
-_UNUSUAL_URL_CHAR = re.compile(r"[^\x21-\x7e]|[\[\]]")
 _NOT_HTTP = re.compile(r"^[a-z][a-z0-9+.-]*:(?!//)(?!\d)", re.IGNORECASE)
 
 
@@ -47,7 +46,8 @@ def split_url(url: str) -> SplitResult:
         k = 7
     else:
         return urlsplit(url)
-    if _UNUSUAL_URL_CHAR.search(url):
+    # only characters \x21-\x7e except brackets (str methods: ~4x faster than a regex)
+    if not (url.isascii() and url.isprintable()) or " " in url or "[" in url or "]" in url:
         return urlsplit(url)
     end = len(url)
     for ch in "/?#":
@@ -97,19 +97,21 @@ def _checked(url: str) -> str | InvalidURL:
 
 
 def _check_url(url: str) -> str:
-    if not url.strip():
-        raise InvalidURL("URL is empty")
     u = url.strip()
-    if u[:12].lower().startswith(SKIP_SCHEMES) or _NOT_HTTP.match(u):
-        raise InvalidURL(f"not an http(s) URL: {url!r}")
-    if "://" not in u[:12] and not u.startswith("//"):
-        # Exports often omit the scheme ("example.com/page").
-        u = "http://" + u
+    if not u:
+        raise InvalidURL("URL is empty")
+    usual = u.startswith(("https://", "http://"))  # the usual case: the scheme checks cannot fail
+    if not usual:
+        if u[:12].lower().startswith(SKIP_SCHEMES) or _NOT_HTTP.match(u):
+            raise InvalidURL(f"not an http(s) URL: {url!r}")
+        if "://" not in u[:12] and not u.startswith("//"):
+            # Exports often omit the scheme ("example.com/page").
+            u = "http://" + u
     try:
         parts = split_url(u)
     except ValueError as exc:
         raise InvalidURL(f"cannot parse URL {url!r}: {exc}") from exc
-    if parts.scheme.lower() not in ("http", "https"):
+    if not usual and parts.scheme.lower() not in ("http", "https"):
         raise InvalidURL(f"not an http(s) URL: {url!r}")
     host = netloc_hostname(parts.netloc) or ""
     if not host or " " in host or "." not in host and host != "localhost":

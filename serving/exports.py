@@ -303,7 +303,7 @@ class ExportRow:
             else:
                 fields = cells
             self._fields = fields
-            self._record = _make_record([(f, fields[i]) for i, f in pairs])
+            self._record = _record_from_cells(fields, pairs)
             self._cells = None
 
     @property
@@ -1255,6 +1255,82 @@ def _make_record(pairs: Iterable[tuple[str, object]], last_wins: bool = False) -
         record["traffic"] = domain_traffic
     if "rel" not in record:
         rel = _rel_from_flags(flags)
+        if rel is not None:
+            record["rel"] = rel
+    return record
+
+
+_CELL_PLANS: dict[int, tuple[tuple[tuple[int, str], ...], tuple[tuple[int, str, int], ...] | None]] = {}
+
+
+def _cell_plan(pairs: tuple[tuple[int, str], ...]) -> tuple[tuple[int, str, int], ...] | None:
+    """(cell index, field, kind) per pair, for :func:`_record_from_cells`; None when two cells
+    feed one field (the first non-blank one wins: left to :func:`_make_record`). Memoised by
+    the pairs object (one per file, shared by its rows), kept with it so its id stays its own."""
+    got = _CELL_PLANS.get(id(pairs))
+    if got is not None and got[0] is pairs:
+        return got[1]
+    names = [f for _, f in pairs]
+    plan = None
+    if len(set(names)) == len(names):
+        plan = tuple((i, f, _KINDS.get(f) if f in _KINDS else _KINDS.setdefault(f, _field_kind(f))) for i, f in pairs)
+    if len(_CELL_PLANS) > 64:
+        _CELL_PLANS.clear()
+    _CELL_PLANS[id(pairs)] = (pairs, plan)
+    return plan
+
+
+def _record_from_cells(fields: list[str], pairs: tuple[tuple[int, str], ...]) -> dict[str, object]:
+    """``_make_record`` of the (field, cell) pairs of one row of text cells, the same dict
+    (tested), ~2x faster: kinds are resolved once per file and a text cell needs no type checks."""
+    plan = _cell_plan(pairs)
+    if plan is None:
+        return _make_record([(f, fields[i]) for i, f in pairs])
+    record: dict[str, object] = {}
+    flags: dict[str, bool] | None = None
+    domain_traffic: float | None = None
+    for i, name, kind in plan:
+        raw = fields[i]
+        if not raw or raw.isspace():
+            continue
+        if kind == _K_TEXT:
+            record[name] = raw
+        elif kind == _K_NUMBER:
+            word = _BOOL_CELLS.get(raw)
+            if word is None:
+                try:
+                    num = float(raw)
+                except ValueError:
+                    num = parse_number(raw)
+                else:
+                    if not math.isfinite(num):
+                        num = None
+            else:
+                num = word
+            if num is not None:
+                record[name] = num
+        elif kind == _K_URL:
+            record[name] = _url(raw)
+        elif kind == _K_DATE:
+            iso = _date_text(raw.strip())
+            if iso is not None:
+                record[name] = iso
+        elif kind == _K_FLAG:
+            flag = _flag(raw)
+            if flag is not None:
+                if flags is None:
+                    flags = {}
+                flags[name[4:]] = flag
+        elif kind == _K_DOMAIN_TRAFFIC:
+            domain_traffic = _number(raw)
+        elif kind == _K_REL:
+            rel = " ".join(t.strip().lower() for t in raw.replace(",", " ").split() if t.strip())
+            if rel:
+                record["rel"] = rel
+    if "traffic" not in record and domain_traffic is not None:
+        record["traffic"] = domain_traffic
+    if "rel" not in record:
+        rel = _rel_from_flags(flags or {})
         if rel is not None:
             record["rel"] = rel
     return record

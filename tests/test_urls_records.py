@@ -105,7 +105,7 @@ def test_split_url_equals_urlsplit() -> None:
     hosts = ["example.com", "www.Ex-ample.co.uk:8080", "user:pw@host.org", "[::1]:80", "xn--bcher-kva.de", "",
              "bücher.de", "h.com\t", "a.b"]
     tails = ["", "/", "/a/b/", "/p?q=1&r=2", "/p#frag?x", "?q", "#f", "/a?b#c?d", "/ü/ß?x=ü", "/a b", "/%20x",
-             "/a\\b", "/[x]", "/a?b=[1]", "/x\n", ";params/x"]
+             "/a\\b", "/[x]", "/a?b=[1]", "/x\n", ";params/x", "/a\x7fb", "/\x01", "/~!$&'()*+,;=:@"]
     urls = ["".join(t) for t in itertools.product(parts, hosts, tails)]
     fixtures = Path(__file__).parent / "fixtures" / "pages"
     for page in sorted(fixtures.glob("*.html.gz"))[:5]:
@@ -122,3 +122,24 @@ def test_split_url_equals_urlsplit() -> None:
         got = split_url(u)
         assert got == want, u
         assert got.hostname == want.hostname == netloc_hostname(got.netloc), u
+
+
+def test_records_built_without_init_equal_records_built_with_it() -> None:
+    """parse_record makes LinkRecord and Metrics without their __init__ (a fast path): the objects
+    must equal, hash and read like constructed ones, with every field set."""
+    import dataclasses
+
+    from features.records import LinkRecord, Metrics, parse_record
+
+    raw = {"source_url": " https://a.example.org/p ", "target_url": "shop.example.com/x", "anchor_text": "red shoes",
+           "rel": "nofollow  ugc", "source_title": "T", "context_left": "left", "traffic": "1,240",
+           "domain_authority": 54, "first_seen": "2024-03-01", "metrics": {"spam_score": "7%"}}
+    got = parse_record(raw)
+    want = LinkRecord(source_url="https://a.example.org/p", target_url="http://shop.example.com/x",
+                      anchor_text="red shoes", rel="nofollow ugc", source_title="T", context_left="left",
+                      metrics=Metrics(domain_authority=54.0, traffic=1240.0, spam_score=7.0, first_seen="2024-03-01"))
+    assert got == want and hash(got) == hash(want) and repr(got) == repr(want)
+    for obj in (got, got.metrics):
+        assert list(vars(obj)) == [f.name for f in dataclasses.fields(obj)]
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            obj.source_url = "x"  # type: ignore[misc]
