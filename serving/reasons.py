@@ -121,17 +121,20 @@ def top_reasons_batch(contrib: np.ndarray, columns: Sequence[Sequence[object]], 
     # Plain Python lists: the per-row loop below then reads no numpy scalars.
     cand_idx = cand.tolist()
     cand_val = np.take_along_axis(contrib[:, :n_feat], cand, axis=1).tolist()
-    floors = floor.tolist()
+    # Rows whose candidates may not hold the answer: the cut is above MIN_CONTRIBUTION and either
+    # the candidates run out (checked per row below) or a contribution tied with the smallest
+    # candidate was left out (checked here for all rows at once).
+    cut_counts = (floor >= MIN_CONTRIBUTION) if m < n_feat else np.zeros(len(mag), dtype=bool)
+    tie_left_out = cut_counts & (np.count_nonzero(mag == floor[:, None], axis=1)
+                                 > np.count_nonzero(keyed == floor[:, None], axis=1)) if m < n_feat else cut_counts
+    cut, ties = cut_counts.tolist(), tie_left_out.tolist()
     out: list[list[str]] = []
     for i in range(len(mag)):
         def value(j: int, i: int = i) -> object:
             return columns[j][i]
 
         got = _reasons(zip(cand_idx[i], cand_val[i], strict=True), value, k)
-        if floors[i] >= MIN_CONTRIBUTION and m < n_feat and (
-            len(got) < k  # the candidates ran out above the cut: later contributions may count
-            or np.count_nonzero(mag[i] == floor[i]) > np.count_nonzero(keyed[i] == floor[i])  # a tie left out
-        ):
+        if cut[i] and (len(got) < k or ties[i]):
             got = _reasons(_pairs(np.argsort(-mag[i], kind="stable"), contrib[i]), value, k)
         out.append(got)
     return out

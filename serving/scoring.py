@@ -117,9 +117,13 @@ class Scorer:
         batch = extract_features(records, self.ctx, pages)
         ok = [i for i, s in enumerate(batch.status) if not s.startswith("error")]
         results: list[dict[str, object]] = []
+        statuses: dict[str, str] = {}  # feature status -> result status (a few distinct ones)
         for s, ev in zip(batch.status, batch.evidence, strict=True):
+            status = statuses.get(s)
+            if status is None:
+                status = statuses[s] = result_status(s)
             results.append({"score": None, "verdict": None, "reasons": [], "placement_zone": ev.get("placement_zone"),
-                            "status": result_status(s), "flags": []})
+                            "status": status, "flags": []})
         page_status = getattr(pages, "status", None)  # a page cache knows noindex pages
         if page_status is not None:
             for r, raw in zip(results, records, strict=True):
@@ -134,9 +138,10 @@ class Scorer:
         columns = _value_columns(frame)
         reasons = top_reasons_batch(contrib, columns, n_reasons)
         flags = risk_flags_batch(frame)
+        score_list = scores.tolist()  # Python floats: round() as on float(scores[j]), without numpy scalars
         for j, i in enumerate(ok):
             r = results[i]
-            r["score"] = round(float(scores[j]), 4)
+            r["score"] = round(score_list[j], 4)
             r["verdict"] = verdicts[j]
             r["reasons"] = reasons[j]
             r["flags"] = flags[j]
