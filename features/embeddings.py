@@ -282,8 +282,7 @@ class StaticEmbedder:
             sums[sel] = table[idx].sum(axis=1, dtype=np.float32)
         # EmbeddingBag mean: float16 sum / float16 count (>= 1), rounded to float16.
         counts = np.maximum(lens, 1).astype(np.float16).astype(np.float32)
-        mean = (sums.astype(np.float16).astype(np.float32) / counts[:, None]).astype(np.float16)
-        mean = mean.astype(np.float32)
+        mean = round_to_float16(round_to_float16(sums) / counts[:, None])
         # F.normalize: sequential float32 sum of squares (squares of float16 values are exact
         # in float32), sqrt, float16; 0 norm -> 0/0 = NaN as in torch's float16 arithmetic.
         squares = np.ascontiguousarray((mean * mean).T)
@@ -292,7 +291,41 @@ class StaticEmbedder:
             sumsq += column
         norms = np.sqrt(sumsq).astype(np.float16)
         with np.errstate(invalid="ignore", divide="ignore"):
-            return (mean / norms.astype(np.float32)[:, None]).astype(np.float16).astype(np.float32)
+            return round_to_float16(mean / norms.astype(np.float32)[:, None])
+
+
+_F16_MIN_NORMAL = np.float32(2.0**-14)  # below: float16 subnormals, a fixed step of 2**-24
+_F16_TO_INF = np.float32(65520.0)  # from here on float16 rounds to infinity (its largest is 65504)
+
+
+def round_to_float16(x: np.ndarray) -> np.ndarray:
+    """``x.astype(np.float16).astype(np.float32)`` for a float32 array (overwritten and returned),
+    bit for bit (NaN stays NaN), ~3x faster: numpy's float16 casts cost ~1.4 ns per value each
+    way, and the embedder rounds three (texts x 256) arrays per call.
+
+    Normal range: keep 10 mantissa bits, rounding half to even on the float32 bits. Float16
+    subnormals (|x| < 2**-14) are multiples of 2**-24: adding and removing 0.5 (whose float32
+    step is 2**-24) rounds them half to even; the sign is put back on the ones that become zero.
+    |x| >= 65520 becomes infinity. Equality with numpy's cast is tested on every class of value.
+    """
+    mag = np.abs(x)
+    small = mag < _F16_MIN_NORMAL
+    tiny = x[small] if small.any() else None
+    nan = np.isnan(mag)
+    bits = x.view(np.uint32)
+    odd = (bits >> np.uint32(13)) & np.uint32(1)
+    bits += np.uint32(0x0FFF)
+    bits += odd
+    bits &= np.uint32(0xFFFFE000)
+    if tiny is not None:
+        half = np.copysign(np.float32(0.5), tiny)
+        x[small] = np.copysign((tiny + half) - half, tiny)
+    big = mag >= _F16_TO_INF  # NaN compares False
+    if big.any():
+        x[big] = np.copysign(np.float32(np.inf), x[big])
+    if nan.any():
+        x[nan] = np.nan
+    return x
 
 
 class HashingEmbedder:

@@ -1147,6 +1147,15 @@ def _count_rows(path: Path, suffix: str) -> int:
 # the entry point
 
 
+def _chunk_has_column(rows: list[ExportRow], name: str) -> bool:
+    """Whether a row of the chunk has column ``name``; rows sharing their file's column list
+    (the usual chunk) are answered by one look at it."""
+    first = rows[0].shared_columns if rows else None
+    if first is not None and all(r.shared_columns is first for r in rows):
+        return name in first
+    return any(r.has_column(name) for r in rows)
+
+
 def _hidden(info: ExportInfo) -> frozenset[str]:
     return frozenset(c for c in info.columns
                      if c.strip().lower() in HIDDEN_FIELDS or info.mapping.get(c) in HIDDEN_FIELDS)
@@ -1246,7 +1255,7 @@ def score_files(
                     resumed[1] += len(rows)
                     yield _Done(i, k, len(rows))
                     continue
-                extra = frozenset(k for k in HIDDEN_FIELDS if any(r.has_column(k) for r in rows))
+                extra = frozenset(k for k in HIDDEN_FIELDS if _chunk_has_column(rows, k))
                 yield ChunkTask(spec, i, k, info.format, labels[i], hidden | extra, rows)
 
     if opts.engine == "local":

@@ -43,6 +43,7 @@ import contextlib
 import csv
 import functools
 import io
+import itertools
 import json
 import math
 import re
@@ -929,8 +930,13 @@ class _RawRow(NamedTuple):
     text: str
 
 
-def _raw_rows(lines: Iterator[tuple[int, str]], delimiter: str, ncols: int) -> Iterator[_RawRow]:
-    """Cut physical lines into records; an unclosed quote costs one error row, never its neighbours."""
+def _raw_rows(lines: Iterator[tuple[int, str]], delimiter: str, ncols: int,
+              plain: tuple[list[str], tuple[tuple[int, str], ...]] | None = None) -> Iterator[_RawRow | ExportRow]:
+    """Cut physical lines into records; an unclosed quote costs one error row, never its neighbours.
+
+    With ``plain`` (the file's columns and cell -> field pairs), a line without quotes that has
+    the ``ncols`` cells is yielded at once as an ``ExportRow`` holding the line (most lines of an
+    export; ~1 us per line less than going through a ``_RawRow``)."""
     pending: deque[tuple[int, str]] = deque()
 
     def take() -> tuple[int, str] | None:
@@ -946,7 +952,18 @@ def _raw_rows(lines: Iterator[tuple[int, str]], delimiter: str, ncols: int) -> I
             return False
         return len(_parse_record(text, delimiter)) == ncols
 
-    while (item := take()) is not None:
+    make = ExportRow.from_cells
+    while True:
+        if plain is not None and not pending:
+            columns, pairs = plain
+            for line_no, text in lines:
+                if '"' in text or text.count(delimiter) + 1 != ncols or _is_blank(text, delimiter):
+                    pending.append((line_no, text))  # the general path below takes it
+                    break
+                yield make(line_no, columns, text, pairs, delimiter)
+        item = take()
+        if item is None:
+            return
         line_no, text = item
         if _is_blank(text, delimiter):
             continue
@@ -1010,7 +1027,10 @@ def _rows(plan: _Plan) -> Iterator[ExportRow]:
         delimiter = layout.delimiter or "\x1f"  # single column: a delimiter that never occurs
         columns, ncols = info.columns, len(info.columns)
         pairs = tuple((columns.index(c), f) for c, f in info.mapping.items())
-        for raw in _raw_rows(lines, delimiter, ncols):
+        for raw in _raw_rows(lines, delimiter, ncols, (columns, pairs)):
+            if type(raw) is ExportRow:  # a plain line with its cells
+                yield raw
+                continue
             if raw.fields is None and raw.error is None:  # a line without quotes
                 if raw.text.count(delimiter) + 1 == ncols:
                     yield ExportRow.from_cells(raw.line_no, columns, raw.text, pairs, delimiter)
@@ -1066,13 +1086,8 @@ def _jsonl_rows(lines: Iterable[tuple[int, str]]) -> Iterator[ExportRow]:
 
 
 def _chunks(rows: Iterator[ExportRow], size: int) -> Iterator[list[ExportRow]]:
-    chunk: list[ExportRow] = []
-    for row in rows:
-        chunk.append(row)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
+    rows = iter(rows)
+    while chunk := list(itertools.islice(rows, size)):
         yield chunk
 
 

@@ -170,3 +170,31 @@ def test_word_cache_gives_the_tokenizer_ids(static: StaticEmbedder) -> None:
         assert static.token_ids(texts[:500]) == got[:500]
     finally:
         static.max_cached_words = cap
+
+
+def test_round_to_float16_equals_numpys_cast_on_every_class_of_value() -> None:
+    """The embedder rounds through float16 with bit operations; it must give numpy's
+    astype(float16).astype(float32) bit for bit: every float16 value, the midpoints between
+    neighbours (ties to even) and their float32 neighbours, subnormals, overflow, signed
+    zeros, infinities, NaNs (any payload) and random float32 bit patterns."""
+    import warnings
+
+    from features.embeddings import round_to_float16
+
+    rng = np.random.default_rng(1)
+    h = np.arange(2**16, dtype=np.uint32).astype(np.uint16).view(np.float16).astype(np.float32)
+    hs = np.sort(h[np.isfinite(h)])
+    mid = ((hs[:-1].astype(np.float64) + hs[1:]) / 2).astype(np.float32)
+    x = np.concatenate([
+        hs, mid, np.nextafter(mid, np.float32(np.inf)), np.nextafter(mid, np.float32(-np.inf)),
+        rng.integers(0, 2**32, 200_000, dtype=np.uint64).astype(np.uint32).view(np.float32),
+        *(rng.standard_normal(20_000).astype(np.float32) * s for s in (1e-8, 3e-5, 1.0, 6e4)),
+        np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 65504, 65519.99, 65520, -65520, 2**-14, 2**-24, 2**-25,
+                  3 * 2**-26, -(2**-25), 1e-45], dtype=np.float32),
+    ])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # overflow to inf in numpy's cast
+        want = x.astype(np.float16).astype(np.float32)
+    got = round_to_float16(x.copy())
+    same = (want.view(np.uint32) == got.view(np.uint32)) | (np.isnan(want) & np.isnan(got))
+    assert same.all(), x[~same][:5]
