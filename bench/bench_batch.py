@@ -14,7 +14,9 @@ pages with their paragraphs permuted and the backlinks injected in the text, a s
 Every measurement runs in a fresh child process so that its peak RSS (``ru_maxrss``: model and
 embedding tables included) is its own; the pool's processes are the child's children (their CPU time
 and peak RSS are read once they are reaped), and a sampler sums the PSS and RSS of the child and all
-its descendants every 0.25 s for the run's total peak. Dask runs use a LocalCluster with 2 worker
+its descendants every second (5x a second in the first 5 s) for the run's total peak (reading
+smaps_rollup 4x a second throughout cost ~1.5% of a long run's CPU; memory is flat once the caches
+are full, so a second is fine-grained enough). Dask runs use a LocalCluster with 2 worker
 processes of one thread, created by the child, so the workers' peak RSS can be read too. ``--profile`` prints the
 top functions of a cProfile of export-only scoring instead. Files go to ``bench/out/`` (git-ignored).
 """
@@ -352,8 +354,9 @@ def _pss_mb(pid: int) -> float:
 
 
 class _MemorySampler:
-    """Samples the summed PSS and RSS of this process and its children every 0.25 s: the peak
-    memory of a multi-process run (per-process peaks do not add up: shared pages count once)."""
+    """Samples the summed PSS and RSS of this process and its children every second (5x a second
+    in the first 5 s): the peak memory of a multi-process run (per-process peaks do not add up:
+    shared pages count once)."""
 
     def __init__(self) -> None:
         import threading
@@ -363,7 +366,9 @@ class _MemorySampler:
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
-        while not self._stop.wait(1.0):
+        start = time.perf_counter()
+        # 5 samples a second for the first seconds (short runs get sampled too), then one a second
+        while not self._stop.wait(0.2 if time.perf_counter() - start < 5 else 1.0):
             pids = _tree_pids(os.getpid())
             self.peak_pss = max(self.peak_pss, sum(_pss_mb(p) for p in pids))
             rss = 0.0
@@ -623,7 +628,7 @@ def main() -> None:
           "CPU us/row: CPU time of all processes (reader + workers) per row (a pool's model loading "
           "included); 'idle 2 cores' = min(N, 2) x 1e6 / CPU us/row, what the run would do alone. "
           "Peak RSS: reader / largest worker (each process's own peak). Total peak: the largest sum over "
-          "the local run's processes, sampled every 0.25 s, as PSS (shared pages counted once) / RSS.\n")
+          "the local run's processes, sampled every second (5x a second in the first 5 s), as PSS (shared pages counted once) / RSS.\n")
     print("| scenario | engine | rows | wall s | start-up s | rows/s (after start-up) | CPU us/row | "
           "rows/s idle 2 cores | peak RSS MB (reader / worker) | total peak MB (PSS / RSS) | statuses |")
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
