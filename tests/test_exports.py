@@ -868,3 +868,42 @@ def test_record_from_cells_equals_the_generic_record_builder() -> None:
         assert ex._record_from_cells(fields, pairs) == ex._make_record([(f, fields[i]) for i, f in pairs]), fields
     dup = ((0, "source_url"), (1, "source_url"), (2, "target_url"))  # two cells, one field: the first wins
     assert ex._record_from_cells(["", "https://a.b/", "https://c.d/"], dup)["source_url"] == "https://a.b/"
+
+
+def test_plain_line_fast_path_gives_the_rows_of_the_general_path(tmp_path: Path, monkeypatch) -> None:
+    """The reader turns plain lines into rows in a tight loop and hands anything else (quotes,
+    blank lines, wrong cell counts, multi-line values, unclosed quotes) to the general cutter, then
+    comes back: the rows (values, line numbers, errors) equal those of the general path alone."""
+    from serving import exports as ex
+
+    tricky = tmp_path / "tricky.tsv"
+    tricky.write_text(
+        "source_url\ttarget_url\tanchor_text\tnote\n"
+        "https://a.example.org/1\thttps://shop.example.com/\tone\tplain\n"
+        "\t\t\t\n"
+        "https://a.example.org/2\thttps://shop.example.com/\t\"two\nlines\"\tquoted, multi-line\n"
+        "https://a.example.org/3\thttps://shop.example.com/\tthree\n"
+        "https://a.example.org/4\thttps://shop.example.com/\tfour\tplain again\n"
+        "\n"
+        "https://a.example.org/5\thttps://shop.example.com/\t\"never closed\tx\n"
+        "https://a.example.org/6\thttps://shop.example.com/\tsix\tafter the bad quote\n"
+        "https://a.example.org/7\thttps://shop.example.com/\tseven\ttoo\tmany\n"
+        "https://a.example.org/8\thttps://shop.example.com/\teight\tlast, no line end",
+        encoding="utf-8")
+    inputs = [tricky] + [p for p in sorted(FIX.iterdir()) if p.suffix in (".csv", ".tsv")]
+
+    def rows_of(path: Path) -> list:
+        try:
+            _, chunks = read_export(path, "auto", None, 4)
+        except ExportFormatError:
+            return []
+        return [(r.line_no, r.original, r.record, r.error) for chunk in chunks for r in chunk]
+
+    fast = {p: rows_of(p) for p in inputs}
+    general = ex._raw_rows
+    monkeypatch.setattr(ex, "_raw_rows", lambda lines, d, n, plain=None: general(lines, d, n, None))
+    for p in inputs:
+        assert rows_of(p) == fast[p], p.name
+    got = fast[tricky]
+    assert [n for n, *_ in got] == [2, 4, 6, 7, 9, 10, 11, 12]
+    assert got[2][3] and got[4][3] and got[5][3] is None and got[0][1]["note"] == "plain"  # lines 6, 9: errors
