@@ -1026,7 +1026,7 @@ def _rows(plan: _Plan) -> Iterator[ExportRow]:
                 break
         delimiter = layout.delimiter or "\x1f"  # single column: a delimiter that never occurs
         columns, ncols = info.columns, len(info.columns)
-        pairs = tuple((columns.index(c), f) for c, f in info.mapping.items())
+        pairs = CellPairs((columns.index(c), f) for c, f in info.mapping.items())
         for raw in _raw_rows(lines, delimiter, ncols, (columns, pairs)):
             if type(raw) is ExportRow:  # a plain line with its cells
                 yield raw
@@ -1275,30 +1275,32 @@ def _make_record(pairs: Iterable[tuple[str, object]], last_wins: bool = False) -
     return record
 
 
-_CELL_PLANS: dict[int, tuple[tuple[tuple[int, str], ...], tuple[tuple[int, str, int], ...] | None]] = {}
+class CellPairs(tuple):
+    """A file's (cell index, canonical field) pairs, shared by its rows, with the record plan
+    made from them once per object (:attr:`plan`); pickles as the pairs alone."""
+
+    @functools.cached_property
+    def plan(self) -> tuple[tuple[int, str, int], ...] | None:
+        return _cell_plan(self)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (CellPairs, (tuple(self),))
 
 
 def _cell_plan(pairs: tuple[tuple[int, str], ...]) -> tuple[tuple[int, str, int], ...] | None:
     """(cell index, field, kind) per pair, for :func:`_record_from_cells`; None when two cells
-    feed one field (the first non-blank one wins: left to :func:`_make_record`). Memoised by
-    the pairs object (one per file, shared by its rows), kept with it so its id stays its own."""
-    got = _CELL_PLANS.get(id(pairs))
-    if got is not None and got[0] is pairs:
-        return got[1]
+    feed one field (the first non-blank one wins: left to :func:`_make_record`)."""
     names = [f for _, f in pairs]
-    plan = None
-    if len(set(names)) == len(names):
-        plan = tuple((i, f, _KINDS.get(f) if f in _KINDS else _KINDS.setdefault(f, _field_kind(f))) for i, f in pairs)
-    if len(_CELL_PLANS) > 64:
-        _CELL_PLANS.clear()
-    _CELL_PLANS[id(pairs)] = (pairs, plan)
-    return plan
+    if len(set(names)) != len(names):
+        return None
+    return tuple((i, f, _KINDS[f] if f in _KINDS else _KINDS.setdefault(f, _field_kind(f))) for i, f in pairs)
 
 
 def _record_from_cells(fields: list[str], pairs: tuple[tuple[int, str], ...]) -> dict[str, object]:
     """``_make_record`` of the (field, cell) pairs of one row of text cells, the same dict
-    (tested), ~2x faster: kinds are resolved once per file and a text cell needs no type checks."""
-    plan = _cell_plan(pairs)
+    (tested), ~2x faster: with :class:`CellPairs`, kinds are resolved once per file, and a text
+    cell needs no type checks."""
+    plan = pairs.plan if type(pairs) is CellPairs else _cell_plan(pairs)
     if plan is None:
         return _make_record([(f, fields[i]) for i, f in pairs])
     record: dict[str, object] = {}
