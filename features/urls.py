@@ -179,26 +179,39 @@ def host_of(url: str) -> str:
 
 
 @functools.lru_cache(maxsize=16384)
+def _domain_suffix(host: str) -> tuple[str, str]:
+    """(registrable label, public suffix) of a lower-case host, from one Public Suffix List lookup
+    shared by :func:`registered_domain`, :func:`domain_label` and :func:`public_suffix` (a new
+    host costs one lookup, not one per function)."""
+    ext = _extractor()(host)
+    return ext.domain, ext.suffix
+
+
+def _host_arg(url_or_host: str) -> str:
+    return host_of(url_or_host) if ("/" in url_or_host or ":" in url_or_host) else url_or_host.lower()
+
+
+@functools.lru_cache(maxsize=16384)
 def registered_domain(url_or_host: str) -> str:
     """Registered domain (eTLD+1) of a URL or host, e.g. 'news.bbc.co.uk' -> 'bbc.co.uk'."""
-    host = host_of(url_or_host) if ("/" in url_or_host or ":" in url_or_host) else url_or_host.lower()
-    ext = _extractor()(host)
-    if ext.domain and ext.suffix:
-        return f"{ext.domain}.{ext.suffix}"
+    host = _host_arg(url_or_host)
+    domain, suffix = _domain_suffix(host)
+    if domain and suffix:
+        return f"{domain}.{suffix}"
     return host
 
 
 @functools.lru_cache(maxsize=16384)
 def domain_label(url_or_host: str) -> str:
     """The brand-bearing label of a domain: 'www.nytimes.com' -> 'nytimes'."""
-    host = host_of(url_or_host) if ("/" in url_or_host or ":" in url_or_host) else url_or_host.lower()
-    return _extractor()(host).domain or host
+    host = _host_arg(url_or_host)
+    return _domain_suffix(host)[0] or host
 
 
 @functools.lru_cache(maxsize=16384)
 def public_suffix(url_or_host: str) -> str:
-    host = host_of(url_or_host) if ("/" in url_or_host or ":" in url_or_host) else url_or_host.lower()
-    return _extractor()(host).suffix
+    """Public suffix of a URL's or host's name ('co.uk'), '' if none."""
+    return _domain_suffix(_host_arg(url_or_host))[1]
 
 
 @functools.lru_cache(maxsize=16384)
