@@ -100,8 +100,10 @@ TARGET_PATHS = ("/", "/shoes", "/shoes/trail", "/boots", "/sale", "/blog/how-to-
 class LinkGen:
     """Realistic-looking backlinks: referring domains with DR, pages, anchors, rel, dates."""
 
-    def __init__(self, seed: int = 7, n_domains: int = 4000) -> None:
+    def __init__(self, seed: int = 7, n_domains: int = 4000, unique: bool = False) -> None:
         self.r = random.Random(seed)
+        self.unique = unique  # every link from a new host, every non-empty anchor new: no cache helps
+        self.count = 0
         r = self.r
         self.domains = []
         for i in range(n_domains):
@@ -145,6 +147,10 @@ class LinkGen:
             anchor = ""
         else:
             anchor = self.words(1, 3)
+        if self.unique:
+            self.count += 1
+            host = f"{r.choice(WORDS)}{self.count}-{r.choice(WORDS)}.{r.choice(TLDS)}"
+            anchor = f"{anchor} {r.choice(WORDS)}{self.count}" if anchor else anchor
         nofollow = r.random() < 0.3
         first = f"20{r.randint(21, 26)}-{r.randint(1, 12):02d}-{r.randint(1, 28):02d}"
         title = self.words(3, 9).capitalize()
@@ -178,9 +184,10 @@ def _tf(b: bool) -> str:
     return "true" if b else "false"
 
 
-def write_export(fmt: str, path: Path, n: int, seed: int = 7) -> Path:
-    """Write ``n`` synthetic rows of ``fmt`` (ahrefs, semrush, majestic, moz, gsc, csv, jsonl) to path."""
-    gen = LinkGen(seed)
+def write_export(fmt: str, path: Path, n: int, seed: int = 7, unique: bool = False) -> Path:
+    """Write ``n`` synthetic rows of ``fmt`` (ahrefs, semrush, majestic, moz, gsc, csv, jsonl) to path
+    (``unique``: every row from a new referring host, with a new anchor)."""
+    gen = LinkGen(seed, unique=unique)
     path.parent.mkdir(parents=True, exist_ok=True)
     buf = io.StringIO()
     if fmt == "jsonl":
@@ -581,6 +588,8 @@ def main() -> None:
     ap.add_argument("--pages", type=int, default=1_000, help="distinct pages the links sit on")
     ap.add_argument("--no-dask", action="store_true", help="skip the Dask runs")
     ap.add_argument("--formats", default="ahrefs,semrush,majestic,moz,gsc,csv,jsonl")
+    ap.add_argument("--unique", action="store_true",
+                    help="also an Ahrefs export where every row has a new host and anchor (caches miss)")
     ap.add_argument("--profile", action="store_true", help="cProfile export-only scoring and exit")
     ap.add_argument("--shap", action="store_true", help="time exact memoised TreeSHAP against pred_contrib")
     ap.add_argument("--child", help=argparse.SUPPRESS)
@@ -603,6 +612,9 @@ def main() -> None:
         n = args.rows if fmt == "ahrefs" else max(1, args.rows // 10)
         ext = {"ahrefs": "tsv", "jsonl": "jsonl"}.get(fmt, "csv")
         files[fmt] = write_export(fmt, OUT / f"{fmt}_{n}.{ext}", n)
+    if args.unique:
+        files["ahrefs, new host and anchor on every row"] = write_export(
+            "ahrefs", OUT / f"ahrefs_unique_{args.rows}.tsv", args.rows, unique=True)
     print(f"generated exports in {time.perf_counter() - t:.0f} s", file=sys.stderr)
     for fmt, path in files.items():
         runs = [("local", 1), ("local", None)] if fmt == "ahrefs" else [("local", None)]
