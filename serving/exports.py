@@ -273,7 +273,7 @@ class ExportRow:
         # those keys in that order: lets a consumer handle a chunk's columns once, not per row
         self.shared_columns: list[str] | None = None
         self._line: tuple[str, str] | None = None  # (line without its end, delimiter): a plain line
-        self._fields: list[str] | None = None  # the cells, until ``original`` is asked for
+        self._fields: tuple[list[str], list[str]] | None = None  # (columns, cells) until ``original`` is built
 
     @classmethod
     def from_cells(cls, line_no: int, columns: list[str], cells: list[str] | str,
@@ -303,7 +303,7 @@ class ExportRow:
                 fields = line.split(delimiter)
             else:
                 fields = cells
-            self._fields = fields
+            self._fields = (columns, fields)
             self._record = _record_from_cells(fields, pairs)
             self._cells = None
 
@@ -311,7 +311,8 @@ class ExportRow:
     def original(self) -> dict[str, str]:
         self._materialise()
         if self._original is None and self._fields is not None:
-            self._original = dict(zip(self.shared_columns or (), self._fields, strict=False))
+            columns, fields = self._fields
+            self._original = dict(zip(columns, fields, strict=False))
             self._fields = None
         return self._original  # type: ignore[return-value]
 
