@@ -52,6 +52,20 @@ def _words(s: str) -> list[str]:
     return norm_text(s).split()
 
 
+@functools.lru_cache(maxsize=4096)  # an export links to a few hundred target pages
+def _target_terms(target_url: str, target_title: str | None) -> tuple[str, frozenset[str], str, str]:
+    """What an anchor is compared with, per target: (brand label, the target's words without the
+    brand: URL path words and title words, normalised title, URL slug)."""
+    brand = domain_label(target_url).lower().replace("-", "")
+    path_words = url_words(target_url)[1:]  # path words; the host label is the brand
+    words = set(path_words)
+    if target_title:
+        words |= set(_words(target_title))
+    words.discard(brand)
+    title_norm = " ".join(_words(target_title)) if target_title else ""
+    return brand, frozenset(words), title_norm, " ".join(path_words)
+
+
 @functools.lru_cache(maxsize=16384)  # exports repeat (anchor, target) pairs: brand, "click here", ...
 def anchor_features(
     anchor: str | None,
@@ -78,19 +92,13 @@ def anchor_features(
     words = _words(text)
     joined = " ".join(words)
     compact = "".join(words)
-    brand = domain_label(target_url).lower().replace("-", "")
+    brand, target_words, title_norm, slug = _target_terms(target_url, target_title)
     naked = bool(NAKED_URL.match(text.strip())) if text else False
     brand_match = bool(brand) and bool(compact) and (
         compact == brand or (len(brand) >= 4 and brand in compact) or (len(compact) >= 4 and compact in brand)
     )
-    target_words = set(url_words(target_url)[1:])  # path words; the host label is the brand
-    if target_title:
-        target_words |= set(_words(target_title))
-    target_words -= {brand}
     content_words = [w for w in words if len(w) > 2]
     partial = (sum(w in target_words for w in content_words) / len(content_words)) if content_words else 0.0
-    title_norm = " ".join(_words(target_title)) if target_title else ""
-    slug = " ".join(url_words(target_url)[1:])
     exact = bool(joined) and not naked and len(words) >= 2 and bool(
         joined == title_norm or (slug and (joined == slug or f" {joined} " in f" {slug} "))
     )
