@@ -422,6 +422,11 @@ def child(job: dict) -> dict:
 
         with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
                           silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+            # the cluster linkq starts itself gets its workers tuned so (see README: Dask); this
+            # one is made here, to read the workers' CPU and memory
+            from serving.batch import tune_scoring_process
+
+            client.run(tune_scoring_process)
             client.run(_warm, model_dir)  # model loaded before the clock starts (CPU column)
             cpu0 = client.run(_cpu_s)
             driver0 = _cpu_s()
