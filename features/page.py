@@ -194,6 +194,14 @@ def parse_page(html: str, url: str) -> ParsedPage:
         return ev
 
     # trafilatura: main content (with its links) and comments, extracted once.
+    link_keys: dict[str, str | None] = {}  # href -> url_key: each href is keyed once per page
+
+    def key_of(href: str) -> str | None:
+        got = link_keys.get(href, link_keys)
+        if got is link_keys:
+            got = link_keys[href] = url_key(href, base=url)
+        return got  # type: ignore[return-value]
+
     traf_keys: set[str] = set()
     main_text = ""
     comments_text = ""
@@ -208,7 +216,7 @@ def parse_page(html: str, url: str) -> ParsedPage:
         comments_text = doc.comments or ""
         if doc.body is not None:
             for ref in doc.body.iter("ref"):
-                k = url_key(ref.get("target") or "", base=url)
+                k = key_of(ref.get("target") or "")
                 if k:
                     traf_keys.add(k)
     main_norm = " " + norm_text(main_text) + " "
@@ -220,13 +228,13 @@ def parse_page(html: str, url: str) -> ParsedPage:
     ]
     n_q = len(qualifying)
     traf_share = (
-        sum(1 for a in qualifying if url_key(a.get("href").strip(), base=url) in traf_keys) / n_q if n_q else 0.0
+        sum(1 for a in qualifying if key_of(a.get("href").strip()) in traf_keys) / n_q if n_q else 0.0
     )
     a_index = {a: i for i, a in enumerate(anchors)}
     links: list[PageLink] = []
     for i, a in enumerate(qualifying):
         href = a.get("href").strip()
-        key = url_key(href, base=url)
+        key = key_of(href)
         anchor = collapse_ws(fulltext[start[a]: end[a]])
         img = a.find(".//img")
         image_alt = collapse_ws(img.get("alt") or "") if img is not None else None
