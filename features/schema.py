@@ -160,6 +160,7 @@ BY_NAME: dict[str, FeatureSpec] = {f.name: f for f in FEATURES}
 NUMERIC_NAMES: tuple[str, ...] = tuple(f.name for f in FEATURES if f.dtype != "category")  # float32 columns
 NUMERIC_INDEX: dict[str, int] = {name: j for j, name in enumerate(NUMERIC_NAMES)}
 
+
 def features_in_group(group: str) -> tuple[str, ...]:
     return tuple(f.name for f in FEATURES if f.group == group)
 
