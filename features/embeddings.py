@@ -188,7 +188,6 @@ class StaticEmbedder:
         # vocab x dim = 30 MB for the shipped model; plus one zero row, the padding of _encode_ids.
         self._padded = np.zeros((table.shape[0] + 1, table.shape[1]), dtype=np.float32)
         self._padded[:-1] = table
-        self._table = self._padded[:-1]
         self._batch = batch_size
         self.name = name
         self.dim = int(table.shape[1])

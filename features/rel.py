@@ -18,13 +18,10 @@ def rel_tokens(rel: str | None) -> set[str] | None:
     return {t for t in rel.lower().replace(",", " ").split() if t}
 
 
-def rel_features(rel: str | None) -> dict[str, float]:
-    """The rel flags of one link (the caller copies the dict)."""
-    return dict(_rel_features(rel))
-
-
 @functools.lru_cache(maxsize=256)  # a handful of distinct rel values in any export
-def _rel_features(rel: str | None) -> dict[str, float]:
+def rel_features(rel: str | None) -> dict[str, float]:
+    """The rel flags of one link. The result is cached and shared: callers copy it
+    (``row.update(...)``), never change it."""
     tokens = rel_tokens(rel)
     if tokens is None:
         return {"rel_known": 0.0, "rel_nofollow": np.nan, "rel_sponsored": np.nan, "rel_ugc": np.nan}

@@ -26,7 +26,7 @@ SKIP_SCHEMES = ("javascript:", "mailto:", "tel:", "data:", "sms:", "ftp:", "file
 _DEFAULT_PORTS = {"http": "80", "https": "443"}
 
 
-# Anything but printable ASCII, and the characters urlsplit treats specially inside a netloc.
+# A scheme followed by ':' but not '//' (mailto:, javascript:, ...), not a port ('host:8080').
 _NOT_HTTP = re.compile(r"^[a-z][a-z0-9+.-]*:(?!//)(?!\d)", re.IGNORECASE)
 
 

@@ -49,7 +49,7 @@ import math
 import re
 import zipfile
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -1228,52 +1228,19 @@ _KINDS: dict[str, int] = {}
 
 
 def _make_record(pairs: Iterable[tuple[str, object]], last_wins: bool = False) -> dict[str, object]:
-    """Canonical flat record from (field, raw value) pairs; blank or unreadable values are omitted."""
-    record: dict[str, object] = {}
-    flags: dict[str, bool] = {}
-    domain_traffic: float | None = None
-    kinds = _KINDS
-    for name, raw in pairs:
-        if raw is None or (name in record and not last_wins):
-            continue
-        if type(raw) is str:
-            if not raw or raw.isspace():  # blank, as _blank() says
-                continue
-        elif _blank(raw):
-            continue
-        kind = kinds.get(name)
-        if kind is None:
-            kind = kinds[name] = _field_kind(name)
-        if kind == _K_NUMBER:
-            num = _number(raw)
-            if num is not None:
-                record[name] = num
-        elif kind == _K_TEXT:
-            record[name] = raw if isinstance(raw, str) else str(raw)
-        elif kind == _K_URL:
-            record[name] = _url(str(raw))
-        elif kind == _K_DATE:
-            iso = _to_date(raw)
-            if iso is not None:
-                record[name] = iso
-        elif kind == _K_REL:
-            tokens = raw if isinstance(raw, list | tuple) else str(raw).replace(",", " ").split()
-            rel = " ".join(str(t).strip().lower() for t in tokens if str(t).strip())
-            if rel:
-                record["rel"] = rel
-        elif kind == _K_FLAG:
-            flag = _flag(raw)
-            if flag is not None:
-                flags[name[4:]] = flag
-        elif kind == _K_DOMAIN_TRAFFIC:
-            domain_traffic = _number(raw)
-    if "traffic" not in record and domain_traffic is not None:
-        record["traffic"] = domain_traffic
-    if "rel" not in record:
-        rel = _rel_from_flags(flags)
-        if rel is not None:
-            record["rel"] = rel
-    return record
+    """Canonical flat record from (field, raw value) pairs; blank or unreadable values are omitted.
+    When several pairs name one field, the first usable value wins (the last with ``last_wins``)."""
+    items = list(pairs)
+    plan = tuple((i, name, _kind(name)) for i, (name, _) in enumerate(items))
+    return _build_record([raw for _, raw in items], plan, first_wins=not last_wins)
+
+
+def _kind(name: str) -> int:
+    """:func:`_field_kind`, resolved once per field name."""
+    kind = _KINDS.get(name)
+    if kind is None:
+        kind = _KINDS[name] = _field_kind(name)
+    return kind
 
 
 class CellPairs(tuple):
@@ -1281,56 +1248,53 @@ class CellPairs(tuple):
     made from them once per object (:attr:`plan`); pickles as the pairs alone."""
 
     @functools.cached_property
-    def plan(self) -> tuple[tuple[int, str, int], ...] | None:
+    def plan(self) -> tuple[tuple[tuple[int, str, int], ...], bool]:
         return _cell_plan(self)
 
     def __reduce__(self) -> tuple[object, ...]:
         return (CellPairs, (tuple(self),))
 
 
-def _cell_plan(pairs: tuple[tuple[int, str], ...]) -> tuple[tuple[int, str, int], ...] | None:
-    """(cell index, field, kind) per pair, for :func:`_record_from_cells`; None when two cells
-    feed one field (the first non-blank one wins: left to :func:`_make_record`)."""
+def _cell_plan(pairs: tuple[tuple[int, str], ...]) -> tuple[tuple[tuple[int, str, int], ...], bool]:
+    """((cell index, field, kind) per pair, whether every field comes from one cell only)."""
     names = [f for _, f in pairs]
-    if len(set(names)) != len(names):
-        return None
-    return tuple((i, f, _KINDS[f] if f in _KINDS else _KINDS.setdefault(f, _field_kind(f))) for i, f in pairs)
+    return tuple((i, f, _kind(f)) for i, f in pairs), len(set(names)) == len(names)
 
 
 def _record_from_cells(fields: list[str], pairs: tuple[tuple[int, str], ...]) -> dict[str, object]:
-    """``_make_record`` of the (field, cell) pairs of one row of text cells, the same dict
-    (tested), ~2x faster: with :class:`CellPairs`, kinds are resolved once per file, and a text
-    cell needs no type checks."""
-    plan = pairs.plan if type(pairs) is CellPairs else _cell_plan(pairs)
-    if plan is None:
-        return _make_record([(f, fields[i]) for i, f in pairs])
+    """``_make_record`` of the (field, cell) pairs of one row of cells (tested equal); with
+    :class:`CellPairs` the kinds are resolved once per file, and a file whose fields each come from
+    one cell skips the check for a field already set."""
+    plan, unique = pairs.plan if type(pairs) is CellPairs else _cell_plan(pairs)
+    return _build_record(fields, plan, first_wins=not unique)
+
+
+def _build_record(values: Sequence[object], plan: Iterable[tuple[int, str, int]],
+                  first_wins: bool) -> dict[str, object]:
+    """The record of ``values`` read by ``plan`` ((index into values, field, kind) triples, in
+    order); ``first_wins``: a field already set keeps its value (else a later value replaces it)."""
     record: dict[str, object] = {}
     flags: dict[str, bool] | None = None
     domain_traffic: float | None = None
     for i, name, kind in plan:
-        raw = fields[i]
-        if not raw or raw.isspace():
+        raw = values[i]
+        if type(raw) is str:
+            if not raw or raw.isspace():  # blank, as _blank() says
+                continue
+        elif raw is None or _blank(raw):
+            continue
+        if first_wins and name in record:
             continue
         if kind == _K_TEXT:
-            record[name] = raw
+            record[name] = raw if type(raw) is str else str(raw)
         elif kind == _K_NUMBER:
-            word = _BOOL_CELLS.get(raw)
-            if word is None:
-                try:
-                    num = float(raw)
-                except ValueError:
-                    num = parse_number(raw)
-                else:
-                    if not math.isfinite(num):
-                        num = None
-            else:
-                num = word
+            num = _number(raw)
             if num is not None:
                 record[name] = num
         elif kind == _K_URL:
-            record[name] = _url(raw)
+            record[name] = _url(str(raw))
         elif kind == _K_DATE:
-            iso = _date_text(raw.strip())
+            iso = _to_date(raw)
             if iso is not None:
                 record[name] = iso
         elif kind == _K_FLAG:
@@ -1342,7 +1306,8 @@ def _record_from_cells(fields: list[str], pairs: tuple[tuple[int, str], ...]) ->
         elif kind == _K_DOMAIN_TRAFFIC:
             domain_traffic = _number(raw)
         elif kind == _K_REL:
-            rel = " ".join(t.strip().lower() for t in raw.replace(",", " ").split() if t.strip())
+            tokens = raw if isinstance(raw, list | tuple) else str(raw).replace(",", " ").split()
+            rel = " ".join(str(t).strip().lower() for t in tokens if str(t).strip())
             if rel:
                 record["rel"] = rel
     if "traffic" not in record and domain_traffic is not None:

@@ -124,9 +124,12 @@ def top_reasons_batch(contrib: np.ndarray, columns: Sequence[Sequence[object]], 
     # Rows whose candidates may not hold the answer: the cut is above MIN_CONTRIBUTION and either
     # the candidates run out (checked per row below) or a contribution tied with the smallest
     # candidate was left out (checked here for all rows at once).
-    cut_counts = (floor >= MIN_CONTRIBUTION) if m < n_feat else np.zeros(len(mag), dtype=bool)
-    tie_left_out = cut_counts & (np.count_nonzero(mag == floor[:, None], axis=1)
-                                 > np.count_nonzero(keyed == floor[:, None], axis=1)) if m < n_feat else cut_counts
+    if m < n_feat:
+        cut_counts = floor >= MIN_CONTRIBUTION
+        tie_left_out = cut_counts & (np.count_nonzero(mag == floor[:, None], axis=1)
+                                     > np.count_nonzero(keyed == floor[:, None], axis=1))
+    else:  # every contribution is a candidate
+        cut_counts = tie_left_out = np.zeros(len(mag), dtype=bool)
     cut, ties = cut_counts.tolist(), tie_left_out.tolist()
     out: list[list[str]] = []
     for i in range(len(mag)):
