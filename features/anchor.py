@@ -45,6 +45,12 @@ COMMERCIAL = re.compile(
     r"viagra|cialis|pills?|pharmacy|replica|seo|backlinks?|essay|escort|dating|hire|services?|rent|rental|"
     r"kaufen|günstig|billig|preis|angebot|acheter|pas cher|prix|comprar|barato|precio|oferta|kup|tanie)\b"
 )
+# Niches of link spam whose words are not shopping words ("delta 8 gummies", "testo booster").
+SPAM_NICHE = re.compile(
+    r"\b(casino|poker|slots?|betting|viagra|cialis|pills?|pharmacy|replica|escort|porn|xxx|cbd|thc|delta 8|"
+    r"gummies|kratom|vape|testo|testosterone|booster|keto|diet pills|weight loss|payday|loans?|forex|"
+    r"essays?|followers|backlinks?|seo services|crypto signals)\b"
+)
 NAKED_URL = re.compile(r"^(https?://|www\.)\S+$|^[\w-]+(\.[\w-]+)*\.[a-z]{2,}(/\S*)?$", re.I)
 
 
@@ -66,25 +72,34 @@ def _target_terms(target_url: str, target_title: str | None) -> tuple[str, froze
     return brand, frozenset(words), title_norm, " ".join(path_words)
 
 
+ANCHOR_FEATURES = (
+    "anchor_chars", "anchor_words", "anchor_empty", "anchor_is_image", "anchor_naked_url",
+    "anchor_generic", "anchor_brand", "anchor_exact_match", "anchor_partial_match",
+    "anchor_commercial", "anchor_overoptimised", "anchor_commercial_unrelated", "anchor_title_like",
+)
+
+
 @functools.lru_cache(maxsize=16384)  # exports repeat (anchor, target) pairs: brand, "click here", ...
 def anchor_features(
     anchor: str | None,
     image_alt: str | None,
     target_url: str,
     target_title: str | None,
+    brands: tuple[str, ...] = (),
+    money: tuple[str, ...] = (),
 ) -> dict[str, float]:
     """Anchor features for one link. ``anchor`` None means unknown (all NaN).
 
-    The result is cached and shared: callers copy it (``row.update(...)``), never change it."""
+    ``brands`` and ``money`` are the user's own brand names and money keywords (normalised words),
+    empty when not given: then the brand is the target's domain label and only the built-in
+    commercial vocabulary counts. A money anchor ("over-optimised") is a commercial keyword that
+    names the target's page (its URL words) or a user money keyword: never a bare URL, a brand, the
+    target's own title or a headline-length citation. The result is cached and shared: callers
+    copy it (``row.update(...)``), never change it."""
     if anchor is None and image_alt is None:
-        return {
-            k: np.nan
-            for k in (
-                "anchor_chars", "anchor_words", "anchor_empty", "anchor_is_image", "anchor_naked_url",
-                "anchor_generic", "anchor_brand", "anchor_exact_match", "anchor_partial_match",
-                "anchor_commercial", "anchor_overoptimised",
-            )
-        }
+        out = dict.fromkeys(ANCHOR_FEATURES, np.nan)
+        out["anchor_user_brand"] = out["anchor_user_money"] = np.nan
+        return out
     text = " ".join((anchor or "").split())
     is_image = float(not text and bool(image_alt is not None))
     if not text and image_alt:
@@ -97,12 +112,20 @@ def anchor_features(
     brand_match = bool(brand) and bool(compact) and (
         compact == brand or (len(brand) >= 4 and brand in compact) or (len(compact) >= 4 and compact in brand)
     )
+    user_brand = any(b and (b in joined or b.replace(" ", "") in compact) for b in brands) if compact else False
+    user_money = any(k and f" {k} " in f" {joined} " for k in money) if joined else False
     content_words = [w for w in words if len(w) > 2]
     partial = (sum(w in target_words for w in content_words) / len(content_words)) if content_words else 0.0
+    is_title = bool(title_norm) and joined == title_norm
     exact = bool(joined) and not naked and len(words) >= 2 and bool(
-        joined == title_norm or (slug and (joined == slug or f" {joined} " in f" {slug} "))
+        is_title or (slug and (joined == slug or f" {joined} " in f" {slug} "))
     )
-    commercial = len(COMMERCIAL.findall(joined))
+    commercial = len(COMMERCIAL.findall(joined)) + len(SPAM_NICHE.findall(joined))
+    title_like = len(words) >= 6
+    named = brand_match or user_brand or naked
+    keyword = bool(words) and not named and not is_title and not title_like and joined not in GENERIC_ANCHORS
+    money_anchor = keyword and (user_money or (commercial > 0 and (exact or partial >= 0.75)))
+    unrelated = keyword and commercial > 0 and partial == 0.0 and not any(w in compact for w in target_words)
     return {
         "anchor_chars": float(len(text)),
         "anchor_words": float(len(words)),
@@ -110,12 +133,41 @@ def anchor_features(
         "anchor_is_image": is_image,
         "anchor_naked_url": float(naked),
         "anchor_generic": float(joined in GENERIC_ANCHORS),
-        "anchor_brand": float(brand_match),
+        "anchor_brand": float(brand_match or user_brand),
         "anchor_exact_match": float(exact),
         "anchor_partial_match": float(partial),
         "anchor_commercial": float(commercial),
-        "anchor_overoptimised": float((exact or partial >= 0.75) and commercial > 0 and not brand_match),
+        "anchor_overoptimised": float(money_anchor),
+        "anchor_commercial_unrelated": float(unrelated and bool(SPAM_NICHE.search(joined)) or unrelated and commercial >= 2),
+        "anchor_title_like": float(title_like),
+        "anchor_user_brand": float(user_brand) if brands else np.nan,
+        "anchor_user_money": float(user_money) if money else np.nan,
     }
+
+
+def anchor_class(values: dict[str, float]) -> str:
+    """The anchor's class as auditors name it: brand, url, exact, partial, generic, image, empty,
+    other (``values``: the features of :func:`anchor_features`); '' when the anchor is unknown."""
+    def on(name: str) -> bool:
+        v = values.get(name)
+        return v is not None and v == v and v >= 0.5
+    if values.get("anchor_words") is None or values.get("anchor_words") != values.get("anchor_words"):
+        return ""
+    if on("anchor_empty"):
+        return "empty"
+    if on("anchor_is_image"):
+        return "image"
+    if on("anchor_naked_url"):
+        return "url"
+    if on("anchor_brand"):
+        return "brand"
+    if on("anchor_generic"):
+        return "generic"
+    if on("anchor_overoptimised") or on("anchor_exact_match"):
+        return "exact"
+    if (values.get("anchor_partial_match") or 0) > 0:
+        return "partial"
+    return "other"
 
 
 def context_features(left: str | None, right: str | None) -> dict[str, float]:

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .schema import FEATURE_NAMES, SCHEMA_VERSION, conform, schema_hash
+from .factors import FactorModel
+from .schema import BY_NAME, FEATURE_NAMES, SCHEMA_VERSION, conform, schema_hash
 
 if TYPE_CHECKING:  # imported where models are loaded: finding a model folder needs neither
     import lightgbm as lgb
@@ -64,16 +65,34 @@ class ModelArtifact:
     calibration: Calibration
     strong_threshold: float
     weak_threshold: float
+    factors: FactorModel = FactorModel()
 
     @property
     def embedding(self) -> str:
         return self.metadata["embedding"]["name"]
 
+    @functools.cached_property
+    def booster_features(self) -> tuple[str, ...]:
+        """The schema features the link model reads (a model is fitted on a subset of the schema:
+        the page, anchor and rel evidence the corpora have; the export's columns go to the factors)."""
+        return tuple(self.booster.feature_name())
+
+    def editorial_probability(self, frame: pd.DataFrame) -> np.ndarray:
+        """Calibrated probability that each link is editorial, from the link model (the placement
+        factor's evidence when the page was read)."""
+        return self.scores(frame)
+
+    def booster_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The columns of a schema-ordered frame that the link model reads, in its order."""
+        x = conform(frame)
+        return x if self.booster_features == FEATURE_NAMES else x[list(self.booster_features)]
+
     def raw_scores(self, frame: pd.DataFrame) -> np.ndarray:
         """Uncalibrated probability of 'strong' for a schema-ordered frame."""
         if len(frame) == 0:
             return np.zeros(0)
-        return self.booster.predict(conform(frame), validate_features=True, num_threads=_threads(len(frame)))
+        return self.booster.predict(self.booster_frame(frame), validate_features=True,
+                                    num_threads=_threads(len(frame)))
 
     def scores(self, frame: pd.DataFrame) -> np.ndarray:
         """Calibrated probability (0..1) that each link passes editorial value."""
@@ -85,8 +104,8 @@ class ModelArtifact:
         distinct decision pattern of each tree (``features.treeshap``; same values up to ~1e-14,
         several times faster on batches); the tree tables are built on the first such call."""
         if len(frame) == 0:
-            return np.zeros((0, len(FEATURE_NAMES) + 1))
-        x = conform(frame)
+            return np.zeros((0, len(self.booster_features) + 1))
+        x = self.booster_frame(frame)
         if len(x) < MEMOISED_SHAP_MIN_ROWS:
             return self.booster.predict(x, pred_contrib=True, validate_features=True,
                                         num_threads=_threads(len(x)))
@@ -152,13 +171,15 @@ def save_model(folder: Path, booster: lgb.Booster, metadata: dict) -> Path:
     """Write model.txt + metadata.json atomically (temp folder, then rename)."""
     folder = Path(folder)
     names = tuple(booster.feature_name())
-    if names != FEATURE_NAMES:
-        raise ModelMismatch("booster features differ from the feature schema")
+    unknown = [n for n in names if n not in BY_NAME]
+    if unknown:
+        raise ModelMismatch(f"booster features not in the feature schema: {unknown}")
     meta = {
         "format_version": FORMAT_VERSION,
         "schema_version": SCHEMA_VERSION,
         "schema_hash": schema_hash(),
         "feature_names": list(FEATURE_NAMES),
+        "booster_features": list(names),
         **metadata,
     }
     meta["model_id"] = folder.name
@@ -200,7 +221,8 @@ def load_model(folder: Path, embedding: str | None = None) -> ModelArtifact:
     import lightgbm as lgb
 
     booster = lgb.Booster(model_file=str(folder / "model.txt"))
-    if tuple(booster.feature_name()) != FEATURE_NAMES:
+    names = tuple(booster.feature_name())
+    if [n for n in names if n not in BY_NAME] or list(names) != meta.get("booster_features", list(FEATURE_NAMES)):
         raise ModelMismatch(f"model {folder.name}: model.txt feature names differ from metadata/schema")
     th = meta.get("thresholds", {})
     return ModelArtifact(
@@ -211,4 +233,5 @@ def load_model(folder: Path, embedding: str | None = None) -> ModelArtifact:
         calibration=Calibration.from_json(meta.get("calibration", {})),
         strong_threshold=float(th.get("strong", 0.5)),
         weak_threshold=float(th.get("weak", 0.5)),
+        factors=FactorModel.from_json(meta.get("factors")),
     )

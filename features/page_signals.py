@@ -85,16 +85,56 @@ def _host_features(host: str) -> dict[str, float]:
 
 
 def metric_features(m: Metrics) -> dict[str, float]:
-    """Export metrics, normalised (NaN when the export does not have them)."""
+    """The export's own columns as features, each NaN when the export does not give it.
 
+    Counts spread over orders of magnitude, so they are log10(1 + x); 0-100 scores and yes/no
+    flags are kept as the tool wrote them. Nothing is filled from another column."""
+    frame_form = _either(m.link_frame, m.link_form)
     return {
         "metric_domain_authority": _value(m.domain_authority),
         "metric_page_authority": _value(m.page_authority),
         "metric_log_traffic": _log1p10(m.traffic),
+        "metric_log_domain_traffic": _log1p10(m.domain_traffic),
         "metric_log_outbound": _log1p10(m.outbound_links),
+        "metric_log_internal": _log1p10(m.internal_links),
         "metric_spam_score": _value(m.spam_score),
+        "metric_tool_spam": _value(m.tool_spam),
         "metric_sitewide": _value(m.sitewide),
+        "metric_in_content": _value(m.in_content),
+        "metric_link_image": _link_is(m.link_image, m.link_type, "image"),
+        "metric_link_frame_form": _link_is(frame_form, m.link_type, "frame", "form"),
+        "metric_link_redirect": _link_is(m.link_redirect, m.link_type, "redirect"),
+        "metric_log_links_in_group": _log1p10(m.links_in_group),
+        "metric_log_page_keywords": _log1p10(m.page_keywords),
+        "metric_log_page_refdomains": _log1p10(m.page_referring_domains),
+        "metric_http_ok": np.nan if m.http_code is None else float(200 <= m.http_code < 300),
+        "metric_lost": _lost(m),
     }
+
+
+def _either(a: float | None, b: float | None) -> float | None:
+    if a is None and b is None:
+        return None
+    return float(bool(a) or bool(b))
+
+
+def _link_is(flag: float | None, link_type: str | None, *types: str) -> float:
+    """A yes/no link property from the tool's flag column or, in Ahrefs, its link Type column
+    (two columns saying the same thing in two tools' words, not one derived from another)."""
+    if flag is not None:
+        return float(flag >= 0.5)
+    if link_type is not None:
+        return float(any(t in link_type for t in types))
+    return np.nan
+
+
+def _lost(m: Metrics) -> float:
+    """1 when the tool says the link is gone (Semrush Lost link, Ahrefs Lost date or Lost status)."""
+    if m.lost is not None:
+        return float(m.lost >= 0.5)
+    if m.lost_date is not None or m.lost_reason is not None:
+        return 1.0
+    return np.nan
 
 
 def _value(x: float | None) -> float:

@@ -48,6 +48,8 @@ class FeatureContext:
     lists: DomainLists
     max_html_bytes: int = MAX_HTML_BYTES
     pages_parsed: int = 0  # counter for tests and benchmarks
+    brands: tuple[str, ...] = ()  # the user's brand names (normalised words), --brand
+    money: tuple[str, ...] = ()  # the user's money keywords (normalised words), --money
 
 
 def load_context(embedding: str = DEFAULT_EMBEDDING, embedder: Embedder | None = None) -> FeatureContext:
@@ -203,13 +205,18 @@ def _one(
         ev["source_title"] = page.title
         if page.meta_nofollow and rel is not None and "nofollow" not in rel:
             ev["meta_nofollow"] = True
-    row.update(anchor_features(anchor, image_alt, rec.target_url, rec.target_title))
+    row.update(anchor_features(anchor, image_alt, rec.target_url, rec.target_title, ctx.brands, ctx.money))
     row.update(context_features(ctx_left, ctx_right))
     row.update(rel_features(rel))
     title = rec.source_title if rec.source_title is not None else (page.title if page else None)
     row.update(url_features(rec.source_url, rec.target_url, title, ctx.lists))
     row.update(metric_features(rec.metrics))
-    context = " ".join([p for p in (ctx_left, anchor or image_alt, ctx_right) if p]) or None
+    if rec.metrics.tool:
+        ev["tool"] = rec.metrics.tool
+    # the text around the link, when known: without left or right context there is none (the anchor
+    # alone is not its own context: comparing it with itself would say 1.0 for every export row)
+    context = (" ".join([p for p in (ctx_left, anchor or image_alt, ctx_right) if p]) or None
+               if ctx_left is not None or ctx_right is not None else None)
     tgt, known = target_text(rec.target_url, rec.target_title, rec.target_text)
     texts = TopicalTexts(
         page=(page.title + " " + page.main_text) if page is not None and page.main_text else None,
@@ -217,5 +224,6 @@ def _one(
         anchor=" ".join((anchor or image_alt or "").split()) or None,
         target=tgt,
         target_known=known,
+        title=title,
     )
     return row, ev, status, texts

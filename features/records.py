@@ -34,17 +34,43 @@ RECORD_FIELDS = (
     "metrics",
 )
 
+# Evidence an export (or a user's record) may give about a link, each on its tool's own scale; a
+# field the export does not give stays None (unknown), never derived from another field. Scales:
+# domain_authority 0-100 is a *domain* measure (Ahrefs DR, Moz DA, Semrush AS: not the same scale,
+# and a hosting platform lends its DR to every user page on it); page_authority 0-100 is a *page*
+# measure (Ahrefs UR, Semrush Page ascore, Moz PA, Majestic Source Trust Flow of the linking URL).
 METRIC_FIELDS = (
-    "domain_authority",  # 0-100, Ahrefs DR, Moz DA, Majestic TF, Semrush AS
-    "page_authority",  # 0-100, Ahrefs UR, Moz PA, Semrush page ascore
-    "traffic",  # monthly organic visits of the source page (or domain)
+    "domain_authority",  # 0-100 domain measure: Ahrefs DR, Moz DA, Semrush AS
+    "page_authority",  # 0-100 page measure: Ahrefs UR, Semrush Page ascore, Moz PA, Majestic source TF
+    "traffic",  # monthly organic visits of the source *page* (Ahrefs Page traffic)
+    "domain_traffic",  # monthly organic visits of the source *domain* (Ahrefs Domain traffic)
     "outbound_links",  # external links on the source page
-    "spam_score",  # the tool's own spam score, 0-100
+    "internal_links",  # internal links on the source page (Semrush)
+    "spam_score",  # the tool's own spam score, 0-100 (Moz Spam Score, Semrush toxicity)
+    "tool_spam",  # 1 if the tool marks the source as spam (Ahrefs "Is spam")
     "sitewide",  # 1 if the tool says the link is site-wide
-    "in_content",  # 1 if the tool says the link is in the main content
+    "in_content",  # 1 if the tool says the link is in the main content (Ahrefs "Content")
+    "link_image",  # 1 image link, 0 not (Semrush Image, Majestic FlagImageLink)
+    "link_frame",  # 1 link in a frame/iframe (Semrush Frame, Majestic FlagFrame)
+    "link_form",  # 1 link is a form action (Semrush Form)
+    "link_redirect",  # 1 the link is a redirect (Majestic FlagRedirect)
+    "links_in_group",  # links the tool grouped with this one (Ahrefs "Links in group")
+    "page_keywords",  # keywords the source page ranks for (Ahrefs "Keywords")
+    "page_referring_domains",  # domains linking to the source page (Ahrefs "Referring domains")
+    "http_code",  # HTTP status of the source page when the tool crawled it
+    "lost",  # 1 if the tool marks the link lost / deleted (Semrush "Lost link")
     "first_seen",  # ISO date
     "last_seen",  # ISO date
+    "lost_date",  # ISO date the tool saw the link disappear (Ahrefs "Lost")
+    "link_type",  # text: the tool's link type (Ahrefs "Type": text, image, redirect, frame, form)
+    "lost_reason",  # text: why the tool lists the link as lost (Ahrefs "Lost status" / "Drop reason")
+    "platform",  # text: the source site's platform as the tool detected it (Ahrefs "Platform")
+    "page_type",  # text: the tool's page type of the source (Ahrefs "Page type")
+    "tool",  # text: which tool's scales the metrics are on (ahrefs, semrush, majestic, moz, gsc, ...)
 )
+METRIC_DATE_FIELDS = ("first_seen", "last_seen", "lost_date")
+METRIC_TEXT_FIELDS = ("link_type", "lost_reason", "platform", "page_type", "tool")
+METRIC_NUMBER_FIELDS = tuple(f for f in METRIC_FIELDS if f not in METRIC_DATE_FIELDS + METRIC_TEXT_FIELDS)
 
 
 @dataclass(frozen=True)
@@ -54,12 +80,30 @@ class Metrics:
     domain_authority: float | None = None
     page_authority: float | None = None
     traffic: float | None = None
+    domain_traffic: float | None = None
     outbound_links: float | None = None
+    internal_links: float | None = None
     spam_score: float | None = None
+    tool_spam: float | None = None
     sitewide: float | None = None
     in_content: float | None = None
+    link_image: float | None = None
+    link_frame: float | None = None
+    link_form: float | None = None
+    link_redirect: float | None = None
+    links_in_group: float | None = None
+    page_keywords: float | None = None
+    page_referring_domains: float | None = None
+    http_code: float | None = None
+    lost: float | None = None
     first_seen: str | None = None
     last_seen: str | None = None
+    lost_date: str | None = None
+    link_type: str | None = None
+    lost_reason: str | None = None
+    platform: str | None = None
+    page_type: str | None = None
+    tool: str | None = None
 
 
 @dataclass(frozen=True)
@@ -190,17 +234,20 @@ def parse_metrics(raw: Mapping[str, object]) -> Metrics:
             return nested.get(name, raw.get(name))
     else:
         get = raw.get
-    return _frozen(Metrics, {
-        "domain_authority": parse_number(get("domain_authority")),
-        "page_authority": parse_number(get("page_authority")),
-        "traffic": parse_number(get("traffic")),
-        "outbound_links": parse_number(get("outbound_links")),
-        "spam_score": parse_number(get("spam_score")),
-        "sitewide": parse_number(get("sitewide")),
-        "in_content": parse_number(get("in_content")),
-        "first_seen": parse_date(get("first_seen")),
-        "last_seen": parse_date(get("last_seen")),
-    })
+    values: dict[str, object] = {}
+    for name in METRIC_FIELDS:  # in field order: _frozen needs every field
+        if name in _METRIC_DATES:
+            values[name] = parse_date(get(name))
+        elif name in _METRIC_TEXTS:
+            text = _text(get(name))
+            values[name] = " ".join(text.split())[:200].lower() if text is not None else None
+        else:
+            values[name] = parse_number(get(name))
+    return _frozen(Metrics, values)
+
+
+_METRIC_DATES = frozenset(METRIC_DATE_FIELDS)
+_METRIC_TEXTS = frozenset(METRIC_TEXT_FIELDS)
 
 
 def _frozen(cls: type, values: dict[str, object]) -> Any:

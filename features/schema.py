@@ -24,9 +24,9 @@ import numpy as np
 if TYPE_CHECKING:  # pandas is imported where frames are built: the export reader never needs it
     import pandas as pd
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
-GROUPS = ("placement", "anchor", "rel", "topical", "page")
+GROUPS = ("placement", "anchor", "rel", "topical", "page", "tool", "source", "profile")
 
 ZONES = (
     "main_content",
@@ -40,24 +40,47 @@ ZONES = (
 )
 
 
+# The record fields a group's features are computed from, unless a feature says otherwise. A feature
+# is NaN whenever one of its evidence fields is unknown (tested from this table): "metrics.X" is a
+# metric an export gives, "page" the source page (inline HTML or a page source), "context" the text
+# around the link (export columns or the page), "profile" the other rows of the same export.
+GROUP_EVIDENCE: dict[str, tuple[str, ...]] = {
+    "placement": ("page",),
+    "anchor": ("anchor_text",),
+    "rel": ("rel",),
+    "topical": ("page",),
+    "page": ("page",),
+    "tool": (),
+    "source": ("source_url",),
+    "profile": ("source_url",),
+}
+
+
 @dataclass(frozen=True)
 class FeatureSpec:
-    """One column of the feature frame."""
+    """One column of the feature frame; ``evidence`` names the record fields it needs."""
 
     name: str
     group: str
     doc: str
     dtype: str = "float32"
+    evidence: tuple[str, ...] = ()
 
 
-def _f(name: str, group: str, doc: str) -> FeatureSpec:
-    return FeatureSpec(name=name, group=group, doc=doc)
+def _f(name: str, group: str, doc: str, evidence: tuple[str, ...] | None = None) -> FeatureSpec:
+    return FeatureSpec(name=name, group=group, doc=doc,
+                       evidence=GROUP_EVIDENCE[group] if evidence is None else evidence)
+
+
+def _m(name: str, doc: str, *metrics: str) -> FeatureSpec:
+    """A feature read from the export's own columns (``metrics``: the Metrics fields it needs)."""
+    return _f(name, "tool", doc, tuple(f"metrics.{m}" for m in metrics))
 
 
 # Docs are written so that they read as a reason shown to a user.
 FEATURES: tuple[FeatureSpec, ...] = (
     # --- placement: where the link sits on the source page (needs source HTML)
-    FeatureSpec("placement_zone", "placement", "page zone holding the link", "category"),
+    FeatureSpec("placement_zone", "placement", "page zone holding the link", "category", ("page",)),
     _f("placement_main_prob", "placement", "probability that the link sits in the editorial main content"),
     _f("placement_found", "placement", "a link to the target was found on the source page (1/0)"),
     _f("placement_link_count", "placement", "number of links to the target on the source page"),
@@ -113,21 +136,29 @@ FEATURES: tuple[FeatureSpec, ...] = (
     _f("anchor_partial_match", "anchor", "share of anchor words found in the target's title or URL"),
     _f("anchor_commercial", "anchor", "commercial-intent words in the anchor ('buy', 'cheap', 'casino')"),
     _f("anchor_overoptimised", "anchor", "anchor is an exact-match money keyword, not a brand"),
-    _f("context_chars", "anchor", "characters of text around the link (from the page or the export's context)"),
-    _f("context_punct", "anchor", "sentence punctuation in the text around the link"),
+    _f("anchor_commercial_unrelated", "anchor",
+       "anchor is a commercial keyword with no word of the target, its brand or its URL", ("anchor_text",)),
+    _f("anchor_title_like", "anchor", "anchor reads like a headline or sentence (six words or more)"),
+    _f("anchor_user_brand", "anchor", "anchor names a brand the user gave (--brand)", ("anchor_text", "brand")),
+    _f("anchor_user_money", "anchor", "anchor contains a money keyword the user gave (--money)",
+       ("anchor_text", "money_keywords")),
+    _f("context_chars", "anchor", "characters of text around the link (from the page or the export's context)",
+       ("context",)),
+    _f("context_punct", "anchor", "sentence punctuation in the text around the link", ("context",)),
     # --- rel
     _f("rel_known", "rel", "the link's rel attribute is known (from page or export)"),
     _f("rel_nofollow", "rel", "link is rel=nofollow"),
     _f("rel_sponsored", "rel", "link is rel=sponsored"),
     _f("rel_ugc", "rel", "link is rel=ugc (user-generated content)"),
-    _f("meta_nofollow", "rel", "page has <meta name=robots content=nofollow>"),
-    _f("meta_noindex", "rel", "page has <meta name=robots content=noindex>"),
+    _f("meta_nofollow", "rel", "page has <meta name=robots content=nofollow>", ("page",)),
+    _f("meta_noindex", "rel", "page has <meta name=robots content=noindex>", ("page",)),
     # --- topical similarity (cosine, -1..1)
     _f("sim_page_target", "topical", "similarity of the source page's text to the target"),
-    _f("sim_context_target", "topical", "similarity of the text around the link to the target"),
-    _f("sim_anchor_target", "topical", "similarity of the anchor to the target"),
-    _f("sim_anchor_context", "topical", "similarity of the anchor to the text around it"),
-    _f("target_text_known", "topical", "target title/text known (1) or only URL words (0)"),
+    _f("sim_context_target", "topical", "similarity of the text around the link to the target", ("context",)),
+    _f("sim_anchor_target", "topical", "similarity of the anchor to the target", ("anchor_text",)),
+    _f("sim_anchor_context", "topical", "similarity of the anchor to the text around it", ("anchor_text", "context")),
+    _f("sim_title_target", "topical", "similarity of the source page's title to the target", ("source_title",)),
+    _f("target_text_known", "topical", "target title/text known (1) or only URL words (0)", ("target_url",)),
     # --- page signals
     _f("page_main_chars", "page", "characters of main text on the source page"),
     _f("page_text_chars", "page", "characters of text on the whole source page"),
@@ -136,23 +167,72 @@ FEATURES: tuple[FeatureSpec, ...] = (
     _f("page_ext_links", "page", "outbound links to other sites on the source page"),
     _f("page_ext_domains", "page", "distinct other sites the source page links to"),
     _f("page_link_density", "page", "share of the page's text that is link text"),
-    _f("page_title_chars", "page", "length of the source page title"),
+    _f("page_title_chars", "page", "length of the source page title", ("source_title",)),
     _f("page_spam_words", "page", "spam-vocabulary hits per 1,000 words of page text"),
     _f("page_is_english", "page", "source page language is English"),
-    _f("src_url_depth", "page", "path depth of the source URL"),
-    _f("src_url_chars", "page", "length of the source URL"),
-    _f("src_url_query", "page", "source URL has a query string"),
-    _f("src_host_digits", "page", "digits in the source host name"),
-    _f("src_host_hyphens", "page", "hyphens in the source host name"),
-    _f("src_cheap_tld", "page", "source domain uses a TLD favoured by spam (.xyz, .top, ...)"),
-    _f("src_spam_listed", "page", "source domain is on a public spam-domain list"),
-    _f("tgt_spam_listed", "page", "target domain is on a public spam-domain list"),
-    _f("metric_domain_authority", "page", "export metric: domain authority-like score (0-100)"),
-    _f("metric_page_authority", "page", "export metric: page authority-like score (0-100)"),
-    _f("metric_log_traffic", "page", "export metric: log10(1 + organic traffic of the source)"),
-    _f("metric_log_outbound", "page", "export metric: log10(1 + external links on the source page)"),
-    _f("metric_spam_score", "page", "export metric: the tool's own spam score (0-100)"),
-    _f("metric_sitewide", "page", "export metric: link repeated site-wide"),
+    _f("src_url_depth", "source", "path depth of the source URL"),
+    _f("src_url_chars", "source", "length of the source URL"),
+    _f("src_url_query", "source", "source URL has a query string"),
+    _f("src_host_digits", "source", "digits in the source host name"),
+    _f("src_host_hyphens", "source", "hyphens in the source host name"),
+    _f("src_cheap_tld", "source", "source domain uses a TLD favoured by spam (.xyz, .top, ...)"),
+    _f("src_spam_listed", "source", "source domain is on a public spam-domain list"),
+    _f("tgt_spam_listed", "source", "target domain is on a public spam-domain list", ("target_url",)),
+    _f("src_kind_generated", "source",
+       "source is a generated page: domain stats, 'website worth', domain/link lists, URL-share, doorway, parked"),
+    _f("src_kind_doorway", "source", "source is a doorway page in an upload folder of another (hacked) site"),
+    _f("src_kind_directory", "source", "source is a web, business or article directory"),
+    _f("src_kind_ugc", "source",
+       "source is user content: profile, forum, comment, Q&A, social network, link-in-bio, self-published space"),
+    _f("src_kind_syndication", "source", "source is a syndicated, aggregated or scraped copy ('read the original')"),
+    _f("src_platform_user", "source",
+       "source is a user's space on a hosting platform, which lends its domain authority to every user"),
+    _f("src_majestic_rank", "source",
+       "log10 of the source site's Majestic Million rank (an established, widely linked site; NaN if not listed)"),
+    _f("src_wiki_reliability", "source",
+       "Wikipedia editors' reliability of the source site (+1 reliable, 0 no consensus, -1 unreliable)"),
+    _f("src_title_domain_overlap", "source",
+       "share of the source domain name's words found in its page title (low: a repurposed domain)",
+       ("source_url", "source_title")),
+    # --- the export's own columns, each on its tool's scale (see features.records.METRIC_FIELDS)
+    _m("metric_domain_authority", "the tool's domain authority of the source (Ahrefs DR, Moz DA, Semrush AS; 0-100)",
+       "domain_authority"),
+    _m("metric_page_authority",
+       "the tool's page authority of the source (Ahrefs UR, Semrush Page ascore, Moz PA, Majestic TF; 0-100)",
+       "page_authority"),
+    _m("metric_log_traffic", "log10(1 + monthly organic visits of the source page)", "traffic"),
+    _m("metric_log_domain_traffic", "log10(1 + monthly organic visits of the source domain)", "domain_traffic"),
+    _m("metric_log_outbound", "log10(1 + external links on the source page)", "outbound_links"),
+    _m("metric_log_internal", "log10(1 + internal links on the source page)", "internal_links"),
+    _m("metric_spam_score", "the tool's own spam score (0-100)", "spam_score"),
+    _m("metric_tool_spam", "the tool marks the source as spam", "tool_spam"),
+    _m("metric_sitewide", "the tool says the link is repeated site-wide", "sitewide"),
+    _m("metric_in_content", "the tool says the link sits in the page's main content", "in_content"),
+    _m("metric_link_image", "the tool says the link is an image", "link_image"),
+    _m("metric_link_frame_form", "the tool says the link is in a frame or a form", "link_frame"),
+    _m("metric_link_redirect", "the tool says the link is a redirect", "link_redirect"),
+    _m("metric_log_links_in_group", "log10(1 + links the tool grouped with this one)", "links_in_group"),
+    _m("metric_log_page_keywords", "log10(1 + keywords the source page ranks for)", "page_keywords"),
+    _m("metric_log_page_refdomains", "log10(1 + domains linking to the source page)", "page_referring_domains"),
+    _m("metric_http_ok", "the source page answered 2xx when the tool crawled it", "http_code"),
+    _m("metric_lost", "the tool lists the link as lost or deleted", "lost"),
+    # --- patterns across the export (the other rows of the same profile)
+    _f("prof_domain_rows", "profile", "rows of this export from the same referring domain (site-wide runs)"),
+    _f("prof_path_domains", "profile",
+       "referring domains of this export whose page has the same path template (a generated network)"),
+    _f("prof_title_domains", "profile",
+       "referring domains of this export whose page has the same title (a generated network)",
+       ("source_title",)),
+    _f("prof_anchor_domains", "profile", "referring domains of this export using the same anchor",
+       ("anchor_text",)),
+    _f("prof_page_authority_pct", "profile", "page authority's rank among this export's links (0 lowest, 1 highest)",
+       ("metrics.page_authority",)),
+    _f("prof_domain_authority_pct", "profile",
+       "domain authority's rank among this export's links (0 lowest, 1 highest)", ("metrics.domain_authority",)),
+    _f("prof_traffic_pct", "profile", "page traffic's rank among this export's links (0 lowest, 1 highest)",
+       ("metrics.traffic",)),
+    _f("prof_outbound_pct", "profile", "outbound links' rank among this export's links (0 fewest, 1 most)",
+       ("metrics.outbound_links",)),
 )
 
 FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in FEATURES)

@@ -23,6 +23,7 @@ class TopicalTexts(NamedTuple):
     anchor: str | None
     target: str
     target_known: bool
+    title: str | None = None  # the source page's title (from the export or the page)
 
 
 def target_text(target_url: str, target_title: str | None, target_text: str | None) -> tuple[str, bool]:
@@ -50,8 +51,8 @@ def topical_columns(items: list[TopicalTexts], embedder: Embedder) -> dict[str, 
             texts.append(t)
         return got
 
-    slots = np.array([(slot(it.page), slot(it.context), slot(it.anchor), slot(it.target)) for it in items],
-                     dtype=np.int64).reshape(-1, 4)
+    slots = np.array([(slot(it.page), slot(it.context), slot(it.anchor), slot(it.target), slot(it.title))
+                      for it in items], dtype=np.int64).reshape(-1, 5)
     vecs = embedder.encode(texts) if texts else np.zeros((0, 1), dtype=np.float32)
 
     def cos(a: int, b: int) -> np.ndarray:
@@ -68,5 +69,6 @@ def topical_columns(items: list[TopicalTexts], embedder: Embedder) -> dict[str, 
         "sim_context_target": cos(1, 3),
         "sim_anchor_target": cos(2, 3),
         "sim_anchor_context": cos(2, 1),
+        "sim_title_target": cos(4, 3),
         "target_text_known": np.array([float(it.target_known) for it in items]),
     }

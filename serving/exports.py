@@ -21,19 +21,20 @@ Reading rules, in short:
 * Columns map to canonical fields through the single :data:`ALIASES` table (lower-cased header ->
   field); the first column that maps to a field wins, later ones stay in ``original`` only. A few
   pseudo-fields combine columns: ``rel:nofollow`` / ``rel:ugc`` / ``rel:sponsored`` (boolean columns
-  building ``rel``), ``rel:follow`` (inverted: Moz "Followable") and ``traffic:domain`` (used for
-  ``traffic`` only when the file has no page traffic).
+  building ``rel``), ``rel:follow`` (inverted: Moz "Followable") and ``traffic:domain`` (an old name
+  for ``domain_traffic``; a domain's traffic is never used as the page's).
 * Values: URLs are stripped (and ``host.tld/path`` without a scheme, as Moz writes them, gets
   ``http://``); text fields are kept as written and omitted when blank; numbers become
   floats ("1,240", "35%", "true", "1"); dates become ISO ``YYYY-MM-DD`` (unreadable values are
   omitted). ``rel`` is a space-separated string of ``nofollow ugc sponsored``; it is ``""`` when the
   file says the link is followed and absent when the file says nothing about nofollow.
 
-Choice of metrics: Majestic's ``SourceTrustFlow`` (0-100, trust of the linking page) is used as
-``domain_authority`` because it is the closest Majestic figure to Ahrefs DR / Moz DA on the same
-scale; ``SourceCitationFlow`` is a volume measure, not a quality one, and is kept only in
-``original``. Ahrefs' ``Is spam`` is a yes/no, not a 0-100 score, so it is not mapped to
-``spam_score``.
+Choice of metrics: each column keeps its meaning (see ``features.records.METRIC_FIELDS``). A domain
+measure (Ahrefs DR, Moz DA, Semrush AS) is ``domain_authority``; a page measure (Ahrefs UR, Semrush
+Page ascore, Moz PA) is ``page_authority``; Majestic's ``SourceTrustFlow`` is the Trust Flow of the
+linking URL, so a page measure too, and ``SourceCitationFlow`` (a volume measure, not a quality one)
+is kept only in ``original``. Ahrefs' ``Is spam`` is a yes/no (``tool_spam``), not a 0-100 score, so
+it is not ``spam_score``. A metric the file does not have is absent, never filled from another.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ from datetime import date
 from pathlib import Path
 from typing import IO, NamedTuple
 
-from features.records import METRIC_FIELDS, parse_date, parse_number
+from features.records import METRIC_DATE_FIELDS, METRIC_FIELDS, METRIC_TEXT_FIELDS, parse_date, parse_number
 
 __all__ = [
     "ALIASES",
@@ -100,8 +101,9 @@ TEXT_FIELDS = (
 )
 CANONICAL_FIELDS = TEXT_FIELDS + METRIC_FIELDS
 _URL_FIELDS = frozenset({"source_url", "target_url"})
-_DATE_FIELDS = frozenset({"first_seen", "last_seen"})
-_NUMBER_FIELDS = frozenset(METRIC_FIELDS) - _DATE_FIELDS
+_DATE_FIELDS = frozenset(METRIC_DATE_FIELDS)
+_METRIC_TEXT = frozenset(METRIC_TEXT_FIELDS)
+_NUMBER_FIELDS = frozenset(METRIC_FIELDS) - _DATE_FIELDS - _METRIC_TEXT
 _REL_FLAGS = ("nofollow", "ugc", "sponsored")
 PSEUDO_FIELDS = ("rel:nofollow", "rel:ugc", "rel:sponsored", "rel:follow", "traffic:domain")
 MAPPABLE_FIELDS = CANONICAL_FIELDS + PSEUDO_FIELDS
@@ -154,26 +156,49 @@ ALIASES: dict[str, str] = {
     "ugc": "rel:ugc",  # Ahrefs, Semrush ("Ugc")
     "sponsored": "rel:sponsored",  # Ahrefs, Semrush
     "followable": "rel:follow",  # Moz, older layout
-    # authority
-    "domain rating": "domain_authority",  # Ahrefs DR
+    # authority: a domain measure and a page measure, each on its tool's own scale
+    "domain rating": "domain_authority",  # Ahrefs DR (domain)
     "dr": "domain_authority",
-    "domain authority": "domain_authority",  # Moz DA
-    "sourcetrustflow": "domain_authority",  # Majestic (see the module docstring)
-    "ur": "page_authority",  # Ahrefs UR
+    "domain authority": "domain_authority",  # Moz DA (domain)
+    "authority score": "domain_authority",  # Semrush AS (domain)
+    "ur": "page_authority",  # Ahrefs UR (page)
     "url rating": "page_authority",  # Ahrefs, pre-2022
     "page authority": "page_authority",  # Moz PA
-    "page ascore": "page_authority",  # Semrush
+    "page ascore": "page_authority",  # Semrush (page)
     "page score": "page_authority",  # Semrush, legacy
-    # other metrics
-    "page traffic": "traffic",  # Ahrefs
-    "domain traffic": "traffic:domain",  # Ahrefs, used when there is no page traffic
+    "sourcetrustflow": "page_authority",  # Majestic: Trust Flow of the linking URL (see the module docstring)
+    # traffic and links of the source page
+    "page traffic": "traffic",  # Ahrefs (page)
+    "domain traffic": "domain_traffic",  # Ahrefs (domain): its own field, never used as page traffic
     "external links": "outbound_links",  # Ahrefs, Semrush
     "external links count": "outbound_links",  # Ahrefs, pre-2022
     "outbound links": "outbound_links",
+    "internal links": "internal_links",  # Semrush
+    "internal links count": "internal_links",  # Ahrefs, pre-2022
+    "keywords": "page_keywords",  # Ahrefs: keywords the linking page ranks for
+    "referring domains": "page_referring_domains",  # Ahrefs: domains linking to the linking page
+    "referring page http code": "http_code",  # Ahrefs
+    # the tool's own judgements of the link and the source
     "spam score": "spam_score",  # Moz
     "toxicity score": "spam_score",  # Semrush Backlink Audit
+    "is spam": "tool_spam",  # Ahrefs (yes/no)
     "sitewide": "sitewide",  # Semrush
     "content": "in_content",  # Ahrefs: link is in the main content
+    "type": "link_type",  # Ahrefs: text, image, redirect, frame, form
+    "image": "link_image",  # Semrush
+    "flagimagelink": "link_image",  # Majestic
+    "frame": "link_frame",  # Semrush
+    "flagframe": "link_frame",  # Majestic
+    "form": "link_form",  # Semrush
+    "flagredirect": "link_redirect",  # Majestic
+    "links in group": "links_in_group",  # Ahrefs
+    "platform": "platform",  # Ahrefs: wordpress, blogger, ...
+    "page type": "page_type",  # Ahrefs
+    # lost links
+    "lost link": "lost",  # Semrush (true/false)
+    "lost status": "lost_reason",  # Ahrefs
+    "drop reason": "lost_reason",  # Ahrefs
+    "lost": "lost_date",  # Ahrefs: the date the link was lost
     # dates
     "first seen": "first_seen",  # Ahrefs, Semrush
     "source first found date": "first_seen",  # Majestic
@@ -1210,7 +1235,7 @@ def _field_kind(name: str) -> int:
         return _K_URL
     if name == "rel":
         return _K_REL
-    if name in TEXT_FIELDS:
+    if name in TEXT_FIELDS or name in _METRIC_TEXT:
         return _K_TEXT
     if name in _DATE_FIELDS:
         return _K_DATE
@@ -1305,13 +1330,13 @@ def _build_record(values: Sequence[object], plan: Iterable[tuple[int, str, int]]
                 flags[name[4:]] = flag
         elif kind == _K_DOMAIN_TRAFFIC:
             domain_traffic = _number(raw)
+            if domain_traffic is not None and "domain_traffic" not in record:
+                record["domain_traffic"] = domain_traffic
         elif kind == _K_REL:
             tokens = raw if isinstance(raw, list | tuple) else str(raw).replace(",", " ").split()
             rel = " ".join(str(t).strip().lower() for t in tokens if str(t).strip())
             if rel:
                 record["rel"] = rel
-    if "traffic" not in record and domain_traffic is not None:
-        record["traffic"] = domain_traffic
     if "rel" not in record:
         rel = _rel_from_flags(flags or {})
         if rel is not None:

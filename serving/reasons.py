@@ -1,19 +1,17 @@
-"""Turn LightGBM per-feature contributions into reasons a user understands.
+"""Reasons a user reads: per factor, what its evidence says, in words, strongest first.
 
-Contributions are in log-odds; the largest in absolute value are shown, each
-phrased from the feature's value ("in the footer", "marked rel=sponsored",
-"page unrelated to target (similarity 0.08)") with its direction (+ raises the
-score, - lowers it).
+Each scored link gets one phrase per factor that had evidence ("authority: UR 45, top 10% of this
+export"), ordered by how much that factor moved the score (its exact part of the log-odds, see
+``features.factors``), then one phrase naming the factors without evidence ("unknown: relevance
+(no page text or title)"). Phrases never start with a character a spreadsheet reads as a formula.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
-import numpy as np
-
-from features.schema import BY_NAME, FEATURE_NAMES
+from features.factors import FACTORS
 
 ZONE_WORDS = {
     "main_content": "in the article's main content",
@@ -26,161 +24,231 @@ ZONE_WORDS = {
     "not_found": "link not found on the page",
 }
 
-# 0/1 features: (words when 1, words when 0)
-FLAG_WORDS: dict[str, tuple[str, str]] = {
-    "rel_sponsored": ("marked rel=sponsored (paid)", "not marked sponsored"),
-    "rel_ugc": ("marked rel=ugc (user-generated)", "not marked ugc"),
-    "rel_nofollow": ("marked nofollow", "followed link"),
-    "anchor_overoptimised": ("anchor is an exact-match money keyword", "anchor is not an over-optimised keyword"),
-    "anchor_generic": ("generic anchor ('click here', 'website')", "descriptive anchor"),
-    "anchor_naked_url": ("anchor is a bare URL", "anchor is not a bare URL"),
-    "anchor_brand": ("anchor names the target's brand", "anchor does not name the brand"),
-    "anchor_is_image": ("image link", "text link"),
-    "anchor_exact_match": ("anchor repeats the target's title/URL keywords", "anchor is not an exact match"),
-    "src_spam_listed": ("source domain is on a spam list", "source domain not on spam lists"),
-    "tgt_spam_listed": ("target domain is on a spam list", "target domain not on spam lists"),
-    "meta_nofollow": ("page is meta-robots nofollow", "page allows following links"),
-    "meta_noindex": ("page is noindex", "page is indexable"),
-    "dom_in_footer": ("inside a <footer>", "not in a footer"),
-    "dom_in_nav": ("inside a <nav> menu", "not in a navigation menu"),
-    "dom_in_paragraph": ("inside a text paragraph", "not inside a paragraph"),
-    "traf_has_link": ("kept by main-content extraction", "dropped by main-content extraction"),
-    "placement_found": ("link found on the page", "link not found on the page"),
-    "cls_comment": ("inside a comments block", "not in a comments block"),
-    "cls_sidebar": ("inside a sidebar/widget", "not in a sidebar"),
-    "cls_footer": ("inside a footer block", "not in a footer block"),
-    "cls_related": ("inside a related-links block", "not in a related-links block"),
+# The tools' names for their page and domain measures (features.records.METRIC_FIELDS).
+PAGE_MEASURE = {"ahrefs": "UR", "ahrefs_awt": "UR", "semrush": "Page ascore", "semrush_legacy": "Page score",
+                "moz": "PA", "majestic": "Trust Flow"}
+DOMAIN_MEASURE = {"ahrefs": "DR", "ahrefs_awt": "DR", "moz": "DA", "semrush": "AS"}
+
+UNKNOWN_WHY = {
+    "placement": "no page, and the export does not say",
+    "relevance": "no page text or title",
+    "authority": "no authority figures, and the site is not on the shipped lists",
+    "traffic": "no traffic figures",
+    "anchor": "no anchor text",
+    "intent": "rel not known",
+    "source": "nothing known about the source",
+    "patterns": "no profile",
+}
+
+KIND_WORDS = {
+    "generated": "a generated page (domain stats, domain or link list, URL-share, doorway or parked page)",
+    "directory": "a directory listing",
+    "ugc": "user content (profile, forum, comment, Q&A, social or self-published page)",
+    "syndication": "a syndicated or scraped copy",
 }
 
 
-def phrase(name: str, value: object) -> str | None:
-    """Words for one feature at one value; None when the value says nothing (unknown)."""
-    if name == "placement_zone":
-        return ZONE_WORDS.get(str(value)) if value is not None and str(value) != "nan" else None
-    v = float(value) if value is not None else math.nan
-    if math.isnan(v):
-        return None
-    flag = v >= 0.5
-    if name == "placement_main_prob":
-        return f"in the editorial main content (p={v:.2f})" if v >= 0.5 else f"outside the editorial content (p={v:.2f})"
-    if name in FLAG_WORDS:
-        return FLAG_WORDS[name][0] if flag else FLAG_WORDS[name][1]
-    if name.startswith("sim_"):
-        what = {"sim_page_target": "page", "sim_context_target": "text around the link",
-                "sim_anchor_target": "anchor", "sim_anchor_context": "anchor vs its context"}[name]
-        if name == "sim_anchor_context":
-            return f"anchor fits its surrounding text (similarity {v:.2f})" if v >= 0.3 else \
-                f"anchor unrelated to its surrounding text (similarity {v:.2f})"
-        return f"{what} on the target's topic (similarity {v:.2f})" if v >= 0.3 else \
-            f"{what} unrelated to target (similarity {v:.2f})"
-    if name == "block_link_density":
-        return f"block is {v:.0%} link text"
-    if name == "page_ext_links":
-        return f"page has {v:.0f} outbound links"
-    if name == "anchor_words":
-        return f"anchor of {v:.0f} word{'s' if v != 1 else ''}"
-    if name == "context_chars":
-        return "no running text around the link" if v == 0 else f"{v:,.0f} characters of text around the link"
-    if name == "context_punct":
-        return f"{v:.0f} sentence mark{'s' if v != 1 else ''} around the link (running text)" if v else \
-            "no sentence around the link"
-    if name == "page_text_chars":
-        return f"source page has {v:,.0f} characters of text"
-    if name == "src_url_depth":
-        return f"source URL is {v:.0f} folder{'s' if v != 1 else ''} deep"
-    value = f"{v:,.0f}" if abs(v) >= 100 or v == int(v) else f"{v:.2f}"
-    return f"{BY_NAME[name].doc}: {value}"
-
-
-MIN_CONTRIBUTION = 0.05  # log-odds: smaller contributions are not worth a reason
-
-
-def top_reasons(contrib: np.ndarray, values: Mapping[str, object], k: int = 3) -> list[str]:
-    """The k strongest reasons for one row; ``contrib`` has one entry per feature plus the bias."""
-    order = np.argsort(-np.abs(contrib[: len(FEATURE_NAMES)]), kind="stable")
-    return _reasons(_pairs(order, contrib), lambda j: values.get(FEATURE_NAMES[j]), k)
-
-
-def top_reasons_batch(contrib: np.ndarray, columns: Sequence[Sequence[object]], k: int = 3) -> list[list[str]]:
-    """:func:`top_reasons` for every row of ``contrib`` (rows x (features + 1)) at once;
-    ``columns[j][i]`` is feature j's value on row i (schema order). Only the few strongest
-    contributions of each row are sorted (``argpartition``); rows whose candidates run out (unknown
-    values, repeated words) fall back to the full order, so the result equals :func:`top_reasons`."""
-    n_feat = len(FEATURE_NAMES)
-    mag = np.abs(contrib[:, :n_feat])
-    m = min(n_feat, 2 * k + 4)
-    if m < n_feat:
-        part = np.argpartition(-mag, m - 1, axis=1)[:, :m]
-        # the m largest, in the full order's sequence (descending magnitude, ties by index)
-        keyed = np.take_along_axis(mag, part, axis=1)
-        cand = np.take_along_axis(part, np.lexsort((part, -keyed), axis=1), axis=1)
-        floor = keyed.min(axis=1)  # magnitudes below this were not candidates
-    else:
-        cand = np.argsort(-mag, axis=1, kind="stable")
-        floor = np.zeros(len(mag))
-    # Plain Python lists: the per-row loop below then reads no numpy scalars.
-    cand_idx = cand.tolist()
-    cand_val = np.take_along_axis(contrib[:, :n_feat], cand, axis=1).tolist()
-    # Rows whose candidates may not hold the answer: the cut is above MIN_CONTRIBUTION and either
-    # the candidates run out (checked per row below) or a contribution tied with the smallest
-    # candidate was left out (checked here for all rows at once).
-    if m < n_feat:
-        cut_counts = floor >= MIN_CONTRIBUTION
-        tie_left_out = cut_counts & (np.count_nonzero(mag == floor[:, None], axis=1)
-                                     > np.count_nonzero(keyed == floor[:, None], axis=1))
-    else:  # every contribution is a candidate
-        cut_counts = tie_left_out = np.zeros(len(mag), dtype=bool)
-    cut, ties = cut_counts.tolist(), tie_left_out.tolist()
-    out: list[list[str]] = []
-    for i in range(len(mag)):
-        def value(j: int, i: int = i) -> object:
-            return columns[j][i]
-
-        got = _reasons(zip(cand_idx[i], cand_val[i], strict=True), value, k)
-        if cut[i] and (len(got) < k or ties[i]):
-            got = _reasons(_pairs(np.argsort(-mag[i], kind="stable"), contrib[i]), value, k)
-        out.append(got)
-    return out
-
-
-_PHRASES: dict[tuple[int, object], str | None] = {}  # (feature, value) -> words: values repeat a lot
-
-
-def _phrase(j: int, value: object) -> str | None:
-    """:func:`phrase` of feature ``j`` at ``value``, memoised (bounded). -0.0 reads as 0.0 (it
-    equals 0.0 as a key, and "-0 outbound links" says nothing more)."""
-    if value == 0.0 and type(value) is float:
-        value = 0.0
-    key = (j, value)
+def _num(v: object) -> float:
     try:
-        return _PHRASES[key]
-    except KeyError:
-        pass
-    except TypeError:  # unhashable value
-        return phrase(FEATURE_NAMES[j], value)
-    text = phrase(FEATURE_NAMES[j], value)
-    if len(_PHRASES) >= 50_000:
-        _PHRASES.clear()
-    _PHRASES[key] = text
-    return text
+        x = float(v)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return math.nan
+    return x
 
 
-def _pairs(order: Iterable[int], contrib: np.ndarray) -> Iterator[tuple[int, float]]:
-    """(feature index, contribution) in ``order``."""
-    return ((int(j), float(contrib[j])) for j in order)
+def _known(v: float) -> bool:
+    return v == v
 
 
-def _reasons(pairs: Iterable[tuple[int, float]], value: Callable[[int], object], k: int) -> list[str]:
-    """The first k distinct phrases of (feature, contribution) pairs taken strongest first,
-    down to MIN_CONTRIBUTION."""
-    out: list[str] = []
-    seen: set[str] = set()
-    for j, c in pairs:
-        if abs(c) < MIN_CONTRIBUTION or len(out) >= k:
-            break
-        text = _phrase(j, value(j))
-        if text is None or text in seen:
+def _count(v: float) -> str:
+    """A count, short: 887, 3.6k, 1.2M."""
+    if v >= 1e6:
+        return f"{v / 1e6:.1f}M"
+    if v >= 1e4:
+        return f"{v / 1e3:.0f}k"
+    if v >= 1e3:
+        return f"{v / 1e3:.1f}k"
+    return f"{v:.0f}"
+
+
+def _score(v: float) -> str:
+    return f"{v:.0f}" if v == int(v) or v >= 10 else f"{v:.1f}"
+
+
+def _pct(p: float) -> str:
+    if p >= 0.5:
+        return f"top {max(1, round((1 - p) * 100))}% of this export"
+    return f"bottom {max(1, round(p * 100))}% of this export"
+
+
+def _from_log(v: float) -> float:
+    return 10 ** v - 1.0
+
+
+def factor_phrase(name: str, get: Mapping[str, object], ev: Mapping[str, object]) -> str | None:
+    """What factor ``name`` found for one link (``get``: feature values by name; ``ev``: the row's
+    evidence: tool name, page zone, source kind); None when it found nothing."""
+    v = lambda k: _num(get.get(k))  # noqa: E731
+    tool = str(ev.get("tool") or "")
+    if name == "placement":
+        zone = ev.get("placement_zone")
+        if ev.get("with_page") and zone and zone != "unknown":
+            p = v("placement_main_prob")
+            where = ZONE_WORDS.get(str(zone), str(zone))
+            return f"{where} (p={p:.2f})" if _known(p) else where
+        bits = []
+        if _known(v("metric_in_content")):
+            bits.append("in the main content, says the tool" if v("metric_in_content") >= 0.5
+                        else "not in the main content, says the tool")
+        if v("metric_sitewide") >= 0.5:
+            bits.append("site-wide")
+        if v("metric_link_frame_form") >= 0.5:
+            bits.append("in a frame or form")
+        if v("metric_link_redirect") >= 0.5:
+            bits.append("a redirect")
+        if v("metric_log_links_in_group") > 1.0:
+            bits.append(f"one of {_count(_from_log(v('metric_log_links_in_group')))} grouped links")
+        return ", ".join(bits) or None
+    if name == "relevance":
+        s, what = v("sim_page_target"), "page"
+        if not _known(s):
+            s, what = v("sim_title_target"), "page title"
+        if not _known(s):
+            return None
+        return (f"{what} on the target's topic (similarity {s:.2f})" if s >= 0.3
+                else f"{what} unrelated to the target (similarity {s:.2f})")
+    if name == "authority":
+        bits = []
+        pa = v("metric_page_authority")
+        if _known(pa):
+            label = PAGE_MEASURE.get(tool, "page authority")
+            pct = v("prof_page_authority_pct")
+            bits.append(f"{label} {_score(pa)}" + (f", {_pct(pct)}" if _known(pct) else ""))
+        platform = v("src_platform_user") >= 0.5
+        da = v("metric_domain_authority")
+        if _known(da):
+            label = DOMAIN_MEASURE.get(tool, "domain authority")
+            bits.append(f"{label} {_score(da)} is the platform's, not this user's" if platform
+                        else f"{label} {_score(da)}")
+        rank = v("src_majestic_rank")
+        if _known(rank) and not platform:
+            bits.append(f"Majestic Million #{_count(10 ** rank)}")
+        wiki = v("src_wiki_reliability")
+        if _known(wiki) and not platform:
+            bits.append({1.0: "a reliable source for Wikipedia editors", 0.0: "no consensus on reliability "
+                         "among Wikipedia editors"}.get(wiki, "an unreliable source for Wikipedia editors"))
+        return ", ".join(bits) or None
+    if name == "traffic":
+        bits = []
+        if _known(v("metric_log_traffic")):
+            bits.append(f"page {_count(_from_log(v('metric_log_traffic')))} visits/month")
+        if _known(v("metric_log_domain_traffic")):
+            bits.append(f"site {_count(_from_log(v('metric_log_domain_traffic')))} visits/month")
+        if _known(v("metric_log_page_keywords")):
+            bits.append(f"ranks for {_count(_from_log(v('metric_log_page_keywords')))} keywords")
+        return ", ".join(bits) or None
+    if name == "anchor":
+        if not _known(v("anchor_words")):
+            return None
+        if v("anchor_overoptimised") >= 0.5:
+            return "exact-match money keyword"
+        if v("anchor_commercial_unrelated") >= 0.5:
+            return "spam keyword with nothing of the target in it"
+        if v("anchor_empty") >= 0.5:
+            return "empty"
+        if v("anchor_is_image") >= 0.5:
+            return "image"
+        if v("anchor_naked_url") >= 0.5:
+            return "a bare URL (natural)"
+        if v("anchor_brand") >= 0.5:
+            return "the brand (natural)"
+        if v("anchor_generic") >= 0.5:
+            return "generic words"
+        if v("anchor_title_like") >= 0.5:
+            return "a headline or sentence (natural citation)"
+        return "descriptive words"
+    if name == "intent":
+        if v("rel_sponsored") >= 0.5:
+            return "rel=sponsored (paid)"
+        if v("rel_ugc") >= 0.5:
+            return "rel=ugc (user-generated)"
+        if v("rel_nofollow") >= 0.5:
+            return "nofollow"
+        if v("meta_nofollow") >= 0.5:
+            return "the page is meta-robots nofollow"
+        if v("rel_known") >= 0.5:
+            return "followed"
+        return None
+    if name == "source":
+        bits = []
+        kind = ev.get("source_kind")
+        if kind:
+            bits.append(str(kind))
+        else:
+            for k, words in KIND_WORDS.items():
+                if v(f"src_kind_{k}") >= 0.5:
+                    bits.append(words)
+        if v("src_spam_listed") >= 0.5:
+            bits.append("the domain is on a public spam list")
+        if v("metric_tool_spam") >= 0.5:
+            bits.append("the tool marks it as spam")
+        if v("metric_spam_score") >= 60:
+            bits.append(f"the tool's spam score is {v('metric_spam_score'):.0f}")
+        out_links = v("page_ext_links")
+        if not _known(out_links) and _known(v("metric_log_outbound")):
+            out_links = _from_log(v("metric_log_outbound"))
+        if _known(out_links):
+            bits.append(f"{_count(out_links)} outbound links on the page")
+        if v("metric_http_ok") == 0.0:
+            bits.append("the page did not answer 2xx to the tool")
+        return ", ".join(bits) or None
+    if name == "patterns":
+        path, title = v("prof_path_domains"), v("prof_title_domains")
+        bits = []
+        if path >= 3:
+            bits.append(f"the same page path on {path:.0f} referring domains of this export")
+        if title >= 3:
+            bits.append(f"the same page title on {title:.0f} referring domains of this export")
+        if bits:
+            return ", ".join(bits)
+        if _known(path) or _known(title):
+            return "no repeated template across this export"
+        return None
+    return None
+
+
+def factor_reasons(parts: Mapping[str, float], get: Mapping[str, object], ev: Mapping[str, object],
+                   known: Mapping[str, bool]) -> list[str]:
+    """One phrase per factor with evidence, largest part of the score first, then the unknowns."""
+    found: list[tuple[float, str]] = []
+    unknown: list[str] = []
+    for name in FACTORS:
+        text = factor_phrase(name, get, ev) if known.get(name) else None
+        if text is None:
+            unknown.append(name)
             continue
-        seen.add(text)
-        out.append(f"{'+' if c > 0 else '-'} {text}")
+        part = parts.get(name, 0.0)
+        sign = "raises" if part > 0.05 else "lowers" if part < -0.05 else "neutral"
+        found.append((abs(part), f"{name}: {text} ({sign})"))
+    found.sort(key=lambda t: -t[0])
+    out = [text for _, text in found]
+    if unknown:
+        out.append("unknown: " + ", ".join(f"{u} ({UNKNOWN_WHY[u]})" for u in unknown))
     return out
+
+
+def factor_reasons_batch(parts: Mapping[str, Sequence[float]], columns: Mapping[str, Sequence[object]],
+                         evidence: Sequence[Mapping[str, object]],
+                         known: Mapping[str, Sequence[bool]]) -> list[list[str]]:
+    """:func:`factor_reasons` for every row (columns and parts by name, one value per row)."""
+    n = len(evidence)
+    names = list(columns)
+    out = []
+    for i in range(n):
+        row = {k: columns[k][i] for k in names}
+        out.append(factor_reasons({k: float(parts[k][i]) for k in parts}, row, evidence[i],
+                                  {k: bool(known[k][i]) for k in known}))
+    return out
+
+
+__all__ = ["ZONE_WORDS", "factor_phrase", "factor_reasons", "factor_reasons_batch"]

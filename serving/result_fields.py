@@ -4,4 +4,4 @@ A module of its own so that the process that reads exports and writes the output
 the columns without importing the model stack (LightGBM, pandas, the page parser).
 """
 
-RESULT_FIELDS = ("score", "verdict", "reasons", "placement_zone", "status", "flags")
+RESULT_FIELDS = ("score", "verdict", "risk", "reasons", "placement_zone", "status", "flags")

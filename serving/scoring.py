@@ -17,6 +17,7 @@ import pandas as pd
 
 from features.artifact import ModelArtifact, default_models_dir, load_model, resolve_model_dir
 from features.embeddings import Embedder
+from features.factors import combine, factor_values
 from features.pages import PageSource
 from features.pipeline import (
     STATUS_LINK_MISSING,
@@ -26,27 +27,32 @@ from features.pipeline import (
     load_context,
 )
 from features.records import LinkRecord
-from features.schema import FEATURE_NAMES
+from features.schema import FEATURE_NAMES, NUMERIC_NAMES
 
-from .reasons import top_reasons_batch
+from .reasons import factor_reasons_batch
 from .result_fields import RESULT_FIELDS  # noqa: F401 - re-exported for callers of this module
 
-# Manipulation signals: what makes a weak link *risky* (disavow candidate) rather than merely worthless.
-FLAG_RULES: tuple[tuple[str, str, float], ...] = (
-    ("paid", "rel_sponsored", 1.0),
-    ("spam_source", "src_spam_listed", 1.0),
-    ("spam_target", "tgt_spam_listed", 1.0),
-    ("money_anchor", "anchor_overoptimised", 1.0),
-    ("sitewide", "metric_sitewide", 1.0),
-    ("tool_spam_score", "metric_spam_score", 60.0),
-    ("spam_vocabulary", "page_spam_words", 5.0),
+# Manipulation signals: what makes a link *risky* (a disavow candidate) rather than merely worthless.
+# (flag name, feature, at least, words of the reason)
+FLAG_RULES: tuple[tuple[str, str, float, str], ...] = (
+    ("paid", "rel_sponsored", 1.0, "marked rel=sponsored: a paid link"),
+    ("spam_source", "src_spam_listed", 1.0, "the source domain is on a public spam list"),
+    ("spam_target", "tgt_spam_listed", 1.0, "the target domain is on a public spam list"),
+    ("money_anchor", "anchor_overoptimised", 1.0, "an exact-match money-keyword anchor"),
+    ("spam_anchor", "anchor_commercial_unrelated", 1.0, "a spam-niche keyword anchor unrelated to the target"),
+    ("tool_spam", "metric_tool_spam", 1.0, "the SEO tool marks the source as spam"),
+    ("tool_spam_score", "metric_spam_score", 60.0, "the SEO tool's spam score is 60 or more"),
+    ("spam_vocabulary", "page_spam_words", 5.0, "the page is full of spam vocabulary"),
+    ("network", "prof_path_domains", 3.0, "the same page path on 3+ referring domains: a generated network"),
+    ("doorway", "src_kind_doorway", 1.0, "a doorway page in an upload folder of another site"),
 )
+FLAG_WORDS: dict[str, str] = {name: words for name, _, _, words in FLAG_RULES}
 
 
 def risk_flags(values: Mapping[str, object]) -> list[str]:
     """Names of the manipulation signals present in one row's feature values."""
     out = []
-    for name, feature, at_least in FLAG_RULES:
+    for name, feature, at_least, _ in FLAG_RULES:
         v = values.get(feature)
         if isinstance(v, float) and v == v and v >= at_least:
             out.append(name)
@@ -56,7 +62,7 @@ def risk_flags(values: Mapping[str, object]) -> list[str]:
 def risk_flags_batch(frame: pd.DataFrame) -> list[list[str]]:
     """:func:`risk_flags` for every row of a feature frame, one numpy comparison per rule."""
     hits = [(name, np.nan_to_num(frame[feature].to_numpy(dtype=np.float64), nan=-np.inf) >= at_least)
-            for name, feature, at_least in FLAG_RULES]
+            for name, feature, at_least, _ in FLAG_RULES if feature in frame.columns]
     any_hit = np.logical_or.reduce([h for _, h in hits]) if hits else np.zeros(len(frame), dtype=bool)
     out: list[list[str]] = [[] for _ in range(len(frame))]
     for i in np.flatnonzero(any_hit):
@@ -74,6 +80,10 @@ def _value_columns(frame: pd.DataFrame) -> list[Sequence[object]]:
         arr = col.to_numpy() if col.dtype == np.float32 else None
         out.append(memoryview(np.ascontiguousarray(arr)) if arr is not None else col.tolist())
     return out
+
+
+_WITH_PAGE = frozenset({"ok", STATUS_LINK_MISSING})  # feature statuses of rows whose page was read
+_REASON_COLUMNS = tuple(n for n in NUMERIC_NAMES if not n.startswith(("dom_", "cls_", "block_", "list_", "traf_")))
 
 
 def result_status(feature_status: str) -> str:
@@ -122,8 +132,8 @@ class Scorer:
             status = statuses.get(s)
             if status is None:
                 status = statuses[s] = result_status(s)
-            results.append({"score": None, "verdict": None, "reasons": [], "placement_zone": ev.get("placement_zone"),
-                            "status": status, "flags": []})
+            results.append({"score": None, "verdict": None, "risk": "", "reasons": [],
+                            "placement_zone": ev.get("placement_zone"), "status": status, "flags": []})
         page_status = getattr(pages, "status", None)  # a page cache knows noindex pages
         if page_status is not None:
             for r, raw in zip(results, records, strict=True):
@@ -133,22 +143,37 @@ class Scorer:
         if not ok:
             return results
         frame = batch.frame if len(ok) == len(records) else batch.frame.iloc[ok]
-        scores, contrib = self.model.scores_and_contributions(frame)
+        n = len(ok)
+        with_page = np.array([batch.status[i] in _WITH_PAGE for i in ok], dtype=bool)
+        editorial = np.full(n, np.nan)
+        if with_page.any():
+            editorial[with_page] = self.model.editorial_probability(frame.iloc[np.flatnonzero(with_page)])
+        cols = {name: frame[name].to_numpy(dtype=np.float64) for name in NUMERIC_NAMES}
+        values = factor_values(cols, n, with_page, editorial)
+        scores, parts = combine(values, self.model.factors, n, with_page)
         verdicts = self.model.verdicts(scores)
-        columns = _value_columns(frame)
-        reasons = top_reasons_batch(contrib, columns, n_reasons)
         flags = risk_flags_batch(frame)
+        lost = cols["metric_lost"] >= 0.5
+        evidence = [dict(batch.evidence[i], with_page=bool(with_page[j])) for j, i in enumerate(ok)]
+        known = {k: ~np.isnan(v) for k, v in values.items()}
+        reasons = factor_reasons_batch(parts, {k: cols[k].tolist() for k in _REASON_COLUMNS}, evidence, known)
+        columns = _value_columns(frame) if explain else None
         score_list = scores.tolist()  # Python floats: round() as on float(scores[j]), without numpy scalars
         for j, i in enumerate(ok):
             r = results[i]
+            if lost[j]:  # a link the tool saw disappear: not scored as live, never in a disavow file
+                r["status"] = "lost"
+                r["reasons"] = ["lost: the SEO tool lists this link as lost or deleted"]
+                continue
             r["score"] = round(score_list[j], 4)
             r["verdict"] = verdicts[j]
-            r["reasons"] = reasons[j]
             r["flags"] = flags[j]
+            r["risk"] = "risky" if flags[j] else "worthless" if verdicts[j] == "weak" else ""
+            r["reasons"] = reasons[j] + [f"risk: {FLAG_WORDS[f]}" for f in flags[j]]
             ev = batch.evidence[i]
             if "context" in ev:
                 r["evidence"] = ev["context"]
-            if explain:
+            if columns is not None:
                 r["features"] = {
                     name: (None if isinstance(col[j], float) and math.isnan(col[j]) else col[j])
                     for name, col in zip(FEATURE_NAMES, columns, strict=True)

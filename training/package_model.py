@@ -1,0 +1,66 @@
+"""Package a model folder: a fitted link model (LightGBM, trained on the corpora) plus the factor
+weights and verdict thresholds of the worth score (``features.factors``).
+
+The link model is what the corpora can teach (is a link editorial, from its page, anchor and rel);
+the factor weights are the priors written down in ``data/DATASHEET.md`` (there is no public
+labelled backlink set to fit them on); retraining on a user's labels refits them (``linkq train``).
+
+    python -m training.package_model --booster-from models/linkq-default-v1 --model-id linkq-default-v2
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import lightgbm as lgb
+
+from features.artifact import default_models_dir, load_model, save_model, set_current
+from features.factors import FactorModel
+
+# Verdict thresholds on the worth score (0-1): below WEAK the link is worth nothing (or is risky),
+# from STRONG on it is a link worth having; between, a person should look.
+STRONG_THRESHOLD = 0.6
+WEAK_THRESHOLD = 0.35
+
+
+def package(booster_from: Path, models_dir: Path, model_id: str, factors: FactorModel | None = None,
+            strong: float = STRONG_THRESHOLD, weak: float = WEAK_THRESHOLD, set_as_current: bool = False) -> Path:
+    """Write ``models_dir/model_id`` with the booster of ``booster_from`` and the factor model."""
+    old = json.loads((Path(booster_from) / "metadata.json").read_text())
+    booster = lgb.Booster(model_file=str(Path(booster_from) / "model.txt"))
+    keep = ("embedding", "calibration", "training_data", "config", "best_iteration", "metrics", "library_versions",
+            "git_commit", "fit_seconds")
+    meta = {k: old[k] for k in keep if k in old}
+    meta.update({
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "link_model_from": old.get("model_id", Path(booster_from).name),
+        "link_model_thresholds": old.get("thresholds"),
+        "thresholds": {"strong": strong, "weak": weak},
+        "factors": (factors or FactorModel()).to_json(),
+        "score": "worth score: logistic of the weighted factor values (features.factors); the link model "
+                 "gives the placement factor when the page was read",
+    })
+    folder = save_model(models_dir / model_id, booster, meta)
+    load_model(folder)
+    if set_as_current:
+        set_current(models_dir, model_id)
+    return folder
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--booster-from", type=Path, required=True, help="model folder whose model.txt to reuse")
+    ap.add_argument("--model-id", required=True)
+    ap.add_argument("--models-dir", type=Path, default=None)
+    ap.add_argument("--set-current", action="store_true")
+    args = ap.parse_args(argv)
+    folder = package(args.booster_from, args.models_dir or default_models_dir(), args.model_id,
+                     set_as_current=args.set_current)
+    print(f"wrote {folder}")
+
+
+if __name__ == "__main__":
+    main()
