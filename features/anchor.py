@@ -24,6 +24,7 @@ GENERIC_ANCHORS = frozenset(
         "visit", "visit site", "visit website", "go", "continue", "details", "more info", "info", "download",
         "article", "this article", "this post", "post", "page", "here is", "check it out", "full story",
         "continue reading", "read the full article", "report", "study", "official website",
+        "anchor text", "anchor", "keyword", "your keyword", "link text", "url",
         # de
         "hier", "klicken sie hier", "mehr", "weiterlesen", "weiter", "mehr lesen", "webseite", "website besuchen",
         "quelle", "mehr erfahren", "hier klicken",
@@ -120,12 +121,16 @@ def anchor_features(
     exact = bool(joined) and not naked and len(words) >= 2 and bool(
         is_title or (slug and (joined == slug or f" {joined} " in f" {slug} "))
     )
-    commercial = len(COMMERCIAL.findall(joined)) + len(SPAM_NICHE.findall(joined))
+    niche = len(SPAM_NICHE.findall(joined))
+    commercial = len(COMMERCIAL.findall(joined)) + niche
     title_like = len(words) >= 6
     named = brand_match or user_brand or naked
-    keyword = bool(words) and not named and not is_title and not title_like and joined not in GENERIC_ANCHORS
-    money_anchor = keyword and (user_money or (commercial > 0 and (exact or partial >= 0.75)))
-    unrelated = keyword and commercial > 0 and partial == 0.0 and not any(w in compact for w in target_words)
+    # the target's own headline (its slug, four words or more) is a citation, not a keyword
+    citation = is_title or (len(words) >= 4 and bool(slug) and joined == slug)
+    keyword = (bool(words) and len(words) <= 5 and not named and not citation and not title_like
+               and joined not in GENERIC_ANCHORS)
+    money_anchor = keyword and (user_money or niche > 0 or (commercial > 0 and (exact or partial >= 0.75)))
+    unrelated = keyword and (niche > 0 or commercial >= 2) and partial == 0.0
     return {
         "anchor_chars": float(len(text)),
         "anchor_words": float(len(words)),
@@ -138,7 +143,7 @@ def anchor_features(
         "anchor_partial_match": float(partial),
         "anchor_commercial": float(commercial),
         "anchor_overoptimised": float(money_anchor),
-        "anchor_commercial_unrelated": float(unrelated and bool(SPAM_NICHE.search(joined)) or unrelated and commercial >= 2),
+        "anchor_commercial_unrelated": float(unrelated),
         "anchor_title_like": float(title_like),
         "anchor_user_brand": float(user_brand) if brands else np.nan,
         "anchor_user_money": float(user_money) if money else np.nan,

@@ -36,7 +36,7 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "relevance": 0.6,
     "authority": 2.2,
     "traffic": 0.8,
-    "anchor": 1.0,
+    "anchor": 1.2,
     "intent": 0.8,
     "source": 2.0,
     "patterns": 1.5,
@@ -179,6 +179,8 @@ def factor_values(cols: Mapping[str, np.ndarray], n: int, with_page: np.ndarray,
     intent = np.where(c("meta_nofollow") >= 0.5, -0.5, intent)
     intent = np.where(c("rel_ugc") >= 0.5, -0.7, intent)
     intent = np.where(c("rel_sponsored") >= 0.5, -1.0, intent)
+    # a keyword anchor that exists to rank something is a manipulative intent, whatever the rel
+    intent = np.where((c("anchor_overoptimised") >= 0.5) | (c("anchor_commercial_unrelated") >= 0.5), -1.0, intent)
     out["intent"] = intent
 
     # source: what kind of page links (generated, directory, user content, copy) and its outlinks

@@ -438,7 +438,7 @@ def _cell(v: object) -> object:
     return None if math.isnan(f) else f
 
 
-_STANDARD_FIELDS = ("score", "verdict", "reasons", "placement_zone", "status", "flags")
+_STANDARD_FIELDS = ("score", "verdict", "risk", "reasons", "placement_zone", "status", "flags")
 
 
 def _joined(v: object) -> object:
@@ -585,6 +585,10 @@ def _encode_csv_with_prefixes(rows: list[list[object]], n_head: int, prefixes: l
     return "".join(out)
 
 
+TOOL_OF_FORMAT = {"ahrefs": "ahrefs", "ahrefs_awt": "ahrefs", "semrush": "semrush", "semrush_legacy": "semrush",
+                  "semrush_audit": "semrush", "majestic": "majestic", "moz": "moz", "gsc": "gsc"}
+
+
 def process_chunk(task: ChunkTask) -> ChunkResult:
     """Score one chunk of export rows; the same function for the local and the Dask engine."""
     with _gc_paused():
@@ -607,6 +611,9 @@ def _process_chunk(task: ChunkTask) -> ChunkResult:
             statuses[i] = f"error: {row.error or f'line {row.line_no}: unreadable row'}"
             continue
         rec = row.record
+        tool = TOOL_OF_FORMAT.get(task.format)
+        if tool is not None and "tool" not in rec:  # which tool's scales the metrics are on
+            rec["tool"] = tool
         if task.format == "gsc" and not rec.get("target_url"):
             statuses[i] = GSC_NO_TARGET if _has_page(pages, str(rec.get("source_url") or "")) else GSC_NO_PAGE
             continue
@@ -671,7 +678,7 @@ def _process_chunk(task: ChunkTask) -> ChunkResult:
             prefixes.append(prefix)
         if standard:  # the usual result columns, each read the way _cell would
             score = res.get("score")
-            values += [None if score is None or score != score else score, res.get("verdict"),
+            values += [None if score is None or score != score else score, res.get("verdict"), res.get("risk"),
                        _joined(res.get("reasons")), res.get("placement_zone"), status, _joined(res.get("flags"))]
         else:
             for f in fields:

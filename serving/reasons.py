@@ -168,6 +168,8 @@ def factor_phrase(name: str, get: Mapping[str, object], ev: Mapping[str, object]
             return "a headline or sentence (natural citation)"
         return "descriptive words"
     if name == "intent":
+        if v("anchor_overoptimised") >= 0.5 or v("anchor_commercial_unrelated") >= 0.5:
+            return "a keyword anchor placed to rank the target (manipulative)"
         if v("rel_sponsored") >= 0.5:
             return "rel=sponsored (paid)"
         if v("rel_ugc") >= 0.5:
