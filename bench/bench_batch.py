@@ -488,104 +488,6 @@ def profile(path: Path, top: int = 35) -> None:
     pstats.Stats(prof).sort_stats("tottime").print_stats(top)
 
 
-def shap_check(path: Path, rows: int = 5000, warm_rows: int = 100_000) -> None:
-    """Exact TreeSHAP on export-only rows in chunks of ``rows``: LightGBM's ``pred_contrib``, the
-    per-call grouping (one LightGBM call per tree and chunk, as before the memo) and
-    ``features.treeshap.memoised_contributions`` cold (empty memo: the chunks of ``path``) and warm
-    (after ``warm_rows`` rows of a larger export, generated once in ``bench/out``), with the memo's
-    size, hit rate and the patterns per tree it holds. Times are the median of the chunks (us/row)."""
-    import statistics
-
-    import lightgbm as lgb
-    import numpy as np
-
-    from features import treeshap as ts
-    from features.artifact import default_models_dir, resolve_model_dir
-    from features.pipeline import extract_features
-    from features.schema import conform
-    from serving.batch import get_scorer
-    from serving.exports import read_export
-
-    scorer = get_scorer(str(resolve_model_dir(default_models_dir()).resolve()))
-    booster = scorer.model.booster
-
-    def matrices(p: Path, limit: int) -> list[np.ndarray]:
-        _, chunks = read_export(p, chunk_rows=rows)
-        out = []
-        for chunk in chunks:
-            frame = conform(extract_features([r.record or {} for r in chunk], scorer.ctx).frame)
-            out.append(ts.to_matrix(booster, frame))
-            if len(out) * rows >= limit:
-                break
-        return out
-
-    def per_call(x: np.ndarray) -> np.ndarray:
-        """The previous implementation: patterns grouped within the call, one call per tree."""
-        out = np.zeros((len(x), booster.num_feature() + 1))
-        for t, table in enumerate(tables):
-            if table.n_nodes == 0:
-                out[:, -1] += table.leaf_value
-                continue
-            first, inverse = ts.pattern_groups(ts.decisions(table, x))
-            part = booster.predict(x[first], pred_contrib=True, start_iteration=t, num_iteration=1,
-                                   validate_features=False)
-            cols = np.append(table.used_columns, booster.num_feature())
-            out[:, cols] += part[:, cols][inverse]
-        return out
-
-    def us_per_row(fn, x: np.ndarray) -> float:
-        t = time.perf_counter()
-        fn(x)
-        return (time.perf_counter() - t) / len(x) * 1e6
-
-    tables = ts.cached_tree_tables(booster)
-    cold = matrices(path, 4 * rows)
-    n = len(cold[0])
-    t = time.perf_counter()
-    full = booster.predict(cold[0], pred_contrib=True)
-    t_full = (time.perf_counter() - t) / n * 1e6
-    print(f"model {scorer.model.model_id}: {booster.num_trees()} trees; chunks of {n} export-only rows; "
-          f"load average {os.getloadavg()[0]:.1f}")
-    print(f"pred_contrib: {t_full:,.0f} us/row")
-    old = [us_per_row(per_call, x) for x in cold[:2]]
-    print(f"per-call grouping (before): {statistics.median(old):.0f} us/row (chunks: "
-          f"{', '.join(f'{v:.0f}' for v in old)})")
-
-    fresh = lgb.Booster(model_str=booster.model_to_string())
-    t = time.perf_counter()
-    memo = ts.contribution_memo(fresh)
-    setup = time.perf_counter() - t
-    new_cold, hit_rates = [], []
-    for x in cold:
-        lookups, misses = memo.lookups, memo.misses
-        new_cold.append(us_per_row(lambda m: ts.memoised_contributions(fresh, m), x))
-        hit_rates.append(1 - (memo.misses - misses) / (memo.lookups - lookups))
-    diff = np.abs(ts.memoised_contributions(fresh, cold[0]) - full).max()
-    print(f"memoised, cold: set-up {setup * 1e3:.0f} ms once per booster; chunk 1 {new_cold[0]:.0f} us/row, "
-          f"then {', '.join(f'{v:.0f}' for v in new_cold[1:])} us/row (hit rates "
-          f"{', '.join(f'{h:.1%}' for h in hit_rates)}); max abs difference to pred_contrib {diff:.1e}")
-
-    warm_path = OUT / f"ahrefs_{warm_rows + 4 * rows}.tsv"
-    if not warm_path.exists():
-        write_export("ahrefs", warm_path, warm_rows + 4 * rows)
-    warm = matrices(warm_path, warm_rows + 4 * rows)
-    fresh = lgb.Booster(model_str=booster.model_to_string())
-    memo = ts.contribution_memo(fresh)
-    for x in warm[: warm_rows // rows]:
-        ts.memoised_contributions(fresh, x)
-    per_tree = np.array([m.n for m in memo.snapshot()])
-    lookups, misses = memo.lookups, memo.misses
-    new_warm = [us_per_row(lambda m: ts.memoised_contributions(fresh, m), x) for x in warm[warm_rows // rows:]]
-    hit = 1 - (memo.misses - misses) / (memo.lookups - lookups)
-    old_warm = [us_per_row(per_call, x) for x in warm[warm_rows // rows:][:2]]
-    print(f"memo after {warm_rows:,} rows: {per_tree.sum():,} (tree, pattern) entries, per tree median "
-          f"{np.median(per_tree):.0f}, p90 {np.percentile(per_tree, 90):.0f}, max {per_tree.max()}; "
-          f"{memo.nbytes / 2**20:.1f} MB (cap {memo.max_bytes / 2**20:.0f} MB), {memo.evictions} evictions")
-    print(f"warm: memoised {statistics.median(new_warm):.1f} us/row (chunks: "
-          f"{', '.join(f'{v:.1f}' for v in new_warm)}), hit rate {hit:.2%}; per-call grouping "
-          f"{statistics.median(old_warm):.0f} us/row on the same chunks")
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=1_000_000, help="Ahrefs rows (other formats: rows/10)")
@@ -596,7 +498,6 @@ def main() -> None:
     ap.add_argument("--unique", action="store_true",
                     help="also an Ahrefs export where every row has a new host and anchor (caches miss)")
     ap.add_argument("--profile", action="store_true", help="cProfile export-only scoring and exit")
-    ap.add_argument("--shap", action="store_true", help="time exact memoised TreeSHAP against pred_contrib")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -606,8 +507,6 @@ def main() -> None:
     if args.profile:
         profile(write_export("ahrefs", OUT / f"ahrefs_{args.rows}.tsv", args.rows))
         return
-    if args.shap:
-        shap_check(write_export("ahrefs", OUT / f"ahrefs_{args.rows}.tsv", args.rows), min(args.rows, 5000))
         return
     results: list[tuple[str, str, dict]] = []
     load_before = os.getloadavg()

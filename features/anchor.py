@@ -127,7 +127,8 @@ def anchor_features(
     named = brand_match or user_brand or naked
     # the target's own headline (its slug, four words or more) is a citation, not a keyword
     citation = is_title or (len(words) >= 4 and bool(slug) and joined == slug)
-    keyword = (bool(words) and len(words) <= 5 and not named and not citation and not title_like
+    # (a spam niche's keyword stays a keyword even when the target page is titled with it)
+    keyword = (bool(words) and len(words) <= 5 and not named and (not citation or niche > 0) and not title_like
                and joined not in GENERIC_ANCHORS)
     money_anchor = keyword and (user_money or niche > 0 or (commercial > 0 and (exact or partial >= 0.75)))
     unrelated = keyword and (niche > 0 or commercial >= 2) and partial == 0.0

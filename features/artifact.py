@@ -29,7 +29,6 @@ if TYPE_CHECKING:  # imported where models are loaded: finding a model folder ne
 FORMAT_VERSION = 1
 CURRENT_FILE = "CURRENT"
 VERDICTS = ("strong", "review", "weak")
-MEMOISED_SHAP_MIN_ROWS = 64  # below this, one pred_contrib call is as fast as per-tree calls
 
 
 class ModelMismatch(RuntimeError):
@@ -97,40 +96,6 @@ class ModelArtifact:
     def scores(self, frame: pd.DataFrame) -> np.ndarray:
         """Calibrated probability (0..1) that each link passes editorial value."""
         return self.calibration.apply(self.raw_scores(frame))
-
-    def contributions(self, frame: pd.DataFrame) -> np.ndarray:
-        """Per-feature contributions in log-odds (rows x (features + 1 bias)): LightGBM's exact
-        TreeSHAP (``pred_contrib``). From ``MEMOISED_SHAP_MIN_ROWS`` rows on, computed once per
-        distinct decision pattern of each tree (``features.treeshap``; same values up to ~1e-14,
-        several times faster on batches); the tree tables are built on the first such call."""
-        if len(frame) == 0:
-            return np.zeros((0, len(self.booster_features) + 1))
-        x = self.booster_frame(frame)
-        if len(x) < MEMOISED_SHAP_MIN_ROWS:
-            return self.booster.predict(x, pred_contrib=True, validate_features=True,
-                                        num_threads=_threads(len(x)))
-        from .treeshap import cached_tree_tables, memoised_contributions
-
-        return memoised_contributions(self.booster, x, cached_tree_tables(self.booster),
-                                      num_threads=_threads(len(x)))
-
-    def scores_and_contributions(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-        """:meth:`scores` and :meth:`contributions` of a frame, predicting once.
-
-        TreeSHAP contributions of a row (bias included) add up to the model's raw log-odds for
-        that row, so with LightGBM's binary objective (``sigmoid:1``) the probability is the
-        logistic of their sum: the same number as ``predict`` up to float rounding (~1e-15),
-        without walking the 300 trees a second time (~10 us per row). Other objectives predict."""
-        contrib = self.contributions(frame)
-        if len(frame) == 0 or not self._binary_logistic:
-            return self.scores(frame), contrib
-        raw = 1.0 / (1.0 + np.exp(-contrib.sum(axis=1)))
-        return self.calibration.apply(raw), contrib
-
-    @functools.cached_property
-    def _binary_logistic(self) -> bool:
-        head = self.booster.model_to_string(num_iteration=0).split("\nTree=", 1)[0]
-        return any(line.strip() == "objective=binary sigmoid:1" for line in head.splitlines())
 
     def verdicts(self, scores: np.ndarray) -> list[str]:
         return [

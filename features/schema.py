@@ -146,7 +146,7 @@ FEATURES: tuple[FeatureSpec, ...] = (
        ("context",)),
     _f("context_punct", "anchor", "sentence punctuation in the text around the link", ("context",)),
     # --- rel
-    _f("rel_known", "rel", "the link's rel attribute is known (from page or export)"),
+    _f("rel_known", "rel", "the link's rel attribute is known (from page or export)", ()),
     _f("rel_nofollow", "rel", "link is rel=nofollow"),
     _f("rel_sponsored", "rel", "link is rel=sponsored"),
     _f("rel_ugc", "rel", "link is rel=ugc (user-generated content)"),

@@ -71,8 +71,19 @@ def test_reasons_are_words(scorer: Scorer, science_html: str) -> None:
     (res,) = scorer.score([{"source_url": SCIENCE_URL, "target_url": "https://www.facebook.com/ScienceAlert",
                             "source_html": science_html}])
     assert res["status"] == "scored"
-    assert 1 <= len(res["reasons"]) <= 3
-    assert all(r[0] in "+-" and len(r) > 5 for r in res["reasons"])
+    factors = [r.split(":", 1)[0] for r in res["reasons"]]
+    assert factors[0] == "placement" or "placement" in factors
+    assert all(r[0] not in "=+-@\t\r" and len(r) > 5 for r in res["reasons"])
+    assert all(r.endswith(("(raises)", "(lowers)", "(neutral)")) or r.startswith(("unknown:", "risk:"))
+               for r in res["reasons"])
+
+
+def test_export_row_reasons_name_each_factor_with_its_evidence(scorer: Scorer) -> None:
+    (res,) = scorer.score([{"source_url": "https://blog.example.org/post", "target_url": "https://shop.example.com/",
+                            "anchor_text": "Shop Example", "rel": "", "page_authority": 45, "tool": "ahrefs"}])
+    text = "; ".join(res["reasons"])
+    assert "authority: UR 45" in text and "intent: followed" in text and "anchor: the brand" in text
+    assert "unknown: " in text and "relevance (no page text or title)" in text
 
 
 def test_statuses_and_errors_in_one_batch(scorer: Scorer, science_html: str) -> None:
@@ -104,7 +115,7 @@ def test_cli_score_keeps_every_row_and_field(tmp_path: Path) -> None:
     rows = list(csv.DictReader(out.open()))
     assert [r["id"] for r in rows] == ["1", "2", "3"]
     assert list(rows[0])[:3] == ["id", "source_url", "target_url"]
-    assert list(rows[0])[-6:] == ["score", "verdict", "reasons", "placement_zone", "status", "flags"]
+    assert list(rows[0])[-7:] == ["score", "verdict", "risk", "reasons", "placement_zone", "status", "flags"]
     assert rows[0]["placement_zone"] == "main_content" and rows[2]["status"].startswith("error")
 
 
@@ -115,34 +126,18 @@ def test_loading_refuses_wrong_embedding() -> None:
         load_model(resolve_model_dir(default_models_dir()), "minilm-l6-v2")
 
 
-def test_reasons_and_flags_for_a_whole_batch_equal_the_row_by_row_ones() -> None:
-    """top_reasons_batch / risk_flags_batch (used by Scorer.score) give exactly the per-row results,
-    including rows with tied contributions, unknown values and too few strong contributions."""
+def test_flags_for_a_whole_batch_equal_the_row_by_row_ones() -> None:
+    """risk_flags_batch (used by Scorer.score) gives exactly the per-row risk_flags."""
     import numpy as np
     import pandas as pd
 
-    from features.schema import FEATURE_NAMES
-    from serving.reasons import top_reasons, top_reasons_batch
     from serving.scoring import FLAG_RULES, risk_flags, risk_flags_batch
 
     rng = np.random.default_rng(0)
-    n, f = 2000, len(FEATURE_NAMES)
-    contrib = rng.normal(0, 0.3, (n, f + 1)) * (rng.random((n, f + 1)) < 0.3)
-    contrib[:100] = np.round(contrib[:100], 1)  # many exact ties
-    contrib[100:200] *= 0.1  # mostly under the 0.05 cut
-    values = rng.random((n, f)) * 100
-    values[rng.random((n, f)) < 0.3] = np.nan
-    columns: list[list[object]] = [list(values[:, j]) for j in range(f)]
-    zone = FEATURE_NAMES.index("placement_zone")
-    columns[zone] = [["footer", "main_content", None, "sidebar"][i % 4] for i in range(n)]
-    batch = top_reasons_batch(contrib, columns, 3)
-    for i in range(n):
-        row = {name: columns[j][i] for j, name in enumerate(FEATURE_NAMES)}
-        assert batch[i] == top_reasons(contrib[i], row, 3)
-    assert sum(len(r) == 3 for r in batch) > 1000 and any(len(r) < 3 for r in batch)
-
-    flag_cols = sorted({feature for _, feature, _ in FLAG_RULES})
-    frame = pd.DataFrame({c: np.where(rng.random(n) < 0.2, np.nan, rng.random(n) * 100) for c in flag_cols})
+    n = 2000
+    flag_cols = sorted({feature for _, feature, _, _ in FLAG_RULES})
+    frame = pd.DataFrame({c: np.where(rng.random(n) < 0.2, np.nan, (rng.random(n) < 0.03) * 100.0)
+                          for c in flag_cols})
     frame["rel_sponsored"] = (rng.random(n) < 0.1).astype(np.float32)
     got = risk_flags_batch(frame)
     for i, row in enumerate(frame.to_dict(orient="records")):
@@ -150,21 +145,69 @@ def test_reasons_and_flags_for_a_whole_batch_equal_the_row_by_row_ones() -> None
     assert any(got) and not all(got)
 
 
-def test_scores_from_contributions_equal_predicted_scores(scorer: Scorer, science_html: str) -> None:
-    """Scorer.score takes the probability from the TreeSHAP contributions (their sum is the raw
-    log-odds); it must agree with LightGBM's own prediction, with and without pages."""
+def test_the_score_is_the_logistic_of_its_factor_parts(scorer: Scorer, science_html: str) -> None:
+    """Every factor's part is exact: bias + the parts is the score's log-odds, with and without pages."""
+    import math
+
     import numpy as np
 
+    from features.factors import FACTORS, combine, factor_values
     from features.pipeline import extract_features
+    from features.schema import NUMERIC_NAMES
 
     records = [{"source_url": f"https://blog{i % 13}.example.org/p/{i}", "target_url": PAPER,
                 "anchor_text": ["click here", "Nature paper", "cheap essays", "nature.com"][i % 4],
                 "rel": ["", "nofollow", "sponsored", None][i % 4], "domain_authority": float(i % 90),
+                "page_authority": float(i % 30) if i % 5 else None,
                 "context_left": "a study found" if i % 3 else None} for i in range(300)]
-    records.append({"source_url": SCIENCE_URL, "target_url": PAPER, "source_html": science_html})
     frame = extract_features(records, scorer.ctx).frame
-    assert scorer.model._binary_logistic
-    fast, contrib = scorer.model.scores_and_contributions(frame)
-    assert np.abs(fast - scorer.model.scores(frame)).max() < 1e-9
-    assert np.abs(contrib - scorer.model.contributions(frame)).max() == 0.0
-    assert scorer.model.verdicts(fast) == scorer.model.verdicts(scorer.model.scores(frame))
+    cols = {name: frame[name].to_numpy(dtype=np.float64) for name in NUMERIC_NAMES}
+    n = len(frame)
+    with_page = np.zeros(n, dtype=bool)
+    values = factor_values(cols, n, with_page)
+    scores, parts = combine(values, scorer.model.factors, n, with_page)
+    logit = scorer.model.factors.bias + sum(parts[f] for f in FACTORS)
+    assert np.allclose(scores, 1 / (1 + np.exp(-logit)), atol=1e-12)
+    assert all(np.all(np.abs(v[~np.isnan(v)]) <= 1.0) for v in values.values())
+    results = scorer.score(records)
+    assert [r["score"] for r in results] == [round(float(s), 4) for s in scores]
+    assert not any(math.isnan(s) for s in scores)
+
+
+def test_more_page_authority_never_lowers_the_score(scorer: Scorer) -> None:
+    base = {"source_url": "https://blog.example.org/post", "target_url": "https://shop.example.com/",
+            "anchor_text": "shop example", "rel": "", "tool": "ahrefs"}
+    scores = [r["score"] for r in scorer.score([{**base, "page_authority": pa} for pa in (0, 1, 3, 8, 20, 50, 90)])]
+    assert scores == sorted(scores) and scores[-1] > scores[0]
+
+
+def test_followed_never_scores_below_nofollow(scorer: Scorer) -> None:
+    base = {"source_url": "https://blog.example.org/post", "target_url": "https://shop.example.com/",
+            "anchor_text": "shop example", "page_authority": 10}
+    followed, nofollow, ugc, sponsored = scorer.score([{**base, "rel": r} for r in ("", "nofollow", "ugc", "sponsored")])
+    assert followed["score"] > nofollow["score"] >= ugc["score"] >= sponsored["score"]
+    assert sponsored["flags"] == ["paid"] and sponsored["risk"] == "risky"
+
+
+def test_lost_links_are_not_scored_as_live(scorer: Scorer) -> None:
+    base = {"source_url": "https://blog.example.org/post", "target_url": "https://shop.example.com/",
+            "anchor_text": "cheap casino bonus", "rel": ""}
+    live, lost, dropped = scorer.score([base, {**base, "lost": "true"}, {**base, "lost_reason": "link removed"}])
+    assert live["status"] == "scored_without_page" and live["flags"]
+    for r in (lost, dropped):
+        assert r["status"] == "lost" and r["score"] is None and r["verdict"] is None and r["flags"] == []
+
+
+@pytest.mark.parametrize("anchor", ["https://shop.example.com/best-cheap-shoes", "shop.example.com",
+                                    "Shop Example", "Best cheap running shoes reviewed for your next marathon race"])
+def test_urls_brands_and_headlines_are_never_money_anchors(scorer: Scorer, anchor: str) -> None:
+    (res,) = scorer.score([{"source_url": "https://blog.example.org/post", "anchor_text": anchor, "rel": "",
+                            "target_url": "https://shop.example.com/best-cheap-shoes"}])
+    assert "money_anchor" not in res["flags"], res["reasons"]
+
+
+def test_a_money_keyword_anchor_is_flagged(scorer: Scorer) -> None:
+    (res,) = scorer.score([{"source_url": "https://blog.example.org/post", "anchor_text": "best cheap shoes",
+                            "rel": "", "target_url": "https://shop.example.com/best-cheap-shoes"}])
+    assert res["flags"] == ["money_anchor"] and res["risk"] == "risky"
+    assert any(r.startswith("risk: an exact-match money-keyword anchor") for r in res["reasons"])
