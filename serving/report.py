@@ -361,7 +361,7 @@ def _link(
         score = None
     status = _text(o.get("status")) or ("scored" if verdict_or_none else "not scored")
     flags = [f.lower() for f in _split_list(o.get("flags"))]
-    for name, feature, at_least in rules:
+    for name, feature, at_least, _words in rules:
         v = _float(o.get(feature))
         if v is not None and v >= at_least:
             flags.append(name)

@@ -84,7 +84,7 @@ def test_every_row_comes_out_once_in_order_with_original_columns(name: str, tmp_
     for row, out_row in zip(rows, got, strict=True):
         assert [out_row[c] for c in row.original] == list(row.original.values())
         status = out_row["status"]
-        assert status in OK_STATUSES or status.startswith(("error: line ", "skipped: ")), status
+        assert status in OK_STATUSES or status == "lost" or status.startswith(("error: line ", "skipped: ")), status
         if status in OK_STATUSES:
             assert 0.0 <= float(out_row["score"]) <= 1.0
             assert out_row["verdict"] in ("strong", "review", "weak")
@@ -170,7 +170,8 @@ def test_parquet_and_jsonl_outputs_hold_the_same_rows(tmp_path: Path) -> None:
     assert list(pq.columns) == header and len(pq) == len(rows) == 8
     assert str(pq["score"].dtype) == "float64" and str(pq["anchor_words"].dtype) == "float64"
     assert pq["status"].tolist() == [r["status"] for r in rows]
-    assert pq["score"].round(4).tolist()[:3] == [float(r["score"]) for r in rows[:3]]
+    scored = [i for i, r in enumerate(rows) if r["score"]]
+    assert len(scored) >= 3 and pq["score"].round(4)[scored].tolist() == [float(rows[i]["score"]) for i in scored]
     lines = [json.loads(line) for line in (tmp_path / "o.jsonl").read_text(encoding="utf-8").splitlines()]
     assert len(lines) == 8
     assert [d["status"] for d in lines] == [r["status"] for r in rows]

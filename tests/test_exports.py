@@ -102,7 +102,7 @@ def test_detect_format_reports_columns_in_file_order_and_mapping() -> None:
         "Domain rating": "domain_authority",
         "UR": "page_authority",
         "Page traffic": "traffic",
-        "Domain traffic": "traffic:domain",
+        "Domain traffic": "domain_traffic",
         "External links": "outbound_links",
         "Content": "in_content",
         "Nofollow": "rel:nofollow",
@@ -110,6 +110,17 @@ def test_detect_format_reports_columns_in_file_order_and_mapping() -> None:
         "Sponsored": "rel:sponsored",
         "First seen": "first_seen",
         "Last seen": "last_seen",
+        # every column the tool gives is evidence (features.records.METRIC_FIELDS)
+        "Platform": "platform",
+        "Referring page HTTP code": "http_code",
+        "Page type": "page_type",
+        "Referring domains": "page_referring_domains",
+        "Keywords": "page_keywords",
+        "Type": "link_type",
+        "Is spam": "tool_spam",
+        "Lost status": "lost_reason",
+        "Lost": "lost_date",
+        "Links in group": "links_in_group",
     }
     assert info.mapping == expected
     assert list(info.mapping) == [c for c in info.columns if c in expected]  # file order
@@ -214,18 +225,27 @@ def test_ahrefs_utf16_multiline_title_rel_and_metrics() -> None:
         "domain_authority": 54.0,
         "page_authority": 23.0,
         "traffic": 310.0,
+        "domain_traffic": 12000.0,
         "outbound_links": 42.0,
         "in_content": 1.0,
         "first_seen": "2025-11-02",
         "last_seen": "2026-09-20",
         "rel": "",  # the file says nofollow=false: known follow
+        "platform": "blogs",
+        "http_code": 200.0,
+        "page_type": "article",
+        "page_referring_domains": 35.0,
+        "page_keywords": 12.0,
+        "link_type": "text",
+        "tool_spam": 0.0,
+        "links_in_group": 1.0,
     }
     assert forum["rel"] == "nofollow ugc"
     assert forum["traffic"] == 0.0  # page traffic 0 is a value, not missing
     assert partners["rel"] == "sponsored"
-    assert partners["traffic"] == 5400.0  # no page traffic: domain traffic
+    assert "traffic" not in partners and partners["domain_traffic"] == 5400.0  # never page traffic
     assert partners["in_content"] == 0.0
-    assert "spam_score" not in partners  # "Is spam" is a yes/no, kept in original only
+    assert "spam_score" not in partners and partners["tool_spam"] == 1.0  # "Is spam" is a yes/no
     assert rows[2].original["Is spam"] == "true"
     assert list(rows[0].original) == info.columns
     assert rows[0].original["Language"] == "en"
@@ -266,7 +286,12 @@ def test_semrush_current_19_columns() -> None:
         "target_url": "https://shop.example.com/trail",
         "anchor_text": "trail shoes",
         "outbound_links": 15.0,
+        "internal_links": 60.0,
         "sitewide": 0.0,
+        "link_image": 0.0,
+        "link_frame": 0.0,
+        "link_form": 0.0,
+        "lost": 0.0,
         "first_seen": "2025-04-03",
         "last_seen": "2026-09-21",
         "rel": "",
@@ -320,7 +345,7 @@ def test_majestic_broken_row_does_not_swallow_its_neighbours() -> None:
         "anchor_text": "shoes, boots and more",
         "last_seen": "2026-09-01",  # Source Crawl Date
         "first_seen": "2024-02-11",  # Source First Found Date
-        "domain_authority": 19.0,  # SourceTrustFlow
+        "page_authority": 19.0,  # SourceTrustFlow: the Trust Flow of the linking URL, a page measure
         "rel": "",
     }
     assert good[1]["rel"] == "nofollow"  # FlagNoFollow "+"

@@ -330,7 +330,7 @@ def test_score_export_returns_the_scored_csv(client: httpx.Client) -> None:
     rows = _csv(r.text)
     assert len(rows) == int(r.headers["x-linkq-rows"]) > 0
     assert list(rows[0])[:3] == ["Referring page title", "Referring page URL", "Language"]
-    assert list(rows[0])[-6:] == ["score", "verdict", "reasons", "placement_zone", "status", "flags"]
+    assert list(rows[0])[-7:] == ["score", "verdict", "risk", "reasons", "placement_zone", "status", "flags"]
     assert all(row["status"] == "scored_without_page" and 0 <= float(row["score"]) <= 1 for row in rows)
 
 
