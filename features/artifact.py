@@ -81,6 +81,25 @@ class ModelArtifact:
         factor's evidence when the page was read)."""
         return self.scores(frame)
 
+    def worth(self, frame: pd.DataFrame, with_page: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray],
+                                                                         dict[str, np.ndarray]]:
+        """The worth score of each row of a schema-ordered frame: (score 0-1, each factor's part of the
+        log-odds, each factor's value in [-1, 1] or NaN), see ``features.factors``. ``with_page``
+        marks the rows whose source page was read: the link model gives their placement factor.
+        The one scoring step behind ``linkq score``, the HTTP service, Dask and ``linkq evaluate``."""
+        from .factors import combine, factor_values
+        from .schema import NUMERIC_NAMES
+
+        n = len(frame)
+        with_page = np.asarray(with_page, dtype=bool)
+        editorial = np.full(n, np.nan)
+        if with_page.any():
+            editorial[with_page] = self.editorial_probability(frame.iloc[np.flatnonzero(with_page)])
+        cols = {name: frame[name].to_numpy(dtype=np.float64) for name in NUMERIC_NAMES}
+        values = factor_values(cols, n, with_page, editorial)
+        scores, parts = combine(values, self.factors, n, with_page)
+        return scores, parts, values
+
     def booster_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
         """The columns of a schema-ordered frame that the link model reads, in its order."""
         x = conform(frame)

@@ -17,7 +17,6 @@ import pandas as pd
 
 from features.artifact import ModelArtifact, default_models_dir, load_model, resolve_model_dir
 from features.embeddings import Embedder
-from features.factors import combine, factor_values
 from features.pages import PageSource
 from features.pipeline import (
     STATUS_LINK_MISSING,
@@ -143,14 +142,9 @@ class Scorer:
         if not ok:
             return results
         frame = batch.frame if len(ok) == len(records) else batch.frame.iloc[ok]
-        n = len(ok)
         with_page = np.array([batch.status[i] in _WITH_PAGE for i in ok], dtype=bool)
-        editorial = np.full(n, np.nan)
-        if with_page.any():
-            editorial[with_page] = self.model.editorial_probability(frame.iloc[np.flatnonzero(with_page)])
-        cols = {name: frame[name].to_numpy(dtype=np.float64) for name in NUMERIC_NAMES}
-        values = factor_values(cols, n, with_page, editorial)
-        scores, parts = combine(values, self.model.factors, n, with_page)
+        scores, parts, values = self.model.worth(frame, with_page)
+        cols = {name: frame[name].to_numpy(dtype=np.float64) for name in _REASON_COLUMNS}
         verdicts = self.model.verdicts(scores)
         flags = risk_flags_batch(frame)
         lost = cols["metric_lost"] >= 0.5

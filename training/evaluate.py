@@ -87,8 +87,15 @@ def ablation(train: pd.DataFrame, valid: pd.DataFrame, test: pd.DataFrame, cfg: 
 
 
 def evaluate_model(model: ModelArtifact, df: pd.DataFrame) -> dict:
-    prob = model.scores(df[list(FEATURE_NAMES)])
-    return slice_reports(df, prob, model.strong_threshold)
+    """Slices of the worth score (as ``linkq score`` gives it) and of the link model alone (the
+    placement factor's evidence when the page is read), on a labelled feature table."""
+    frame = df[list(FEATURE_NAMES)]
+    with_page = (df["mode"] == "html").to_numpy() if "mode" in df else np.ones(len(df), bool)
+    worth, _, _ = model.worth(conform(frame), with_page)
+    out = slice_reports(df, worth, model.strong_threshold)
+    link = slice_reports(df, model.scores(frame), model.strong_threshold)
+    out.update({f"link model {k}": v for k, v in link.items()})
+    return out
 
 
 def format_table(reports: dict, keys: tuple[str, ...] = ("n", "positives", "roc_auc", "pr_auc",
