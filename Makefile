@@ -40,9 +40,11 @@ data: venv
 train: venv
 	$(BIN)/linkq train --data data/build/links.parquet --model-id linkq-default-v1 --set-current
 
-# Quality gate on ../shared (needs it): placement out-of-fold per corpus, then the shipped model on
-# held-out sites; both fail on a pinned floor. Builds the training table first if missing (~4 min).
+# Quality gate on ../shared (needs it): the score on real exports against the expert panel, placement
+# out-of-fold per corpus, then the shipped model on the corpora's held-out sites; each fails on a
+# pinned floor. Builds the training table first if missing (~4 min).
 eval: venv
+	$(BIN)/python -m training.eval_panel --shared $(SHARED) --json data/build/panel_eval.json --floors data/panel_floors.json
 	$(BIN)/python -m training.train_placement --shared $(SHARED) --eval-only --floors data/placement_floors.json
 	test -f data/build/links.parquet || $(MAKE) data
 	$(BIN)/linkq evaluate data/build --check-floors --json data/build/eval.json

@@ -174,6 +174,25 @@ def summarise(rows: list[dict], n_boot: int = 1000, seed: int = 0) -> dict:
     return out
 
 
+def check_floors(res: dict, floors: dict) -> list[str]:
+    """The pinned floors ``res`` falls below (``floors``: metric -> minimum, or maximum for the
+    shares that must stay low); an empty list when it holds every one."""
+    bad = []
+    for name, floor in floors.get("at_least", {}).items():
+        got = res[name]["value"] if isinstance(res.get(name), dict) else res.get(name)
+        if got is None or got < floor:
+            bad.append(f"{name} {got} < floor {floor}")
+    for name, ceiling in floors.get("at_most", {}).items():
+        got = res.get(name)
+        if got is None or got > ceiling:
+            bad.append(f"{name} {got} > ceiling {ceiling}")
+    risky = res.get("risky_flagged", "0 of 0").split(" of ")
+    need = floors.get("risky_flagged_at_least")
+    if need is not None and int(risky[0]) < need:
+        bad.append(f"risky flagged {res['risky_flagged']} < {need}")
+    return bad
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--shared", type=Path, default=Path("../shared"))
@@ -181,6 +200,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--boot", type=int, default=1000)
     ap.add_argument("--rows", type=Path, default=None, help="also write every panel row with its score (TSV)")
+    ap.add_argument("--floors", type=Path, default=None, help="fail when a figure falls below its pinned floor")
     args = ap.parse_args(argv)
     root = args.shared / "real-exports"
     if not (root / "panel-labels.tsv").is_file():
@@ -196,6 +216,11 @@ def main(argv: list[str] | None = None) -> None:
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(res, indent=2) + "\n")
+    if args.floors:
+        bad = check_floors(res, json.loads(args.floors.read_text()))
+        if bad:
+            sys.exit("real-export panel below its floors: " + "; ".join(bad))
+        print(f"real-export panel: every floor of {args.floors} holds")
 
 
 if __name__ == "__main__":
