@@ -195,7 +195,6 @@ def factor_values(cols: Mapping[str, np.ndarray], n: int, with_page: np.ndarray,
         np.where(c("metric_spam_score") >= 60, -1.0, np.nan),
         np.where(_known(outbound), np.clip(-(outbound - 2.0) / 1.0, -1.0, 0.2), np.nan),
         _flag(c("metric_http_ok"), np.nan, -0.5),
-        np.where(c("src_title_domain_overlap") == 0.0, -0.1, np.nan),
     ], n)
 
     # patterns across the profile: the same page template or title on many referring domains

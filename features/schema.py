@@ -191,9 +191,6 @@ FEATURES: tuple[FeatureSpec, ...] = (
        "log10 of the source site's Majestic Million rank (an established, widely linked site; NaN if not listed)"),
     _f("src_wiki_reliability", "source",
        "Wikipedia editors' reliability of the source site (+1 reliable, 0 no consensus, -1 unreliable)"),
-    _f("src_title_domain_overlap", "source",
-       "share of the source domain name's words found in its page title (low: a repurposed domain)",
-       ("source_url", "source_title")),
     # --- the export's own columns, each on its tool's scale (see features.records.METRIC_FIELDS)
     _m("metric_domain_authority", "the tool's domain authority of the source (Ahrefs DR, Moz DA, Semrush AS; 0-100)",
        "domain_authority"),
