@@ -518,7 +518,8 @@ class SourceKinds:
         if len(p) > 1 and self.path_any.search(p):
             for kind, rx in self.path_each:
                 m = rx.search(p)
-                if m:
+                # an /author/ archive is a profile only on a platform (on a news site or blog it is editorial)
+                if m and not (kind == "profile" and m.group(0).startswith("/author") and hk.platform_kind is None):
                     hit = (_RANK[kind], kind, f"path {_short(m.group(0))}")
                     break
         if hit[0] > 0 and hk.platform_kind is None and self.token_doorway.fullmatch(p):
