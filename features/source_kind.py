@@ -357,7 +357,7 @@ def _cut_url(url: str) -> tuple[str, str, str, str]:
     return netloc, tail, query, fragment
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class SourceKinds:
     """Compiled patterns and the platform table; ``classify`` maps one row to a ``SourceKind``.
 
@@ -382,6 +382,9 @@ class SourceKinds:
         default_factory=dict, init=False, repr=False, compare=False)
     _urls: dict[str, tuple[HostKind, tuple[int, str | None, str], str, bool]] = field(
         default_factory=dict, init=False, repr=False, compare=False)
+
+    def __repr__(self) -> str:
+        return f"SourceKinds({len(self.platforms)} platforms, {len(self.path_each)} path kinds)"
 
     @classmethod
     def load(cls) -> SourceKinds:
