@@ -1,8 +1,8 @@
 """Dev report (not a test): source-page kinds on the real exports in ../shared, and kind vs the panel.
 
 Prints, per export, the count of each kind and up to 10 examples of each; then, for the agreed
-rows of ``real-exports/panel-labels.tsv``, a table of kind x panel label; then the classifier's cost
-in microseconds per row (fresh object, every row of the four exports, best of 3 passes).
+rows of ``real-exports/panel-labels.tsv``, a table of kind x panel label. (Cost per row:
+bench/bench_source_kind.py.)
 
     python -m training.source_kind_report --shared ../shared [--examples 10]
 
@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import collections
 import csv
-import time
 from pathlib import Path
 
 from features.source_kind import KINDS, SourceKinds
@@ -86,17 +85,7 @@ def main() -> None:
             c = table[k]
             print(f"  {k:15} " + " ".join(f"{c[x]:7}" for x in LABELS) + f"   {sum(c.values()):5}")
 
-    # cost per row: a fresh object each pass (the per-host memo starts empty), all rows of the four exports
-    rows = [r for rs in data.values() for r in rs]
-    best = float("inf")
-    for _ in range(3):
-        fresh = SourceKinds.load()
-        t0 = time.perf_counter()
-        for url, title, anchor in rows:
-            fresh.classify(url, title, anchor)
-        best = min(best, time.perf_counter() - t0)
-    print(f"\ncost: {best / len(rows) * 1e6:.2f} us/row over {len(rows)} rows (best of 3, fresh memo each pass)")
-
+    # cost per row: bench/bench_source_kind.py
 
 if __name__ == "__main__":
     main()
