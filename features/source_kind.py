@@ -13,7 +13,7 @@ Kinds (``KINDS``), in the order they win when several match (spam templates firs
 anchor says about the copy, then the platform, then the page template):
 ``hacked_doorway``, ``parked``, ``domain_stats``, ``url_share``, ``link_list``, ``syndication``,
 ``link_in_bio``, ``qa``, ``social``, ``comment``, ``profile``, ``forum``, ``directory``, ``feed``,
-``wiki``, ``ugc_platform``, ``news``. ``None`` = unknown (most editorial pages).
+``search``, ``wiki``, ``ugc_platform``, ``news``. ``None`` = unknown (most editorial pages).
 
 ``user_space`` says that the page lives in a space anyone can open on a hosting or user-content
 platform (``someone.blogspot.com``, ``medium.com/@someone``, ``x.com/someone``): the tool's domain
@@ -44,6 +44,7 @@ KINDS: tuple[str, ...] = (
     "forum",
     "directory",
     "feed",
+    "search",
     "wiki",
     "ugc_platform",
     "news",
@@ -120,6 +121,11 @@ PLATFORMS: dict[str, tuple[str, bool]] = {
         "feedly.com", "inoreader.com", "feedspot.com", "newsblur.com", "netvibes.com", "bloglovin.com",
         "feedburner.com", "feeds.feedburner.com", "flipboard.com", "newsbreak.com",
     )},
+    # search engines (a result page lists the link among others)
+    **{h: ("search", False) for h in (
+        "search.yahoo.com", "duckduckgo.com", "search.brave.com", "ecosia.org", "startpage.com", "search.naver.com",
+        "yandex.com", "yandex.ru", "search.aol.com", "qwant.com",
+    )},
     # wikis
     **{h: ("wiki", False) for h in (
         "wikipedia.org", "wikimedia.org", "wikidata.org", "wiktionary.org", "wikibooks.org", "wikisource.org",
@@ -194,6 +200,7 @@ _PATH_PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("qa", (r"/(?:questions?|ask|answers?|preguntas?|fragen?|qa|q-a)(?=/)",)),
     ("directory", (r"/(?:directory|directorio|annuaire|verzeichnis|listings?|business-?directory)(?=/|$)",)),
     ("feed", (r"/(?:feeds?|rss)(?=/|\.xml|$)", r"/[^/]*\.rss$", r"/atom\.xml")),
+    ("search", (r"/(?:search|images/search|images/results\.aspx|mobile/s)(?=/|\.|$)",)),
     ("wiki", (r"/wiki(?=/)",)),
     ("ugc_platform", (r"/read-blog/\d+", r"/blogs/\d+/[a-z0-9-]+", r"/schoolapp(?=/)")),
     ("news", (
@@ -272,13 +279,15 @@ _TEXT_PATTERNS: tuple[tuple[str, tuple[str, ...], str], ...] = (
 )
 # Texts in scripts written without spaces between words (checked only on non-ASCII text).
 _SCRIPT_PATTERNS: tuple[tuple[str, str], ...] = (
-    ("syndication", r"阅读原文|閱讀原文|オリジナル記事|元の記事|원문|อ่านบทความต้นฉบับ|đọc bài (?:viết )?gốc"
+    ("syndication", r"阅读原文|閱讀原文|阅读.{0,60}?(?:原文|原始文章)|閱讀.{0,60}?原文|オリジナル記事|元の記事|원문|원본 기사"
+                    r"|อ่านบทความต้นฉบับ|đọc bài (?:viết |báo )?gốc|منبع خبر"
                     r"|оригинальн\w* стать|читать оригинал|oryginaln\w* artyku|přečtěte si původní"),
     ("profile", r"προφίλ χρήστη"),
 )
-# A source credit at the start of the text: "Source: X", "Quelle : X", "Fuente: X", "来源：X".
+# A source or author credit at the start of the text: "Source: X", "Quelle : X", "Fuente: X", "来源：X", "By: X".
 _CREDIT = (
     r"(?:source|sources|fuente|quelle|fonte|bron|źródło|zrodlo|kaynak|источник|джерело|来源|來源|出典|出处"
+    r"|by|yazar|autor|auteur|sursă|allikas|šaltinis|avots|izvor|originally by"
     r"|المصدر|منبع|সোর্স|सोर्स|स्रोत|nguồn|sumber|πηγή|zdroj|forrás|sursa|källa|kilde|lähde|출처|แหล่งที่มา|מקור)\s*[:：]"
 )
 # A title that starts with another site's domain name: "example.net – topsites.site", "example.in | few of ..."
@@ -528,8 +537,8 @@ class SourceKinds:
                 if _RANK[kind] < hit[0] and not (
                     kind == "profile" and m.group(0).startswith("/author") and hk.platform_kind is None
                 ):
-                    hit = (_RANK[kind], kind, f"path {_short(m.group(0))}")
-        if hit[0] > 0 and hk.platform_kind is None and 2 <= p.count("/") <= 3 and self.token_doorway.fullmatch(p):
+                    hit = (_RANK[kind], kind, "path " + m.group(0)[:40])
+        if hit is _NO_HIT and hk.platform_kind is None and 2 <= p.count("/") <= 3 and self.token_doorway.fullmatch(p):
             hit = (0, "hacked_doorway", f"path token folder {_short(p.split('/')[1])}")
         if query or fragment:
             qf = f"{query}#{fragment}".lower()
