@@ -20,7 +20,8 @@ platform (``someone.blogspot.com``, ``medium.com/@someone``, ``x.com/someone``):
 authority of the platform is not lent to it.
 
 Usage: ``kinds = SourceKinds.load()`` once, then ``kinds.classify(url, title, anchor)`` per row.
-Regexes are compiled in ``load``; host-level results are memoised per host on the object.
+Regexes are compiled in ``load``; results are memoised per host, URL, title and anchor on the object
+(bounded; dropped when the object is pickled to a worker).
 """
 
 from __future__ import annotations
@@ -200,7 +201,7 @@ _PATH_PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("qa", (r"/(?:questions?|ask|answers?|preguntas?|fragen?|qa|q-a)(?=/)",)),
     ("directory", (r"/(?:directory|directorio|annuaire|verzeichnis|listings?|business-?directory)(?=/|$)",)),
     ("feed", (r"/(?:feeds?|rss)(?=/|\.xml|$)", r"/[^/]*\.rss$", r"/atom\.xml")),
-    ("search", (r"/(?:search|images/search|images/results\.aspx|mobile/s)(?=/|\.|$)",)),
+    ("search", (r"/(?:search(?!/label)|images/search|images/results\.aspx|mobile/s)(?=/|\.|$)",)),
     ("wiki", (r"/wiki(?=/)",)),
     ("ugc_platform", (r"/read-blog/\d+", r"/blogs/\d+/[a-z0-9-]+", r"/schoolapp(?=/)")),
     ("news", (
@@ -303,6 +304,7 @@ _SPAMMY_TLDS = frozenset({"site", "sale", "click", "xyz", "top", "online", "icu"
                           "space", "website", "fun", "live", "pro", "kitchen", "wf", "tk", "ml", "ga", "cf", "gq"})
 # bytes.translate table: ASCII punctuation and digits become spaces (word cutting for the triggers)
 _SPACE_PUNCT = bytes(32 if chr(b) in "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~0123456789" else b for b in range(256))
+_MEMOS = frozenset({"_hosts", "_titles", "_anchors", "_urls"})  # SourceKinds fields not pickled
 _MEMO_MAX = 100_000  # entries per memo (titles, anchors, hosts); a full memo is cleared, not grown
 
 
@@ -394,6 +396,14 @@ class SourceKinds:
 
     def __repr__(self) -> str:
         return f"SourceKinds({len(self.platforms)} platforms, {len(self.text_each)} text kinds)"
+
+    def __getstate__(self) -> dict[str, object]:
+        """Pickled (to worker processes) without the memos: they refill where the rows are."""
+        return {k: ({} if k in _MEMOS else v) for k, v in self.__dict__.items()}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        for k, v in state.items():
+            object.__setattr__(self, k, v)
 
     @classmethod
     def load(cls) -> SourceKinds:

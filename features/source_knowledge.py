@@ -61,6 +61,14 @@ class SourceKnowledge:
     # host -> SourcePrior; a per-object memo (not part of equality)
     _memo: dict[str, SourcePrior] = field(default_factory=dict, init=False, repr=False, compare=False)
 
+    def __getstate__(self) -> dict[str, object]:
+        """Pickled (to worker processes) without the memo."""
+        return {k: ({} if k == "_memo" else v) for k, v in self.__dict__.items()}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        for k, v in state.items():
+            object.__setattr__(self, k, v)
+
     @classmethod
     def load(cls, kinds: SourceKinds | None = None) -> SourceKnowledge:
         """Read the shipped lists (features/resources); ``kinds`` shares an existing SourceKinds."""

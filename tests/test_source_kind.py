@@ -50,6 +50,7 @@ def kinds() -> SourceKinds:
         # self-publishing hosts
         ("https://someone.blogspot.com/2019/05/post.html", "My post", "", "ugc_platform"),
         ("https://someone.blogspot.fr/2019/05/post.html", "Mon billet", "", "ugc_platform"),
+        ("https://someone.blogspot.com/search/label/travel", "Our World: travel", "", "ugc_platform"),
         ("https://medium.com/@someone/a-story-123abc", "A story", "", "ugc_platform"),
         ("https://someschool.example/app/read-blog/1010_some-keyword-post", "Some keyword post", "", "ugc_platform"),
         ("https://pastebin.com/AbCdEf12", "", "", "ugc_platform"),
@@ -130,6 +131,16 @@ def test_memo_gives_equal_results(kinds: SourceKinds) -> None:
     first = [fresh.classify(*r) for r in rows]
     assert [fresh.classify(*r) for r in rows] == first == [kinds.classify(*r) for r in rows]
     assert fresh == SourceKinds.load()  # memos are not part of equality
+
+
+def test_pickles_for_worker_processes(kinds: SourceKinds) -> None:
+    import pickle
+
+    kinds.classify("https://someone.blogspot.com/a.html", "t", "")
+    copy = pickle.loads(pickle.dumps(kinds))
+    assert copy == kinds and not copy._urls
+    row = ("https://agg.example/news/1", "t", "Quelle: mysite")
+    assert copy.classify(*row) == kinds.classify(*row)
 
 
 def test_kinds_are_listed(kinds: SourceKinds) -> None:

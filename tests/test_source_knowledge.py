@@ -71,6 +71,15 @@ def test_prior_is_frozen(knowledge: SourceKnowledge) -> None:
         got.majestic_rank = 1.0  # type: ignore[misc]
 
 
+def test_pickles_for_worker_processes(knowledge: SourceKnowledge) -> None:
+    import pickle
+
+    knowledge.lookup("nytimes.com")
+    copy = pickle.loads(pickle.dumps(knowledge))
+    assert copy == knowledge and not copy._memo
+    assert copy.lookup("someone.blogspot.com") == knowledge.lookup("someone.blogspot.com")
+
+
 def test_shipped_files_carry_attribution() -> None:
     assert (RES / "majestic_top15k.csv").read_text(encoding="utf-8").startswith(
         "# Majestic Million, majestic.com, CC BY 3.0"
