@@ -304,6 +304,8 @@ _SPAMMY_TLDS = frozenset({"site", "sale", "click", "xyz", "top", "online", "icu"
                           "space", "website", "fun", "live", "pro", "kitchen", "wf", "tk", "ml", "ga", "cf", "gq"})
 # bytes.translate table: ASCII punctuation and digits become spaces (word cutting for the triggers)
 _SPACE_PUNCT = bytes(32 if chr(b) in "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~0123456789" else b for b in range(256))
+# scheme (optional) | netloc | path | ?query | #fragment
+_URL_PARTS = re.compile(r"(?:[A-Za-z][A-Za-z0-9+.-]{0,9}:(?=//))?(?://)?([^/?#]*)([^?#]*)(?:\?([^#]*))?(?:#(.*))?", re.S)
 _MEMOS = frozenset({"_hosts", "_titles", "_anchors", "_urls"})  # SourceKinds fields not pickled
 _MEMO_MAX = 100_000  # entries per memo (titles, anchors, hosts); a full memo is cleared, not grown
 
@@ -353,20 +355,9 @@ def _short(text: str, n: int = 40) -> str:
 def _cut_url(url: str) -> tuple[str, str, str, str]:
     """(netloc, path, query, fragment) of a URL: a cut at the first ``/?#`` after the scheme, the
     same split as urllib's for http(s) URLs but without its checks (a kind needs no validation)."""
-    i = url.find("://", 0, 12)
-    start = i + 3 if i >= 0 else 0
-    end = len(url)
-    for ch in "/?#":
-        j = url.find(ch, start, end)
-        if j >= 0:
-            end = j
-    netloc, tail = url[start:end], url[end:]
-    fragment = query = ""
-    if "#" in tail:
-        tail, fragment = tail.split("#", 1)
-    if "?" in tail:
-        tail, query = tail.split("?", 1)
-    return netloc, tail, query, fragment
+    m = _URL_PARTS.match(url)
+    assert m is not None  # every group is optional: the pattern matches any string
+    return m.group(1), m.group(2), m.group(3) or "", m.group(4) or ""
 
 
 @dataclass(frozen=True, repr=False)
@@ -379,7 +370,7 @@ class SourceKinds:
     host_words: tuple[tuple[str, re.Pattern[str]], ...]
     path_any: re.Pattern[str]  # every path pattern, one named group per kind, in rank order
     token_doorway: re.Pattern[str]
-    qf_each: tuple[tuple[str, re.Pattern[str]], ...]
+    qf_any: re.Pattern[str]  # query#fragment patterns, one named group per kind
     text_each: tuple[tuple[str, re.Pattern[str]], ...]
     triggers: dict[bytes, frozenset[str]]
     script_each: tuple[tuple[str, re.Pattern[str]], ...]
@@ -417,7 +408,7 @@ class SourceKinds:
                 "/(?:" + "|".join(f"(?P<{k}>" + "|".join(a[1:] for a in g) + ")" for k, g in _PATH_PATTERNS) + ")"
             ),
             token_doorway=re.compile(_TOKEN_DOORWAY),
-            qf_each=tuple((k, re.compile(p)) for k, p in _QF_PATTERNS),
+            qf_any=re.compile("|".join(f"(?P<{k}>{p})" for k, p in _QF_PATTERNS)),
             text_each=tuple((k, re.compile(p)) for k, _, p in _TEXT_PATTERNS),
             triggers=_trigger_map(),
             script_each=tuple((k, re.compile(p)) for k, p in _SCRIPT_PATTERNS),
@@ -551,14 +542,11 @@ class SourceKinds:
         if hit is _NO_HIT and hk.platform_kind is None and 2 <= p.count("/") <= 3 and self.token_doorway.fullmatch(p):
             hit = (0, "hacked_doorway", f"path token folder {_short(p.split('/')[1])}")
         if query or fragment:
-            qf = f"{query}#{fragment}".lower()
-            for kind, rx in self.qf_each:
-                if _RANK[kind] >= hit[0]:
-                    break
-                m = rx.search(qf)
-                if m:
-                    hit = (_RANK[kind], kind, f"query {_short(m.group(0))}")
-                    break
+            for m in self.qf_any.finditer(f"{query}#{fragment}".lower()):
+                kind = m.lastgroup
+                assert kind is not None
+                if _RANK[kind] < hit[0]:
+                    hit = (_RANK[kind], kind, "query " + m.group(0)[:40])
         return hk, hit, netloc, len(path) > 1
 
     # ---- row level

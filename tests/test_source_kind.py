@@ -101,6 +101,25 @@ def test_editorial_and_odd_rows_are_unknown(kinds: SourceKinds, url: str, title:
     assert kinds.classify(url, title, anchor) == SourceKind(None, "", False)
 
 
+def test_url_cut_matches_urllib() -> None:
+    from urllib.parse import urlsplit
+
+    from features.source_kind import _cut_url
+
+    for url in (
+        "https://www.example.com/a/b.html?x=1&y=2#frag",
+        "http://user@example.com:8080/p",
+        "https://example.com",
+        "https://example.com?q=1",
+        "https://example.com/#c-12",
+        "https://example.com/a?b=c?d#e#f",
+    ):
+        got = urlsplit(url)
+        assert _cut_url(url) == (got.netloc, got.path, got.query, got.fragment), url
+    assert _cut_url("example.com/a?b")[:2] == ("example.com", "/a")
+    assert _cut_url("localhost:8080/x")[0] == "localhost:8080"
+
+
 def test_user_space(kinds: SourceKinds) -> None:
     assert kinds.classify("https://quesvph.blogspot.com/x.html").user_space
     assert kinds.classify("https://someone.wordpress.com/2008/04/23/post/").user_space
