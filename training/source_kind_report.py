@@ -71,19 +71,25 @@ def main() -> None:
 
     # kind x agreed panel label
     table: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
+    spaces: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
     with (base / "panel-labels.tsv").open(encoding="utf-8", newline="") as fh:
         for lab in csv.DictReader(fh, delimiter="\t"):
             if lab["label_a"] != lab["label_b"]:
                 continue
             name, n = lab["id"].rsplit(":", 1)
             url, title, anchor = data[name][int(n) - 1]
-            table[kinds.classify(url, title, anchor).kind or "-"][lab["label_a"]] += 1
+            got = kinds.classify(url, title, anchor)
+            table[got.kind or "-"][lab["label_a"]] += 1
+            spaces["user space" if got.user_space else "not"][lab["label_a"]] += 1
     print("\n=== kind vs agreed panel label (297 rows)")
     print(f"  {'kind':15} " + " ".join(f"{x:>7}" for x in LABELS) + "   total")
     for k in [*KINDS, "-"]:
         if k in table:
             c = table[k]
             print(f"  {k:15} " + " ".join(f"{c[x]:7}" for x in LABELS) + f"   {sum(c.values()):5}")
+    for k in ("user space", "not"):
+        c = spaces[k]
+        print(f"  {k:15} " + " ".join(f"{c[x]:7}" for x in LABELS) + f"   {sum(c.values()):5}")
 
     # cost per row: bench/bench_source_kind.py
 
