@@ -187,6 +187,7 @@ def factor_values(cols: Mapping[str, np.ndarray], n: int, with_page: np.ndarray,
     outbound = np.where(_known(c("page_ext_links")), np.log10(1.0 + c("page_ext_links")), c("metric_log_outbound"))
     out["source"] = _sum_known([
         _flag(c("src_kind_generated"), -1.0),
+        _flag(c("src_kind_doorway"), -1.0),
         _flag(c("src_kind_directory"), -0.6),
         _flag(c("src_kind_ugc"), -0.5),
         _flag(c("src_kind_syndication"), -0.4),
