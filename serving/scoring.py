@@ -85,6 +85,20 @@ _WITH_PAGE = frozenset({"ok", STATUS_LINK_MISSING})  # feature statuses of rows 
 _REASON_COLUMNS = tuple(n for n in NUMERIC_NAMES if not n.startswith(("dom_", "cls_", "block_", "list_", "traf_")))
 
 
+def normalise_terms(terms: Sequence[str]) -> tuple[str, ...]:
+    """Brand names or keywords as anchors are compared with them: NFKC, lower case, single spaces;
+    comma-separated lists are split, blanks dropped, order kept."""
+    from features.html_text import norm_text
+
+    out: dict[str, None] = {}
+    for t in terms:
+        for part in str(t).split(","):
+            words = " ".join(norm_text(part).split())
+            if words:
+                out[words] = None
+    return tuple(out)
+
+
 def result_status(feature_status: str) -> str:
     if feature_status.startswith("error: page_gone"):
         return "page_gone"
@@ -120,9 +134,14 @@ class Scorer:
         records: Sequence[Mapping[str, object] | LinkRecord],
         pages: PageSource | None = None,
         explain: bool = False,
-        n_reasons: int = 3,
+        brands: Sequence[str] = (),
+        money: Sequence[str] = (),
     ) -> list[dict[str, object]]:
-        """One result per record, in order: score (0-1), verdict, reasons, placement_zone, status."""
+        """One result per record, in order: score (0-1), verdict, risk, reasons, placement_zone, status,
+        flags. ``brands`` / ``money``: the user's brand names and money keywords (``--brand``,
+        ``--money``): anchors are classed against them instead of the target's domain name alone."""
+        self.ctx.brands = normalise_terms(brands)
+        self.ctx.money = normalise_terms(money)
         batch = extract_features(records, self.ctx, pages)
         ok = [i for i, s in enumerate(batch.status) if not s.startswith("error")]
         results: list[dict[str, object]] = []
