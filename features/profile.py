@@ -1,0 +1,484 @@
+"""Patterns across one backlink profile (one export): evidence no single row shows.
+
+Why: link schemes are seen across rows, not in one: the same generated page path on many unrelated
+referring domains (``/domain-list-171`` on 20 sites, ``/nmedicine-net/`` on a network of ``.site``
+domains), the same page title on many domains ("Where to buy aged domains and backlinks"), one
+keyword anchor from many sites, site-wide runs, and a row's authority or traffic only means much
+relative to the rest of the profile.
+
+How it is used (one path for every engine): a pre-pass streams the export once through
+:class:`ProfileBuilder` (``add`` per canonical record, ``build`` at the end); the resulting
+:class:`ProfileStats` is small (see "Bounded size" below), is written with :meth:`ProfileStats.to_bytes`
+and read back in every scoring process with :meth:`ProfileStats.from_bytes`; each row's evidence is then
+a lookup, :meth:`ProfileStats.features`. For a batch given in one request, :func:`profile_of` builds the
+stats from the batch itself.
+
+Units and keys:
+- a *referring domain* is the registrable domain of the source host, with the Public Suffix List's
+  private section (so each ``*.blogspot.com`` or ``*.github.io`` site is its own domain, as it is its own
+  site), from the bundled list snapshot only;
+- a *path template* is the source URL's path, lower-cased, with every token of hexadecimal characters
+  that holds a digit (ids, dates, hashes) replaced by ``0`` and the trailing ``/`` dropped; the query is
+  ignored. A template without any letter (``/``, ``/0/0``) carries no evidence (NaN);
+- a *title key* is the source title, lower-cased and whitespace-collapsed, without a trailing
+  `` | Site`` / `` - Site`` part (sites append their own name, which would hide a shared title);
+- an *anchor key* is the anchor text lower-cased, whitespace-collapsed, stripped of surrounding
+  punctuation.
+Keys are kept as stable 64-bit hashes (two CRC-32s, forward and over the reversed UTF-8 bytes), the
+same in every process whatever ``PYTHONHASHSEED`` is.
+
+Bounded size: the stats keep (a) the row count of each referring domain with at least 2 rows, (b) the
+distinct-domain count of each path template / title / anchor key used by at least 2 domains, each
+table capped at :data:`MAX_KEYS` entries (the largest counts are kept; 12 bytes an entry), and (c) per
+metric at most :data:`EXACT_VALUES` distinct values with their mid-rank percentiles (exact), or, when
+the profile has more distinct values, :data:`SKETCH_POINTS` of them at evenly spaced ranks with their
+exact percentiles, interpolated in between (error below ~1/SKETCH_POINTS). A key absent from a table
+that was never cut is exact (1 domain, 1 row); when a table was cut, an absent key's count is unknown
+beyond "at most the smallest kept count" and its feature is NaN. The builder itself keeps 8-byte
+arrays per row (about 60 bytes a row) and no Python object per row.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import json
+import re
+import zlib
+from array import array
+from collections.abc import Iterable, Mapping
+
+import numpy as np
+import tldextract
+
+from .urls import netloc_hostname
+
+MAX_KEYS = 200_000  # entries kept per count table (12 bytes each: 2.4 MB at most per table)
+EXACT_VALUES = 4096  # distinct values of one metric kept exactly
+SKETCH_POINTS = 1025  # values kept per metric when the profile has more distinct values
+FORMAT_VERSION = 1
+
+# metric fields of the canonical record -> feature name
+PCT_METRICS: dict[str, str] = {
+    "page_authority": "prof_page_authority_pct",
+    "domain_authority": "prof_domain_authority_pct",
+    "traffic": "prof_traffic_pct",
+    "outbound_links": "prof_outbound_pct",
+}
+
+# name -> (evidence fields it needs, unit and meaning); the single list of what this module gives
+PROFILE_FEATURES: dict[str, tuple[tuple[str, ...], str]] = {
+    "prof_domain_rows": (("source_url",), "rows of the profile from this row's referring domain (count)"),
+    "prof_domain_share": (("source_url",), "those rows as a share of the profile's rows (0..1)"),
+    "prof_path_domains": (("source_url",),
+                          "distinct referring domains whose source path has this row's path template "
+                          "(count; NaN for a template without letters, e.g. a home page)"),
+    "prof_title_domains": (("source_url", "source_title"),
+                           "distinct referring domains whose source title has this row's title key "
+                           "(count; NaN without a title)"),
+    "prof_anchor_domains": (("source_url", "anchor_text"),
+                            "distinct referring domains using this row's anchor key (count; NaN without "
+                            "anchor text)"),
+    "prof_anchor_share": (("source_url", "anchor_text"),
+                          "those domains as a share of the profile's referring domains (0..1; NaN "
+                          "without anchor text)"),
+    "prof_page_authority_pct": (("page_authority",),
+                                "mid-rank of the row's page authority among the profile's known values "
+                                "(0..1; NaN when either is unknown)"),
+    "prof_domain_authority_pct": (("domain_authority",), "the same for domain authority (0..1)"),
+    "prof_traffic_pct": (("traffic",), "the same for traffic (0..1)"),
+    "prof_outbound_pct": (("outbound_links",), "the same for the source page's external links (0..1)"),
+    "prof_domain_topic_mismatch": (("source_url", "source_title"),
+                                   "1 when no word of 4+ letters of the title occurs in the source's "
+                                   "domain name and no 4+ letter part of the name occurs in the title, "
+                                   "else 0 (a cheap sign of a repurposed expired domain; NaN without "
+                                   "a title)"),
+}
+FEATURE_NAMES: tuple[str, ...] = tuple(PROFILE_FEATURES)
+
+_NAN = float("nan")
+_KINDS = ("path", "title", "anchor")
+_HEX_TOKEN = re.compile(r"[0-9a-f]*[0-9][0-9a-f]*")
+_TITLE_TAIL = (" | ", " - ", " – ", " — ", " :: ", " « ", " » ")
+_PUNCT = " \t\r\n\"'`.,;:!?()[]{}<>«»“”‘’|/\\-–—_*#"
+_WORD = re.compile(r"[^\W\d_]{4,}")
+
+
+@functools.cache
+def _extractor() -> tldextract.TLDExtract:
+    # Bundled Public Suffix List snapshot only (never fetched), with its private section.
+    return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, include_psl_private_domains=True)
+
+
+def stable_hash(text: str) -> int:
+    """A 64-bit hash of ``text``, the same in every process (Python's ``hash`` is salted per process)."""
+    b = text.encode("utf-8", "surrogatepass")
+    return zlib.crc32(b) << 32 | zlib.crc32(b[::-1])
+
+
+def _signed(h: int) -> int:
+    """``h`` (0 .. 2**64-1) as a signed 64-bit integer, for ``array('q')`` and int64 arrays."""
+    return h - (1 << 64) if h >= 1 << 63 else h
+
+
+@functools.lru_cache(maxsize=65536)
+def _site_of_host(host: str) -> tuple[str, str]:
+    """(referring domain, its brand-bearing label) of a lower-case host without ``www.``."""
+    ext = _extractor()(host)
+    if ext.domain and ext.suffix:
+        return f"{ext.domain}.{ext.suffix}", ext.domain
+    return host, host
+
+
+def split_source(url: str) -> tuple[str, str]:
+    """(netloc, path) of a URL by plain string cuts (the query and fragment dropped); cheaper than
+    ``urlsplit`` on a path that runs once per row of a million-row export."""
+    j = url.find("://", 0, 12)
+    start = j + 3 if j >= 0 else (2 if url.startswith("//") else 0)
+    end = len(url)
+    for ch in "/?#":
+        k = url.find(ch, start, end)
+        if k >= 0:
+            end = k
+    netloc = url[start:end]
+    path = url[end:]
+    if "?" in path:
+        path = path.split("?", 1)[0]
+    if "#" in path:
+        path = path.split("#", 1)[0]
+    return netloc, path
+
+
+def _netloc_site(netloc: str) -> tuple[str, str] | None:
+    host = (netloc_hostname(netloc) if ("@" in netloc or ":" in netloc or "[" in netloc)
+            else netloc.lower()) or ""
+    host = host.rstrip(".")
+    if host.startswith("www."):
+        host = host[4:]
+    if not host or "." not in host:
+        return None
+    return _site_of_host(host)
+
+
+def path_template(path: str) -> str | None:
+    """The path with hex/digit tokens as ``0``, lower-case, no trailing ``/``; None without letters."""
+    p = _HEX_TOKEN.sub("0", path.lower()).rstrip("/")
+    for ch in p:
+        if ch.isalpha():
+            return p
+    return None
+
+
+def title_key(title: object) -> str | None:
+    """Lower-case, whitespace-collapsed title without a trailing `` | Site`` part; None when empty."""
+    if not isinstance(title, str):
+        return None
+    t = " ".join(title.lower().split())
+    for sep in _TITLE_TAIL:
+        head, found, _ = t.rpartition(sep)
+        if found and len(head) >= 12:
+            t = head
+            break
+    return t or None
+
+
+def anchor_key(anchor: object) -> str | None:
+    """Lower-case, whitespace-collapsed anchor without surrounding punctuation; None when empty."""
+    if not isinstance(anchor, str):
+        return None
+    a = " ".join(anchor.lower().split()).strip(_PUNCT)
+    return a or None
+
+
+def _metric(value: object) -> float | None:
+    if type(value) is float:
+        return None if value != value else value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    return None
+
+
+def _metrics_of(record: Mapping[str, object]) -> Mapping[str, object]:
+    nested = record.get("metrics")
+    return nested if isinstance(nested, Mapping) else record
+
+
+class ProfileBuilder:
+    """Streams a profile's canonical records (``add``) into :class:`ProfileStats` (``build``).
+
+    Per row it keeps up to three (64-bit key hash, domain index) pairs in ``array`` buffers plus the
+    known metric values; referring domains are memoised per netloc. Records whose source URL has no host
+    are skipped (they have no referring domain); they get NaN from :meth:`ProfileStats.features`.
+    """
+
+    def __init__(self) -> None:
+        self.rows = 0
+        self._netlocs: dict[str, int] = {}  # netloc -> domain index (-1: no host)
+        self._domains: dict[str, int] = {}  # referring domain -> index
+        self._domain_rows: list[int] = []
+        self._keys = {k: array("q") for k in _KINDS}
+        self._key_dom = {k: array("i") for k in _KINDS}
+        self._values = {m: array("d") for m in PCT_METRICS}
+
+    def _domain_index(self, netloc: str) -> int:
+        site = _netloc_site(netloc)
+        if site is None:
+            d = -1
+        else:
+            d = self._domains.get(site[0], -1)
+            if d < 0:
+                d = self._domains[site[0]] = len(self._domains)
+                self._domain_rows.append(0)
+        self._netlocs[netloc] = d
+        return d
+
+    def add(self, record: Mapping[str, object]) -> None:
+        """Count one canonical record (a dict as ``ExportRow.record`` gives; metrics flat or nested)."""
+        url = record.get("source_url")
+        if not isinstance(url, str):
+            return
+        netloc, path = split_source(url.strip())
+        d = self._netlocs.get(netloc)
+        if d is None:
+            d = self._domain_index(netloc)
+        if d < 0:
+            return
+        self.rows += 1
+        self._domain_rows[d] += 1
+        tpl = path_template(path)
+        if tpl is not None:
+            self._keys["path"].append(_signed(stable_hash(tpl)))
+            self._key_dom["path"].append(d)
+        t = title_key(record.get("source_title"))
+        if t is not None:
+            self._keys["title"].append(_signed(stable_hash(t)))
+            self._key_dom["title"].append(d)
+        a = anchor_key(record.get("anchor_text"))
+        if a is not None:
+            self._keys["anchor"].append(_signed(stable_hash(a)))
+            self._key_dom["anchor"].append(d)
+        m = _metrics_of(record)
+        for name, values in self._values.items():
+            v = _metric(m.get(name))
+            if v is not None:
+                values.append(v)
+
+    def add_all(self, records: Iterable[Mapping[str, object] | None]) -> ProfileBuilder:
+        """``add`` each record, skipping ``None`` (malformed export rows); returns ``self``."""
+        for r in records:
+            if r is not None:
+                self.add(r)
+        return self
+
+    def build(self, max_keys: int = MAX_KEYS, exact_values: int = EXACT_VALUES,
+              sketch_points: int = SKETCH_POINTS) -> ProfileStats:
+        """The profile's stats (the builder can keep adding afterwards)."""
+        names = list(self._domains)
+        counts = np.asarray(self._domain_rows, dtype=np.int64)
+        hashes = np.asarray([_signed(stable_hash(n)) for n in names], dtype=np.int64)
+        keep = counts >= 2
+        tables = {"domain": _table(hashes[keep], counts[keep], max_keys)}
+        for kind in _KINDS:
+            keys = np.frombuffer(self._keys[kind], dtype=np.int64)
+            doms = np.frombuffer(self._key_dom[kind], dtype=np.int32)
+            k, c = _distinct_domains(keys, doms)
+            tables[kind] = _table(k[c >= 2], c[c >= 2], max_keys)
+        pct = {m: _percentiles(np.frombuffer(v, dtype=np.float64), exact_values, sketch_points)
+               for m, v in self._values.items()}
+        return ProfileStats(rows=self.rows, domains=len(names), tables=tables, pct=pct)
+
+
+def _distinct_domains(keys: np.ndarray, doms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each distinct key and the number of distinct domains it occurs with."""
+    if keys.size == 0:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    order = np.lexsort((doms, keys))
+    k, d = keys[order], doms[order]
+    new_pair = np.ones(k.size, dtype=bool)
+    new_pair[1:] = (k[1:] != k[:-1]) | (d[1:] != d[:-1])
+    k = k[new_pair]
+    uk, counts = np.unique(k, return_counts=True)
+    return uk, counts.astype(np.int64)
+
+
+def _table(keys: np.ndarray, counts: np.ndarray, max_keys: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """(sorted keys, counts, floor): at most ``max_keys`` entries, the largest counts; ``floor`` is the
+    largest count that may be missing (0 when nothing was cut)."""
+    floor = 0
+    if keys.size > max_keys:
+        top = np.argsort(-counts, kind="stable")[:max_keys]
+        floor = int(counts[top[-1]])
+        keys, counts = keys[top], counts[top]
+    order = np.argsort(keys)
+    return keys[order].astype(np.int64), counts[order].astype(np.int64), floor
+
+
+def _percentiles(values: np.ndarray, exact_values: int, sketch_points: int) -> tuple[np.ndarray, np.ndarray]:
+    """(sorted values, mid-rank percentile of each) for a metric; all distinct values when at most
+    ``exact_values``, else ``sketch_points`` of them at evenly spaced ranks (first and last included)."""
+    if values.size == 0:
+        return np.empty(0), np.empty(0)
+    uniq, counts = np.unique(values, return_counts=True)
+    n = float(values.size)
+    below = np.cumsum(counts) - counts
+    pct = (below + 0.5 * counts) / n
+    if uniq.size > exact_values:
+        pick = np.unique(np.linspace(0, uniq.size - 1, sketch_points).round().astype(np.int64))
+        uniq, pct = uniq[pick], pct[pick]
+    return uniq.astype(np.float64), pct.astype(np.float64)
+
+
+class ProfileStats:
+    """What one profile says about each of its rows; see the module docstring for keys and bounds."""
+
+    def __init__(self, rows: int, domains: int,
+                 tables: dict[str, tuple[np.ndarray, np.ndarray, int]],
+                 pct: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
+        self.rows = rows
+        self.domains = domains
+        self.tables = tables
+        self.pct = pct
+        self._dicts: dict[str, dict[int, int]] | None = None
+        self._sites: dict[str, tuple[int, str] | None] = {}  # netloc -> (domain hash, label)
+
+    # ---- file form
+    def to_bytes(self) -> bytes:
+        """The stats as one ``.npz`` byte string (no pickle): a JSON header and plain arrays."""
+        meta = {"version": FORMAT_VERSION, "rows": self.rows, "domains": self.domains,
+                "floors": {k: t[2] for k, t in self.tables.items()}}
+        arrays: dict[str, np.ndarray] = {"meta": np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)}
+        for k, (keys, counts, _) in self.tables.items():
+            arrays[f"{k}_keys"] = keys
+            arrays[f"{k}_counts"] = counts.astype(np.uint32)
+        for m, (vals, pct) in self.pct.items():
+            arrays[f"{m}_values"] = vals
+            arrays[f"{m}_pct"] = pct.astype(np.float32)
+        buf = io.BytesIO()
+        np.savez(buf, **arrays)
+        return buf.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> ProfileStats:
+        """Read :meth:`to_bytes`'s output; raises ValueError on another format or version."""
+        try:
+            z = np.load(io.BytesIO(data), allow_pickle=False)
+            meta = json.loads(bytes(z["meta"]).decode())
+        except Exception as exc:  # noqa: BLE001 - any unreadable file is one clear error
+            raise ValueError(f"not a linkq profile stats file: {exc}") from exc
+        if meta.get("version") != FORMAT_VERSION:
+            raise ValueError(f"profile stats version {meta.get('version')!r}, expected {FORMAT_VERSION}")
+        tables = {k: (z[f"{k}_keys"].astype(np.int64), z[f"{k}_counts"].astype(np.int64), int(f))
+                  for k, f in meta["floors"].items()}
+        pct = {m: (z[f"{m}_values"].astype(np.float64), z[f"{m}_pct"].astype(np.float64))
+               for m in PCT_METRICS}
+        return cls(rows=int(meta["rows"]), domains=int(meta["domains"]), tables=tables, pct=pct)
+
+    def nbytes(self) -> int:
+        """Bytes held by the arrays (the file is this plus a small header)."""
+        return sum(t[0].nbytes + t[1].nbytes for t in self.tables.values()) + sum(
+            v.nbytes + p.nbytes for v, p in self.pct.values())
+
+    # ---- lookups
+    def _lookup(self) -> dict[str, dict[int, int]]:
+        if self._dicts is None:
+            self._dicts = {k: dict(zip(t[0].tolist(), t[1].tolist(), strict=True))
+                           for k, t in self.tables.items()}
+        return self._dicts
+
+    def _count(self, kind: str, key: int) -> float:
+        """Count of ``key`` in table ``kind``: exact, 1 when absent from an uncut table, NaN when
+        absent from a cut one."""
+        c = self._lookup()[kind].get(key)
+        if c is not None:
+            return float(c)
+        return 1.0 if self.tables[kind][2] == 0 else _NAN
+
+    def _site(self, netloc: str) -> tuple[int, str] | None:
+        got = self._sites.get(netloc, False)
+        if got is False:
+            site = _netloc_site(netloc)
+            got = None if site is None else (_signed(stable_hash(site[0])), site[1])
+            if len(self._sites) > 100_000:
+                self._sites.clear()
+            self._sites[netloc] = got
+        return got  # type: ignore[return-value]
+
+    def percentile(self, metric: str, value: float) -> float:
+        """Mid-rank percentile (0..1) of ``value`` among the profile's values of ``metric``; NaN when
+        the profile has none. Between kept values (sketch) it is interpolated linearly."""
+        vals, pct = self.pct[metric]
+        if vals.size == 0 or value != value:
+            return _NAN
+        i = int(np.searchsorted(vals, value))
+        if i < vals.size and vals[i] == value:
+            return float(pct[i])
+        if i == 0:
+            return 0.0
+        if i == vals.size:
+            return 1.0
+        lo, hi = vals[i - 1], vals[i]
+        w = (value - lo) / (hi - lo)
+        return float(pct[i - 1] + w * (pct[i] - pct[i - 1]))
+
+    def features(self, record: Mapping[str, object]) -> dict[str, float]:
+        """Per-row evidence (:data:`PROFILE_FEATURES`) for one canonical record; NaN where unknown."""
+        out = dict.fromkeys(FEATURE_NAMES, _NAN)
+        m = _metrics_of(record)
+        for name, feat in PCT_METRICS.items():
+            v = _metric(m.get(name))
+            if v is not None:
+                out[feat] = self.percentile(name, v)
+        url = record.get("source_url")
+        if not isinstance(url, str) or self.rows == 0:
+            return out
+        netloc, path = split_source(url.strip())
+        site = self._site(netloc)
+        if site is None:
+            return out
+        dom_hash, label = site
+        rows = self._count("domain", dom_hash)
+        out["prof_domain_rows"] = rows
+        out["prof_domain_share"] = rows / self.rows
+        tpl = path_template(path)
+        if tpl is not None:
+            out["prof_path_domains"] = self._count("path", _signed(stable_hash(tpl)))
+        title = record.get("source_title")
+        t = title_key(title)
+        if t is not None:
+            out["prof_title_domains"] = self._count("title", _signed(stable_hash(t)))
+            out["prof_domain_topic_mismatch"] = topic_mismatch(label, t)
+        a = anchor_key(record.get("anchor_text"))
+        if a is not None:
+            n = self._count("anchor", _signed(stable_hash(a)))
+            out["prof_anchor_domains"] = n
+            out["prof_anchor_share"] = n / self.domains if self.domains else _NAN
+        return out
+
+
+def topic_mismatch(label: str, title: str) -> float:
+    """1.0 when the domain's name and its page title share nothing (no 4+ letter title word inside
+    the name, no 4+ letter part of the name inside the title), else 0.0; NaN without a title."""
+    if not title:
+        return _NAN
+    name = label.lower()
+    flat = name.replace("-", "")
+    for word in _WORD.findall(title):
+        if word in flat:
+            return 0.0
+    squashed = title.replace(" ", "")
+    for part in name.split("-"):
+        if len(part) >= 4 and part in squashed:
+            return 0.0
+    return 1.0
+
+
+def profile_of(records: Iterable[Mapping[str, object] | None]) -> ProfileStats:
+    """The stats of a batch given in one request (the HTTP endpoint): the batch is the profile."""
+    return ProfileBuilder().add_all(records).build()
+
+
+def features_of_batch(records: list[Mapping[str, object] | None]) -> list[dict[str, float]]:
+    """Each record's profile evidence with the batch as its profile (``None`` rows get all NaN)."""
+    stats = profile_of(records)
+    empty = dict.fromkeys(FEATURE_NAMES, _NAN)
+    return [stats.features(r) if r is not None else dict(empty) for r in records]
