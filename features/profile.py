@@ -315,7 +315,7 @@ def _table(keys: np.ndarray, counts: np.ndarray, max_keys: int) -> tuple[np.ndar
 
 def _percentiles(values: np.ndarray, exact_values: int, sketch_points: int) -> tuple[np.ndarray, np.ndarray]:
     """(sorted values, mid-rank percentile of each) for a metric; all distinct values when at most
-    ``exact_values``, else ``sketch_points`` of them at evenly spaced ranks (first and last included)."""
+    ``exact_values``, else about ``sketch_points`` of them at evenly spaced ranks (first and last included)."""
     if values.size == 0:
         return np.empty(0), np.empty(0)
     uniq, counts = np.unique(values, return_counts=True)
@@ -323,7 +323,10 @@ def _percentiles(values: np.ndarray, exact_values: int, sketch_points: int) -> t
     below = np.cumsum(counts) - counts
     pct = (below + 0.5 * counts) / n
     if uniq.size > exact_values:
-        pick = np.unique(np.linspace(0, uniq.size - 1, sketch_points).round().astype(np.int64))
+        # values at evenly spaced ranks (not evenly spaced among distinct values: ties weigh)
+        ranks = np.linspace(0.0, n - 1.0, sketch_points)
+        pick = np.searchsorted(np.cumsum(counts), ranks, side="right")
+        pick = np.unique(np.concatenate(([0], np.minimum(pick, uniq.size - 1), [uniq.size - 1])))
         uniq, pct = uniq[pick], pct[pick]
     return uniq.astype(np.float64), pct.astype(np.float64)
 
