@@ -46,6 +46,7 @@ import json
 import re
 import zlib
 from array import array
+from bisect import bisect_left
 from collections.abc import Iterable, Mapping
 
 import numpy as np
@@ -56,6 +57,7 @@ from .urls import netloc_hostname
 MAX_KEYS = 200_000  # entries kept per count table (12 bytes each: 2.4 MB at most per table)
 EXACT_VALUES = 4096  # distinct values of one metric kept exactly
 SKETCH_POINTS = 1025  # values kept per metric when the profile has more distinct values
+_MEMO_MAX = 65_536  # raw titles / anchors / netlocs memoised (per builder or stats object)
 FORMAT_VERSION = 1
 
 # metric fields of the canonical record -> feature name
@@ -116,9 +118,14 @@ def stable_hash(text: str) -> int:
     return zlib.crc32(b) << 32 | zlib.crc32(b[::-1])
 
 
-def _signed(h: int) -> int:
-    """``h`` (0 .. 2**64-1) as a signed 64-bit integer, for ``array('q')`` and int64 arrays."""
-    return h - (1 << 64) if h >= 1 << 63 else h
+def _key_hash(text: str) -> int:
+    """:func:`stable_hash` as a signed 64-bit integer (for ``array('q')`` and int64 arrays), never 0
+    (0 marks "not memoised")."""
+    b = text.encode("utf-8", "surrogatepass")
+    h = zlib.crc32(b) << 32 | zlib.crc32(b[::-1])
+    if h >= 1 << 63:
+        h -= 1 << 64
+    return h or 1
 
 
 @functools.lru_cache(maxsize=65536)
@@ -219,6 +226,10 @@ class ProfileBuilder:
         self._keys = {k: array("q") for k in _KINDS}
         self._key_dom = {k: array("i") for k in _KINDS}
         self._values = {m: array("d") for m in PCT_METRICS}
+        # raw title / anchor -> key hash (None: no key); both repeat across rows. Bounded: cleared
+        # when full, which costs only recomputation.
+        self._title_memo: dict[object, int | None] = {}
+        self._anchor_memo: dict[object, int | None] = {}
 
     def _domain_index(self, netloc: str) -> int:
         site = _netloc_site(netloc)
@@ -234,8 +245,9 @@ class ProfileBuilder:
 
     def add(self, record: Mapping[str, object]) -> None:
         """Count one canonical record (a dict as ``ExportRow.record`` gives; metrics flat or nested)."""
-        url = record.get("source_url")
-        if not isinstance(url, str):
+        get = record.get
+        url = get("source_url")
+        if type(url) is not str:
             return
         netloc, path = split_source(url.strip())
         d = self._netlocs.get(netloc)
@@ -247,21 +259,47 @@ class ProfileBuilder:
         self._domain_rows[d] += 1
         tpl = path_template(path)
         if tpl is not None:
-            self._keys["path"].append(_signed(stable_hash(tpl)))
+            self._keys["path"].append(_key_hash(tpl))
             self._key_dom["path"].append(d)
-        t = title_key(record.get("source_title"))
-        if t is not None:
-            self._keys["title"].append(_signed(stable_hash(t)))
-            self._key_dom["title"].append(d)
-        a = anchor_key(record.get("anchor_text"))
-        if a is not None:
-            self._keys["anchor"].append(_signed(stable_hash(a)))
-            self._key_dom["anchor"].append(d)
-        m = _metrics_of(record)
-        for name, values in self._values.items():
-            v = _metric(m.get(name))
-            if v is not None:
-                values.append(v)
+        title = get("source_title")
+        if title is not None:
+            memo = self._title_memo
+            h = memo.get(title, 0)
+            if h == 0:
+                t = title_key(title)
+                h = None if t is None else _key_hash(t)
+                if len(memo) >= _MEMO_MAX:
+                    memo.clear()
+                memo[title] = h
+            if h is not None:
+                self._keys["title"].append(h)
+                self._key_dom["title"].append(d)
+        anchor = get("anchor_text")
+        if anchor is not None:
+            memo = self._anchor_memo
+            h = memo.get(anchor, 0)
+            if h == 0:
+                a = anchor_key(anchor)
+                h = None if a is None else _key_hash(a)
+                if len(memo) >= _MEMO_MAX:
+                    memo.clear()
+                memo[anchor] = h
+            if h is not None:
+                self._keys["anchor"].append(h)
+                self._key_dom["anchor"].append(d)
+        m = get("metrics")
+        if isinstance(m, Mapping):
+            get = m.get
+        values = self._values
+        for name in PCT_METRICS:
+            v = get(name)
+            if type(v) is float:
+                if v == v:
+                    values[name].append(v)
+            elif v is not None:
+                v = _metric(v)
+                if v is not None:
+                    values[name].append(v)
 
     def add_all(self, records: Iterable[Mapping[str, object] | None]) -> ProfileBuilder:
         """``add`` each record, skipping ``None`` (malformed export rows); returns ``self``."""
@@ -275,7 +313,7 @@ class ProfileBuilder:
         """The profile's stats (the builder can keep adding afterwards)."""
         names = list(self._domains)
         counts = np.asarray(self._domain_rows, dtype=np.int64)
-        hashes = np.asarray([_signed(stable_hash(n)) for n in names], dtype=np.int64)
+        hashes = np.asarray([_key_hash(n) for n in names], dtype=np.int64)
         keep = counts >= 2
         tables = {"domain": _table(hashes[keep], counts[keep], max_keys)}
         for kind in _KINDS:
@@ -342,7 +380,9 @@ class ProfileStats:
         self.tables = tables
         self.pct = pct
         self._dicts: dict[str, dict[int, int]] | None = None
-        self._sites: dict[str, tuple[int, str] | None] = {}  # netloc -> (domain hash, label)
+        self._pct_lists: dict[str, tuple[list[float], list[float]]] = {}
+        self._sites: dict[str, tuple[float, float, str] | None] = {}
+        self._memos: dict[str, dict[object, tuple[float, str | None]]] = {"title": {}, "anchor": {}}
 
     # ---- file form
     def to_bytes(self) -> bytes:
@@ -382,8 +422,10 @@ class ProfileStats:
             v.nbytes + p.nbytes for v, p in self.pct.values())
 
     # ---- lookups
-    def _lookup(self) -> dict[str, dict[int, int]]:
+    def _prepare(self) -> dict[str, dict[int, int]]:
+        """Python dicts and lists for per-row lookups, built on first use (a few MB at most)."""
         if self._dicts is None:
+            self._pct_lists = {m: (v.tolist(), p.tolist()) for m, (v, p) in self.pct.items()}
             self._dicts = {k: dict(zip(t[0].tolist(), t[1].tolist(), strict=True))
                            for k, t in self.tables.items()}
         return self._dicts
@@ -391,70 +433,90 @@ class ProfileStats:
     def _count(self, kind: str, key: int) -> float:
         """Count of ``key`` in table ``kind``: exact, 1 when absent from an uncut table, NaN when
         absent from a cut one."""
-        c = self._lookup()[kind].get(key)
+        c = self._prepare()[kind].get(key)
         if c is not None:
             return float(c)
         return 1.0 if self.tables[kind][2] == 0 else _NAN
 
-    def _site(self, netloc: str) -> tuple[int, str] | None:
+    def _site(self, netloc: str) -> tuple[float, float, str] | None:
+        """(domain rows, their share, domain label) of a netloc, memoised; None without a host."""
         got = self._sites.get(netloc, False)
         if got is False:
             site = _netloc_site(netloc)
-            got = None if site is None else (_signed(stable_hash(site[0])), site[1])
-            if len(self._sites) > 100_000:
+            if site is None:
+                got = None
+            else:
+                rows = self._count("domain", _key_hash(site[0]))
+                got = (rows, rows / self.rows, site[1])
+            if len(self._sites) >= _MEMO_MAX:
                 self._sites.clear()
             self._sites[netloc] = got
         return got  # type: ignore[return-value]
 
+    def _memo(self, kind: str, raw: object) -> tuple[float, str | None]:
+        """(distinct domains, key) of a raw title or anchor, memoised (they repeat across rows)."""
+        memo = self._memos[kind]
+        got = memo.get(raw)
+        if got is None:
+            key = title_key(raw) if kind == "title" else anchor_key(raw)
+            got = (_NAN, None) if key is None else (self._count(kind, _key_hash(key)), key)
+            if len(memo) >= _MEMO_MAX:
+                memo.clear()
+            memo[raw] = got
+        return got
+
     def percentile(self, metric: str, value: float) -> float:
         """Mid-rank percentile (0..1) of ``value`` among the profile's values of ``metric``; NaN when
         the profile has none. Between kept values (sketch) it is interpolated linearly."""
-        vals, pct = self.pct[metric]
-        if vals.size == 0 or value != value:
+        self._prepare()
+        vals, pct = self._pct_lists[metric]
+        if not vals or value != value:
             return _NAN
-        i = int(np.searchsorted(vals, value))
-        if i < vals.size and vals[i] == value:
-            return float(pct[i])
+        i = bisect_left(vals, value)
+        if i < len(vals) and vals[i] == value:
+            return pct[i]
         if i == 0:
             return 0.0
-        if i == vals.size:
+        if i == len(vals):
             return 1.0
         lo, hi = vals[i - 1], vals[i]
-        w = (value - lo) / (hi - lo)
-        return float(pct[i - 1] + w * (pct[i] - pct[i - 1]))
+        return pct[i - 1] + (value - lo) / (hi - lo) * (pct[i] - pct[i - 1])
 
     def features(self, record: Mapping[str, object]) -> dict[str, float]:
         """Per-row evidence (:data:`PROFILE_FEATURES`) for one canonical record; NaN where unknown."""
         out = dict.fromkeys(FEATURE_NAMES, _NAN)
-        m = _metrics_of(record)
+        get = record.get
+        m = get("metrics")
+        mget = m.get if isinstance(m, Mapping) else get
         for name, feat in PCT_METRICS.items():
-            v = _metric(m.get(name))
+            v = mget(name)
             if v is not None:
-                out[feat] = self.percentile(name, v)
-        url = record.get("source_url")
-        if not isinstance(url, str) or self.rows == 0:
+                v = _metric(v)
+                if v is not None:
+                    out[feat] = self.percentile(name, v)
+        url = get("source_url")
+        if type(url) is not str or self.rows == 0:
             return out
         netloc, path = split_source(url.strip())
         site = self._site(netloc)
         if site is None:
             return out
-        dom_hash, label = site
-        rows = self._count("domain", dom_hash)
-        out["prof_domain_rows"] = rows
-        out["prof_domain_share"] = rows / self.rows
+        out["prof_domain_rows"], out["prof_domain_share"], label = site
         tpl = path_template(path)
         if tpl is not None:
-            out["prof_path_domains"] = self._count("path", _signed(stable_hash(tpl)))
-        title = record.get("source_title")
-        t = title_key(title)
-        if t is not None:
-            out["prof_title_domains"] = self._count("title", _signed(stable_hash(t)))
-            out["prof_domain_topic_mismatch"] = topic_mismatch(label, t)
-        a = anchor_key(record.get("anchor_text"))
-        if a is not None:
-            n = self._count("anchor", _signed(stable_hash(a)))
-            out["prof_anchor_domains"] = n
-            out["prof_anchor_share"] = n / self.domains if self.domains else _NAN
+            out["prof_path_domains"] = self._count("path", _key_hash(tpl))
+        title = get("source_title")
+        if title is not None:
+            n, key = self._memo("title", title)
+            if key is not None:
+                out["prof_title_domains"] = n
+                out["prof_domain_topic_mismatch"] = topic_mismatch(label, key)
+        anchor = get("anchor_text")
+        if anchor is not None:
+            n, key = self._memo("anchor", anchor)
+            if key is not None:
+                out["prof_anchor_domains"] = n
+                out["prof_anchor_share"] = n / self.domains
         return out
 
 
