@@ -52,6 +52,7 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import tldextract
 
+from .records import parse_number
 from .urls import netloc_hostname
 
 MAX_KEYS = 200_000  # entries kept per count table (12 bytes each: 2.4 MB at most per table)
@@ -198,11 +199,13 @@ def anchor_key(anchor: object) -> str | None:
 
 
 def _metric(value: object) -> float | None:
+    """A metric cell as a float: export readers give floats; other callers (HTTP) may give ints or
+    text as exports write it ('1,240'), read by the records module's one number parser."""
     if type(value) is float:
         return None if value != value else value
-    if isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    return None
+    if isinstance(value, bool):
+        return None
+    return parse_number(value)
 
 
 def _metrics_of(record: Mapping[str, object]) -> Mapping[str, object]:
@@ -262,7 +265,7 @@ class ProfileBuilder:
             self._keys["path"].append(_key_hash(tpl))
             self._key_dom["path"].append(d)
         title = get("source_title")
-        if title is not None:
+        if type(title) is str:
             memo = self._title_memo
             h = memo.get(title, 0)
             if h == 0:
@@ -275,7 +278,7 @@ class ProfileBuilder:
                 self._keys["title"].append(h)
                 self._key_dom["title"].append(d)
         anchor = get("anchor_text")
-        if anchor is not None:
+        if type(anchor) is str:
             memo = self._anchor_memo
             h = memo.get(anchor, 0)
             if h == 0:
@@ -506,13 +509,13 @@ class ProfileStats:
         if tpl is not None:
             out["prof_path_domains"] = self._count("path", _key_hash(tpl))
         title = get("source_title")
-        if title is not None:
+        if type(title) is str:
             n, key = self._memo("title", title)
             if key is not None:
                 out["prof_title_domains"] = n
                 out["prof_domain_topic_mismatch"] = topic_mismatch(label, key)
         anchor = get("anchor_text")
-        if anchor is not None:
+        if type(anchor) is str:
             n, key = self._memo("anchor", anchor)
             if key is not None:
                 out["prof_anchor_domains"] = n

@@ -227,3 +227,17 @@ def test_hash_is_stable_across_processes() -> None:
     # the value is fixed by the algorithm, not by PYTHONHASHSEED
     assert stable_hash("domain-list-0") == stable_hash("domain-list-0")
     assert stable_hash("a") == (0xE8B7BE43 << 32 | 0xE8B7BE43)
+
+
+def test_request_style_values_never_crash() -> None:
+    rows = [{"source_url": "https://a.com/x", "target_url": TARGET, "traffic": "1,240",
+             "source_title": ["not", "text"], "anchor_text": 7, "page_authority": True},
+            {"source_url": "https://b.com/y", "target_url": TARGET, "traffic": 12},
+            {"source_url": None, "target_url": TARGET}, {"source_url": "https://c.com/y", "traffic": "n/a"}]
+    feats = features_of_batch(rows)
+    assert feats[0]["prof_traffic_pct"] == pytest.approx(0.75)  # 1240 above 12
+    assert feats[1]["prof_traffic_pct"] == pytest.approx(0.25)
+    assert math.isnan(feats[0]["prof_title_domains"]) and math.isnan(feats[0]["prof_anchor_domains"])
+    assert math.isnan(feats[0]["prof_page_authority_pct"])  # a flag is not a metric value
+    assert all(math.isnan(v) for v in feats[2].values())
+    assert math.isnan(feats[3]["prof_traffic_pct"]) and feats[3]["prof_domain_rows"] == 1.0
