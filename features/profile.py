@@ -34,8 +34,9 @@ metric at most :data:`EXACT_VALUES` distinct values with their mid-rank percenti
 the profile has more distinct values, :data:`SKETCH_POINTS` of them at evenly spaced ranks with their
 exact percentiles, interpolated in between (error below ~1/SKETCH_POINTS). A key absent from a table
 that was never cut is exact (1 domain, 1 row); when a table was cut, an absent key's count is unknown
-beyond "at most the smallest kept count" and its feature is NaN. The builder itself keeps 8-byte
-arrays per row (about 60 bytes a row) and no Python object per row.
+beyond "at most the smallest kept count" and its feature is NaN. The builder keeps 60 bytes a row in
+flat buffers, folded every :data:`COMPACT_ROWS` rows into distinct (key, domain) pairs and (value,
+count) histograms, plus memos per netloc and referring domain; no Python object per row.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ import re
 import zlib
 from array import array
 from bisect import bisect_left
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 import numpy as np
 import tldextract
@@ -58,6 +59,7 @@ from .urls import netloc_hostname
 MAX_KEYS = 200_000  # entries kept per count table (12 bytes each: 2.4 MB at most per table)
 EXACT_VALUES = 4096  # distinct values of one metric kept exactly
 SKETCH_POINTS = 1025  # values kept per metric when the profile has more distinct values
+COMPACT_ROWS = 500_000  # rows between folds of the builder's per-row buffers (~34 MB of buffers)
 _MEMO_MAX = 65_536  # raw titles / anchors / netlocs memoised (per builder or stats object)
 FORMAT_VERSION = 1
 
@@ -198,6 +200,11 @@ def anchor_key(anchor: object) -> str | None:
     return a or None
 
 
+def _metric_or_nan(value: object) -> float:
+    v = _metric(value)
+    return _NAN if v is None else v
+
+
 def _metric(value: object) -> float | None:
     """A metric cell as a float: export readers give floats; other callers (HTTP) may give ints or
     text as exports write it ('1,240'), read by the records module's one number parser."""
@@ -216,23 +223,30 @@ def _metrics_of(record: Mapping[str, object]) -> Mapping[str, object]:
 class ProfileBuilder:
     """Streams a profile's canonical records (``add``) into :class:`ProfileStats` (``build``).
 
-    Per row it keeps up to three (64-bit key hash, domain index) pairs in ``array`` buffers plus the
-    known metric values; referring domains are memoised per netloc. Records whose source URL has no host
-    are skipped (they have no referring domain); they get NaN from :meth:`ProfileStats.features`.
+    Per row it appends to flat ``array`` buffers: the referring domain's index, three 64-bit key
+    hashes (path template, title, anchor; 0 = none) and four metric values (NaN = unknown); every
+    ``compact_rows`` rows they are folded into distinct (key, domain) pairs and (value, count)
+    histograms, so memory follows distinct keys and values, not rows. Referring domains are memoised
+    per netloc, title and anchor hashes per raw text (bounded memos). Records whose source URL has no
+    host are skipped (they have no referring domain); they get NaN from :meth:`ProfileStats.features`.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, compact_rows: int = COMPACT_ROWS) -> None:
         self.rows = 0
+        self._compact_rows = max(1, compact_rows)
         self._netlocs: dict[str, int] = {}  # netloc -> domain index (-1: no host)
         self._domains: dict[str, int] = {}  # referring domain -> index
         self._domain_rows: list[int] = []
-        self._keys = {k: array("q") for k in _KINDS}
-        self._key_dom = {k: array("i") for k in _KINDS}
-        self._values = {m: array("d") for m in PCT_METRICS}
-        # raw title / anchor -> key hash (None: no key); both repeat across rows. Bounded: cleared
-        # when full, which costs only recomputation.
-        self._title_memo: dict[object, int | None] = {}
-        self._anchor_memo: dict[object, int | None] = {}
+        self._row_dom = array("i")
+        self._row_keys = array("q")  # 3 per row, in _KINDS order
+        self._row_values = array("d")  # 4 per row, in PCT_METRICS order
+        # folded state: distinct (key hash, domain) pairs per kind and (value, count) per metric
+        self._pairs = {k: (np.empty(0, np.int64), np.empty(0, np.int32)) for k in _KINDS}
+        self._hist = {m: (np.empty(0, np.float64), np.empty(0, np.int64)) for m in PCT_METRICS}
+        # raw title / anchor -> key hash (0: no key); both repeat across rows. Cleared when full,
+        # which costs only recomputation.
+        self._title_memo: dict[str, int] = {}
+        self._anchor_memo: dict[str, int] = {}
 
     def _domain_index(self, netloc: str) -> int:
         site = _netloc_site(netloc)
@@ -246,8 +260,18 @@ class ProfileBuilder:
         self._netlocs[netloc] = d
         return d
 
+    @staticmethod
+    def _text_hash(memo: dict[str, int], text: str, key_of: Callable[[object], str | None]) -> int:
+        key = key_of(text)
+        h = 0 if key is None else _key_hash(key)
+        if len(memo) >= _MEMO_MAX:
+            memo.clear()
+        memo[text] = h
+        return h
+
     def add(self, record: Mapping[str, object]) -> None:
-        """Count one canonical record (a dict as ``ExportRow.record`` gives; metrics flat or nested)."""
+        """Count one canonical record (a dict as ``ExportRow.record`` gives; metrics flat, or nested
+        under ``metrics``)."""
         get = record.get
         url = get("source_url")
         if type(url) is not str:
@@ -258,51 +282,33 @@ class ProfileBuilder:
             d = self._domain_index(netloc)
         if d < 0:
             return
-        self.rows += 1
         self._domain_rows[d] += 1
+        self._row_dom.append(d)
         tpl = path_template(path)
-        if tpl is not None:
-            self._keys["path"].append(_key_hash(tpl))
-            self._key_dom["path"].append(d)
+        keys = self._row_keys
+        keys.append(0 if tpl is None else _key_hash(tpl))
         title = get("source_title")
         if type(title) is str:
-            memo = self._title_memo
-            h = memo.get(title, 0)
-            if h == 0:
-                t = title_key(title)
-                h = None if t is None else _key_hash(t)
-                if len(memo) >= _MEMO_MAX:
-                    memo.clear()
-                memo[title] = h
-            if h is not None:
-                self._keys["title"].append(h)
-                self._key_dom["title"].append(d)
+            h = self._title_memo.get(title)
+            keys.append(self._text_hash(self._title_memo, title, title_key) if h is None else h)
+        else:
+            keys.append(0)
         anchor = get("anchor_text")
         if type(anchor) is str:
-            memo = self._anchor_memo
-            h = memo.get(anchor, 0)
-            if h == 0:
-                a = anchor_key(anchor)
-                h = None if a is None else _key_hash(a)
-                if len(memo) >= _MEMO_MAX:
-                    memo.clear()
-                memo[anchor] = h
-            if h is not None:
-                self._keys["anchor"].append(h)
-                self._key_dom["anchor"].append(d)
+            h = self._anchor_memo.get(anchor)
+            keys.append(self._text_hash(self._anchor_memo, anchor, anchor_key) if h is None else h)
+        else:
+            keys.append(0)
         m = get("metrics")
-        if isinstance(m, Mapping):
+        if m is not None and isinstance(m, Mapping):
             get = m.get
-        values = self._values
+        values = self._row_values
         for name in PCT_METRICS:
             v = get(name)
-            if type(v) is float:
-                if v == v:
-                    values[name].append(v)
-            elif v is not None:
-                v = _metric(v)
-                if v is not None:
-                    values[name].append(v)
+            values.append(v if type(v) is float else _metric_or_nan(v))
+        self.rows += 1
+        if self.rows % self._compact_rows == 0:
+            self._compact()
 
     def add_all(self, records: Iterable[Mapping[str, object] | None]) -> ProfileBuilder:
         """``add`` each record, skipping ``None`` (malformed export rows); returns ``self``."""
@@ -314,32 +320,52 @@ class ProfileBuilder:
     def build(self, max_keys: int = MAX_KEYS, exact_values: int = EXACT_VALUES,
               sketch_points: int = SKETCH_POINTS) -> ProfileStats:
         """The profile's stats (the builder can keep adding afterwards)."""
+        self._compact()
         names = list(self._domains)
         counts = np.asarray(self._domain_rows, dtype=np.int64)
         hashes = np.asarray([_key_hash(n) for n in names], dtype=np.int64)
         keep = counts >= 2
         tables = {"domain": _table(hashes[keep], counts[keep], max_keys)}
         for kind in _KINDS:
-            keys = np.frombuffer(self._keys[kind], dtype=np.int64)
-            doms = np.frombuffer(self._key_dom[kind], dtype=np.int32)
-            k, c = _distinct_domains(keys, doms)
-            tables[kind] = _table(k[c >= 2], c[c >= 2], max_keys)
-        pct = {m: _percentiles(np.frombuffer(v, dtype=np.float64), exact_values, sketch_points)
-               for m, v in self._values.items()}
+            k, c = np.unique(self._pairs[kind][0], return_counts=True)  # pairs are distinct
+            tables[kind] = _table(k[c >= 2], c[c >= 2].astype(np.int64), max_keys)
+        pct = {m: _percentiles(*self._hist[m], exact_values, sketch_points) for m in PCT_METRICS}
         return ProfileStats(rows=self.rows, domains=len(names), tables=tables, pct=pct)
 
+    def _compact(self) -> None:
+        """Fold the per-row buffers into distinct (key, domain) pairs and (value, count) histograms
+        (runs every ``compact_rows`` rows and in ``build``; the stats are the same whenever it runs:
+        tested)."""
+        if not self._row_dom:
+            return
+        doms = np.frombuffer(self._row_dom, dtype=np.int32).copy()
+        keys = np.frombuffer(self._row_keys, dtype=np.int64).reshape(-1, len(_KINDS)).copy()
+        values = np.frombuffer(self._row_values, dtype=np.float64).reshape(-1, len(PCT_METRICS)).copy()
+        self._row_dom, self._row_keys, self._row_values = array("i"), array("q"), array("d")
+        for j, kind in enumerate(_KINDS):
+            col = keys[:, j]
+            has = col != 0
+            k0, d0 = self._pairs[kind]
+            self._pairs[kind] = _distinct_pairs(np.concatenate((k0, col[has])), np.concatenate((d0, doms[has])))
+        for j, m in enumerate(PCT_METRICS):
+            col = values[:, j]
+            col = col[~np.isnan(col)]
+            if not col.size:
+                continue
+            v0, c0 = self._hist[m]
+            v = np.concatenate((v0, col))
+            c = np.concatenate((c0, np.ones(col.size, dtype=np.int64)))
+            uniq, inverse = np.unique(v, return_inverse=True)
+            self._hist[m] = (uniq, np.bincount(inverse, weights=c, minlength=uniq.size).astype(np.int64))
 
-def _distinct_domains(keys: np.ndarray, doms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each distinct key and the number of distinct domains it occurs with."""
-    if keys.size == 0:
-        return np.empty(0, np.int64), np.empty(0, np.int64)
+
+def _distinct_pairs(keys: np.ndarray, doms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct (key, domain) pairs, sorted by key then domain."""
     order = np.lexsort((doms, keys))
     k, d = keys[order], doms[order]
     new_pair = np.ones(k.size, dtype=bool)
     new_pair[1:] = (k[1:] != k[:-1]) | (d[1:] != d[:-1])
-    k = k[new_pair]
-    uk, counts = np.unique(k, return_counts=True)
-    return uk, counts.astype(np.int64)
+    return k[new_pair], d[new_pair]
 
 
 def _table(keys: np.ndarray, counts: np.ndarray, max_keys: int) -> tuple[np.ndarray, np.ndarray, int]:
@@ -354,13 +380,14 @@ def _table(keys: np.ndarray, counts: np.ndarray, max_keys: int) -> tuple[np.ndar
     return keys[order].astype(np.int64), counts[order].astype(np.int64), floor
 
 
-def _percentiles(values: np.ndarray, exact_values: int, sketch_points: int) -> tuple[np.ndarray, np.ndarray]:
-    """(sorted values, mid-rank percentile of each) for a metric; all distinct values when at most
-    ``exact_values``, else about ``sketch_points`` of them at evenly spaced ranks (first and last included)."""
-    if values.size == 0:
+def _percentiles(uniq: np.ndarray, counts: np.ndarray, exact_values: int,
+                 sketch_points: int) -> tuple[np.ndarray, np.ndarray]:
+    """(sorted values, mid-rank percentile of each) of a metric given as sorted distinct values and
+    their counts; all of them when at most ``exact_values``, else about ``sketch_points`` of them at
+    evenly spaced ranks (first and last included)."""
+    if uniq.size == 0:
         return np.empty(0), np.empty(0)
-    uniq, counts = np.unique(values, return_counts=True)
-    n = float(values.size)
+    n = float(counts.sum())
     below = np.cumsum(counts) - counts
     pct = (below + 0.5 * counts) / n
     if uniq.size > exact_values:

@@ -241,3 +241,19 @@ def test_request_style_values_never_crash() -> None:
     assert math.isnan(feats[0]["prof_page_authority_pct"])  # a flag is not a metric value
     assert all(math.isnan(v) for v in feats[2].values())
     assert math.isnan(feats[3]["prof_traffic_pct"]) and feats[3]["prof_domain_rows"] == 1.0
+
+
+def test_folding_buffers_does_not_change_the_stats(profile) -> None:
+    rows, _ = profile
+    rng = random.Random(3)
+    stream = [dict(r, traffic=float(rng.randrange(50)), source_url=r["source_url"]) for r in rows * 3]
+    rng.shuffle(stream)
+    once = ProfileBuilder().add_all(stream).build()
+    folded = ProfileBuilder(compact_rows=7).add_all(stream).build()
+    assert (once.rows, once.domains) == (folded.rows, folded.domains)
+    for kind, (keys, counts, floor) in once.tables.items():
+        k2, c2, f2 = folded.tables[kind]
+        assert np.array_equal(keys, k2) and np.array_equal(counts, c2) and floor == f2, kind
+    for m, (vals, pct) in once.pct.items():
+        assert np.array_equal(vals, folded.pct[m][0]) and np.allclose(pct, folded.pct[m][1]), m
+    assert once.to_bytes() == folded.to_bytes()
