@@ -17,14 +17,14 @@ Units and keys:
 - a *referring domain* is the registrable domain of the source host, with the Public Suffix List's
   private section (so each ``*.blogspot.com`` or ``*.github.io`` site is its own domain, as it is its own
   site), from the bundled list snapshot only;
-- a *path template* is the source URL's path, lower-cased, with every token of hexadecimal characters
-  that holds a digit (ids, dates, hashes) replaced by ``0`` and the trailing ``/`` dropped; the query is
-  ignored. A template without any letter (``/``, ``/0/0``) carries no evidence (NaN);
+- a *path template* is the source URL's path, lower-cased, with every run of hexadecimal characters
+  that starts with a digit (ids, dates, most hashes) replaced by ``0`` and the trailing ``/`` dropped;
+  the query is ignored. A template without any letter (``/``, ``/0/0``) carries no evidence (NaN);
 - a *title key* is the source title, lower-cased and whitespace-collapsed, without a trailing
   `` | Site`` / `` - Site`` part (sites append their own name, which would hide a shared title);
 - an *anchor key* is the anchor text lower-cased, whitespace-collapsed, stripped of surrounding
   punctuation.
-Keys are kept as stable 64-bit hashes (two CRC-32s, forward and over the reversed UTF-8 bytes), the
+Keys are kept as stable 64-bit hashes (CRC-32 and Adler-32 of the UTF-8 bytes side by side), the
 same in every process whatever ``PYTHONHASHSEED`` is.
 
 Bounded size: the stats keep (a) the row count of each referring domain with at least 2 rows, (b) the
@@ -103,7 +103,8 @@ FEATURE_NAMES: tuple[str, ...] = tuple(PROFILE_FEATURES)
 
 _NAN = float("nan")
 _KINDS = ("path", "title", "anchor")
-_HEX_TOKEN = re.compile(r"[0-9a-f]*[0-9][0-9a-f]*")
+_DIGIT = re.compile(r"[0-9]")
+_HEX_TOKEN = re.compile(r"[0-9][0-9a-f]*")
 _TITLE_TAIL = (" | ", " - ", " – ", " — ", " :: ", " « ", " » ")
 _PUNCT = " \t\r\n\"'`.,;:!?()[]{}<>«»“”‘’|/\\-–—_*#"
 _WORD = re.compile(r"[^\W\d_]{4,}")
@@ -118,14 +119,14 @@ def _extractor() -> tldextract.TLDExtract:
 def stable_hash(text: str) -> int:
     """A 64-bit hash of ``text``, the same in every process (Python's ``hash`` is salted per process)."""
     b = text.encode("utf-8", "surrogatepass")
-    return zlib.crc32(b) << 32 | zlib.crc32(b[::-1])
+    return zlib.crc32(b) << 32 | zlib.adler32(b)
 
 
 def _key_hash(text: str) -> int:
     """:func:`stable_hash` as a signed 64-bit integer (for ``array('q')`` and int64 arrays), never 0
     (0 marks "not memoised")."""
     b = text.encode("utf-8", "surrogatepass")
-    h = zlib.crc32(b) << 32 | zlib.crc32(b[::-1])
+    h = zlib.crc32(b) << 32 | zlib.adler32(b)
     if h >= 1 << 63:
         h -= 1 << 64
     return h or 1
@@ -171,12 +172,12 @@ def _netloc_site(netloc: str) -> tuple[str, str] | None:
 
 
 def path_template(path: str) -> str | None:
-    """The path with hex/digit tokens as ``0``, lower-case, no trailing ``/``; None without letters."""
-    p = _HEX_TOKEN.sub("0", path.lower()).rstrip("/")
-    for ch in p:
-        if ch.isalpha():
-            return p
-    return None
+    """The path with digit-led hex runs as ``0``, lower-case, no trailing ``/``; None without letters."""
+    p = path.lower()
+    if _DIGIT.search(p) is not None:  # most of the cost is the substitution: only when needed
+        p = _HEX_TOKEN.sub("0", p)
+    p = p.rstrip("/")
+    return p if p.upper() != p else None  # a cased letter somewhere
 
 
 def title_key(title: object) -> str | None:
@@ -185,9 +186,9 @@ def title_key(title: object) -> str | None:
         return None
     t = " ".join(title.lower().split())
     for sep in _TITLE_TAIL:
-        head, found, _ = t.rpartition(sep)
-        if found and len(head) >= 12:
-            t = head
+        i = t.rfind(sep)
+        if i >= 12:
+            t = t[:i]
             break
     return t or None
 
