@@ -412,6 +412,7 @@ class ProfileStats:
         self.pct = pct
         self._dicts: dict[str, dict[int, int]] | None = None
         self._pct_lists: dict[str, tuple[list[float], list[float]]] = {}
+        self._pct_exact: list[tuple[str, str, dict[float, float]]] = []
         self._sites: dict[str, tuple[float, float, str] | None] = {}
         self._memos: dict[str, dict[object, tuple[float, str | None]]] = {"title": {}, "anchor": {}}
 
@@ -457,6 +458,9 @@ class ProfileStats:
         """Python dicts and lists for per-row lookups, built on first use (a few MB at most)."""
         if self._dicts is None:
             self._pct_lists = {m: (v.tolist(), p.tolist()) for m, (v, p) in self.pct.items()}
+            # kept value -> percentile: a row's own value is found without a search
+            self._pct_exact = [(m, PCT_METRICS[m], dict(zip(*self._pct_lists[m], strict=True)))
+                               for m in PCT_METRICS]
             self._dicts = {k: dict(zip(t[0].tolist(), t[1].tolist(), strict=True))
                            for k, t in self.tables.items()}
         return self._dicts
@@ -515,16 +519,23 @@ class ProfileStats:
 
     def features(self, record: Mapping[str, object]) -> dict[str, float]:
         """Per-row evidence (:data:`PROFILE_FEATURES`) for one canonical record; NaN where unknown."""
+        self._prepare()
         out = dict.fromkeys(FEATURE_NAMES, _NAN)
         get = record.get
         m = get("metrics")
-        mget = m.get if isinstance(m, Mapping) else get
-        for name, feat in PCT_METRICS.items():
+        mget = m.get if m is not None and isinstance(m, Mapping) else get
+        for name, feat, exact in self._pct_exact:
             v = mget(name)
-            if v is not None:
+            if v is None:
+                continue
+            if type(v) is not float:
                 v = _metric(v)
-                if v is not None:
-                    out[feat] = self.percentile(name, v)
+                if v is None:
+                    continue
+            elif v != v:
+                continue
+            p = exact.get(v)
+            out[feat] = p if p is not None else self.percentile(name, v)
         url = get("source_url")
         if type(url) is not str or self.rows == 0:
             return out
