@@ -11,24 +11,13 @@ authority/traffic values with the ties real exports have. Only ``add`` is timed 
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import random
 import resource
 import time
 
+from bench_batch import hardware  # this folder is on the path when the script runs
+
 from features.profile import ProfileBuilder, ProfileStats
-
-
-def hardware() -> str:
-    cpu = ""
-    try:
-        with open("/proc/cpuinfo") as fh:
-            cpu = next(line.split(":", 1)[1].strip() for line in fh if line.startswith("model name"))
-    except (OSError, StopIteration):
-        cpu = platform.processor()
-    return f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}"
-
 
 WORDS = ("health", "care", "policy", "reform", "hospital", "nurse", "insurance", "blog", "news", "china",
          "rural", "medicine", "clinic", "data", "report", "review", "guide", "best", "local", "world")
