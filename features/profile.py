@@ -60,7 +60,8 @@ MAX_KEYS = 200_000  # entries kept per count table (12 bytes each: 2.4 MB at mos
 EXACT_VALUES = 4096  # distinct values of one metric kept exactly
 SKETCH_POINTS = 1025  # values kept per metric when the profile has more distinct values
 COMPACT_ROWS = 500_000  # rows between folds of the builder's per-row buffers (~34 MB of buffers)
-_MEMO_MAX = 65_536  # raw titles / anchors / netlocs memoised (per builder or stats object)
+_MEMO_MAX = 65_536  # raw titles / anchors memoised (per builder or stats object)
+_SITES_MAX = 1 << 17  # netlocs memoised by a stats object (~250 bytes each at most)
 FORMAT_VERSION = 1
 
 # metric fields of the canonical record -> feature name
@@ -132,7 +133,7 @@ def _key_hash(text: str) -> int:
     return h or 1
 
 
-@functools.lru_cache(maxsize=65536)
+@functools.lru_cache(maxsize=1 << 17)  # a Public Suffix lookup costs ~8 us; hosts repeat
 def _site_of_host(host: str) -> tuple[str, str]:
     """(referring domain, its brand-bearing label) of a lower-case host without ``www.``."""
     ext = _extractor()(host)
@@ -483,7 +484,7 @@ class ProfileStats:
             else:
                 rows = self._count("domain", _key_hash(site[0]))
                 got = (rows, rows / self.rows, site[1])
-            if len(self._sites) >= _MEMO_MAX:
+            if len(self._sites) >= _SITES_MAX:
                 self._sites.clear()
             self._sites[netloc] = got
         return got  # type: ignore[return-value]
