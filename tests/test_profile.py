@@ -257,3 +257,15 @@ def test_folding_buffers_does_not_change_the_stats(profile) -> None:
     for m, (vals, pct) in once.pct.items():
         assert np.array_equal(vals, folded.pct[m][0]) and np.allclose(pct, folded.pct[m][1]), m
     assert once.to_bytes() == folded.to_bytes()
+
+
+def test_merged_builders_equal_one_builder(profile) -> None:
+    import pickle
+
+    rows, _ = profile
+    stream = rows * 2 + [{"source_url": "https://x.org/a", "target_url": TARGET, "traffic": 3.0}]
+    whole = ProfileBuilder().add_all(stream).build()
+    left = ProfileBuilder(compact_rows=5).add_all(stream[::2])
+    right = pickle.loads(pickle.dumps(ProfileBuilder().add_all(stream[1::2])))  # as from another process
+    merged = left.merge(right).build()
+    assert merged.to_bytes() == whole.to_bytes()
