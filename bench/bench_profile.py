@@ -12,6 +12,7 @@ freshly read from bytes, as a scoring process starts. Prints a markdown table an
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import resource
 import time
@@ -91,7 +92,13 @@ def main() -> None:
     warm_us = (time.perf_counter() - t0) / len(sample) * 1e6
     netlocs = len({r["source_url"].split("/")[2] for r in sample})  # type: ignore[union-attr]
     rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(f"hardware: {hardware()}")
+    print(f"hardware: {hardware()}, load average {os.getloadavg()[0]:.1f}")
+    ref = {"a": 1}.get
+    t0 = time.perf_counter()
+    for _ in range(1_000_000):
+        ref("a")
+    print(f"reference: a dict.get call in a loop {(time.perf_counter() - t0) * 1e3:.0f} ns "
+          "(a shared machine's load shows here)")
     print(f"rows {args.rows:,}, referring domains {stats.domains:,}")
     print("| measure | value |\n|---|---|")
     print(f"| add, us/row | {add_s / args.rows * 1e6:.2f} |")
