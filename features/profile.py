@@ -33,7 +33,7 @@ table capped at :data:`MAX_KEYS` entries (the largest counts are kept; 12 bytes 
 at most ~10 MB in all, 1.9 MB for a generated 1M-row profile with 118k referring domains), and (c) per
 metric at most :data:`EXACT_VALUES` distinct values with their mid-rank percentiles (exact), or, when
 the profile has more distinct values, about :data:`SKETCH_POINTS` of them at evenly spaced ranks with
-their exact percentiles, interpolated in between (error below ~2/SKETCH_POINTS). A key absent from a table
+their exact shares below and at or below, interpolated in between (error below ~1/SKETCH_POINTS). A key absent from a table
 that was never cut is exact (1 domain, 1 row); when a table was cut, an absent key's count is unknown
 beyond "at most the smallest kept count" and its feature is NaN. The builder keeps 60 bytes a row in
 flat buffers, folded every :data:`COMPACT_ROWS` rows into distinct (key, domain) pairs and (value,
@@ -413,22 +413,22 @@ def _table(keys: np.ndarray, counts: np.ndarray, max_keys: int) -> tuple[np.ndar
 
 
 def _percentiles(uniq: np.ndarray, counts: np.ndarray, exact_values: int,
-                 sketch_points: int) -> tuple[np.ndarray, np.ndarray]:
-    """(sorted values, mid-rank percentile of each) of a metric given as sorted distinct values and
-    their counts; all of them when at most ``exact_values``, else about ``sketch_points`` of them at
-    evenly spaced ranks (first and last included)."""
+                 sketch_points: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(sorted values, share of the profile's values below each, share at or below each) of a metric
+    given as sorted distinct values and their counts; all of them when at most ``exact_values``, else
+    about ``sketch_points`` of them at evenly spaced ranks (first and last included)."""
     if uniq.size == 0:
-        return np.empty(0), np.empty(0)
+        return np.empty(0), np.empty(0), np.empty(0)
     n = float(counts.sum())
-    below = np.cumsum(counts) - counts
-    pct = (below + 0.5 * counts) / n
+    upto = np.cumsum(counts)
+    below = upto - counts
     if uniq.size > exact_values:
         # values at evenly spaced ranks (not evenly spaced among distinct values: ties weigh)
         ranks = np.linspace(0.0, n - 1.0, sketch_points)
-        pick = np.searchsorted(np.cumsum(counts), ranks, side="right")
+        pick = np.searchsorted(upto, ranks, side="right")
         pick = np.unique(np.concatenate(([0], np.minimum(pick, uniq.size - 1), [uniq.size - 1])))
-        uniq, pct = uniq[pick], pct[pick]
-    return uniq.astype(np.float64), pct.astype(np.float64)
+        uniq, below, upto = uniq[pick], below[pick], upto[pick]
+    return uniq.astype(np.float64), below / n, upto / n
 
 
 class ProfileStats:
@@ -436,13 +436,13 @@ class ProfileStats:
 
     def __init__(self, rows: int, domains: int,
                  tables: dict[str, tuple[np.ndarray, np.ndarray, int]],
-                 pct: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
+                 pct: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]) -> None:
         self.rows = rows
         self.domains = domains
         self.tables = tables
         self.pct = pct
         self._dicts: dict[str, dict[int, int]] | None = None
-        self._pct_lists: dict[str, tuple[list[float], list[float]]] = {}
+        self._pct_lists: dict[str, tuple[list[float], list[float], list[float]]] = {}
         self._pct_exact: list[tuple[str, str, dict[float, float]]] = []
         self._sites: dict[str, tuple[float, float, str] | None] = {}
         self._memos: dict[str, dict[object, tuple[float, str | None]]] = {"title": {}, "anchor": {}}
@@ -456,9 +456,10 @@ class ProfileStats:
         for k, (keys, counts, _) in self.tables.items():
             arrays[f"{k}_keys"] = keys
             arrays[f"{k}_counts"] = counts.astype(np.uint32)
-        for m, (vals, pct) in self.pct.items():
+        for m, (vals, below, upto) in self.pct.items():
             arrays[f"{m}_values"] = vals
-            arrays[f"{m}_pct"] = pct.astype(np.float32)
+            arrays[f"{m}_below"] = below
+            arrays[f"{m}_upto"] = upto
         buf = io.BytesIO()
         np.savez(buf, **arrays)
         return buf.getvalue()
@@ -475,22 +476,22 @@ class ProfileStats:
             raise ValueError(f"profile stats version {meta.get('version')!r}, expected {FORMAT_VERSION}")
         tables = {k: (z[f"{k}_keys"].astype(np.int64), z[f"{k}_counts"].astype(np.int64), int(f))
                   for k, f in meta["floors"].items()}
-        pct = {m: (z[f"{m}_values"].astype(np.float64), z[f"{m}_pct"].astype(np.float64))
-               for m in PCT_METRICS}
+        pct = {m: (z[f"{m}_values"], z[f"{m}_below"], z[f"{m}_upto"]) for m in PCT_METRICS}
         return cls(rows=int(meta["rows"]), domains=int(meta["domains"]), tables=tables, pct=pct)
 
     def nbytes(self) -> int:
         """Bytes held by the arrays (the file is this plus a small header)."""
         return sum(t[0].nbytes + t[1].nbytes for t in self.tables.values()) + sum(
-            v.nbytes + p.nbytes for v, p in self.pct.values())
+            sum(a.nbytes for a in arrays) for arrays in self.pct.values())
 
     # ---- lookups
     def _prepare(self) -> dict[str, dict[int, int]]:
         """Python dicts and lists for per-row lookups, built on first use (a few MB at most)."""
         if self._dicts is None:
-            self._pct_lists = {m: (v.tolist(), p.tolist()) for m, (v, p) in self.pct.items()}
-            # kept value -> percentile: a row's own value is found without a search
-            self._pct_exact = [(m, PCT_METRICS[m], dict(zip(*self._pct_lists[m], strict=True)))
+            self._pct_lists = {m: (v.tolist(), b.tolist(), u.tolist()) for m, (v, b, u) in self.pct.items()}
+            # kept value -> mid-rank percentile: a row's own value is found without a search
+            self._pct_exact = [(m, PCT_METRICS[m], {v: (b + u) / 2 for v, b, u in zip(*self._pct_lists[m],
+                                                                                        strict=True)})
                                for m in PCT_METRICS]
             self._dicts = {k: dict(zip(t[0].tolist(), t[1].tolist(), strict=True))
                            for k, t in self.tables.items()}
@@ -533,20 +534,22 @@ class ProfileStats:
 
     def percentile(self, metric: str, value: float) -> float:
         """Mid-rank percentile (0..1) of ``value`` among the profile's values of ``metric``; NaN when
-        the profile has none. Between kept values (sketch) it is interpolated linearly."""
+        the profile has none. A value between two kept values lies above all values up to the lower one
+        and below the upper one: exact when every value is kept; with a sketch, interpolated linearly
+        between those two shares (off by less than the ranks between two kept values)."""
         self._prepare()
-        vals, pct = self._pct_lists[metric]
+        vals, below, upto = self._pct_lists[metric]
         if not vals or value != value:
             return _NAN
         i = bisect_left(vals, value)
         if i < len(vals) and vals[i] == value:
-            return pct[i]
+            return (below[i] + upto[i]) / 2
         if i == 0:
             return 0.0
         if i == len(vals):
             return 1.0
         lo, hi = vals[i - 1], vals[i]
-        return pct[i - 1] + (value - lo) / (hi - lo) * (pct[i] - pct[i - 1])
+        return upto[i - 1] + (value - lo) / (hi - lo) * (below[i] - upto[i - 1])
 
     def features(self, record: Mapping[str, object]) -> dict[str, float]:
         """Per-row evidence (:data:`PROFILE_FEATURES`) for one canonical record; NaN where unknown."""
