@@ -113,7 +113,7 @@ def main() -> None:
     print(f"| process peak RSS growth (generation included), MB | {(rss1 - rss0) / 1024:.0f} |")
     for k, (keys, _, floor) in stats.tables.items():
         print(f"| table {k}: entries / cut floor | {keys.size:,} / {floor} |")
-    for m, (vals, _) in stats.pct.items():
+    for m, (vals, *_) in stats.pct.items():
         print(f"| {m}: kept values | {vals.size:,} |")
 
 
