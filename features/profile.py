@@ -46,6 +46,7 @@ import functools
 import io
 import json
 import re
+import zipfile
 import zlib
 from array import array
 from bisect import bisect_left
@@ -449,7 +450,8 @@ class ProfileStats:
 
     # ---- file form
     def to_bytes(self) -> bytes:
-        """The stats as one ``.npz`` byte string (no pickle): a JSON header and plain arrays."""
+        """The stats as one ``.npz`` byte string (no pickle): a JSON header and plain arrays; the same
+        profile always gives the same bytes."""
         meta = {"version": FORMAT_VERSION, "rows": self.rows, "domains": self.domains,
                 "floors": {k: t[2] for k, t in self.tables.items()}}
         arrays: dict[str, np.ndarray] = {"meta": np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)}
@@ -460,8 +462,14 @@ class ProfileStats:
             arrays[f"{m}_values"] = vals
             arrays[f"{m}_below"] = below
             arrays[f"{m}_upto"] = upto
+        # np.savez stamps each member with the current time; a fixed stamp makes the same profile
+        # give the same bytes (files can be compared and hashed)
         buf = io.BytesIO()
-        np.savez(buf, **arrays)
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as zf:
+            for name, arr in arrays.items():
+                info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+                with zf.open(info, "w", force_zip64=True) as fh:
+                    np.lib.format.write_array(fh, np.ascontiguousarray(arr), allow_pickle=False)
         return buf.getvalue()
 
     @classmethod

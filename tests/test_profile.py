@@ -192,6 +192,7 @@ def test_serialisation_round_trip(profile) -> None:
             assert (math.isnan(a[k]) and math.isnan(b[k])) or a[k] == pytest.approx(b[k], rel=1e-6), k
     with pytest.raises(ValueError):
         ProfileStats.from_bytes(b"not a profile")
+    assert again.to_bytes() == stats.to_bytes()  # no time stamp inside: same profile, same bytes
 
 
 def test_cut_tables_say_unknown_not_one() -> None:
@@ -226,10 +227,27 @@ def test_topic_mismatch_of_a_repurposed_domain() -> None:
     assert other["prof_domain_topic_mismatch"] == 1.0
 
 
-def test_hash_is_stable_across_processes() -> None:
-    # the value is fixed by the algorithm, not by PYTHONHASHSEED
-    assert stable_hash("domain-list-0") == stable_hash("domain-list-0")
-    assert stable_hash("a") == (0xE8B7BE43 << 32 | 0x00620062)
+def test_stats_are_the_same_in_another_process() -> None:
+    """Scoring processes look keys up in stats built elsewhere: nothing may depend on the process
+    (Python's own str hash is salted per process)."""
+    import os
+    import subprocess
+    import sys
+
+    assert stable_hash("a") == (0xE8B7BE43 << 32 | 0x00620062)  # fixed by the algorithm
+    code = ("import sys; from features.profile import profile_of; "
+            "rows = [{'source_url': f'https://n{i}.site/domain-list-{i}/', 'anchor_text': 'buy bread', "
+            "'source_title': 'Where to buy aged domains', 'traffic': float(i)} for i in range(30)]; "
+            "sys.stdout.buffer.write(profile_of(rows).to_bytes())")
+    rows = [{"source_url": f"https://n{i}.site/domain-list-{i}/", "anchor_text": "buy bread",
+             "source_title": "Where to buy aged domains", "traffic": float(i)} for i in range(30)]
+    here = profile_of(rows)
+    env = dict(os.environ, PYTHONHASHSEED="12345", PYTHONPATH=os.pathsep.join(sys.path))
+    there = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, check=True,
+                           timeout=120).stdout
+    assert there == here.to_bytes()
+    again = ProfileStats.from_bytes(there)
+    assert again.features(rows[0])["prof_path_domains"] == 30.0
 
 
 def test_request_style_values_never_crash() -> None:
