@@ -25,6 +25,7 @@ from .page import ParsedPage, parse_page
 from .page_signals import metric_features, page_features, url_features
 from .pages import NoPages, PageError, PageSource
 from .placement import PlacementModel, best_link, place_page
+from .profile import ProfileStats, profile_of
 from .records import MAX_HTML_BYTES, LinkRecord, RecordError, parse_record
 from .rel import rel_features
 from .schema import NUMERIC_INDEX, empty_frame, frame_from_block, frame_from_rows
@@ -93,16 +94,27 @@ def _page_key(rec: LinkRecord, html: str, hashes: dict[int, tuple[str, str]]) ->
     return rec.source_url + "\x00" + got[1]
 
 
+def profile_view(rec: LinkRecord) -> dict[str, object]:
+    """The fields of a record that the profile counts (``features.profile``), as a flat mapping."""
+    m = rec.metrics
+    return {"source_url": rec.source_url, "source_title": rec.source_title, "anchor_text": rec.anchor_text,
+            "page_authority": m.page_authority, "domain_authority": m.domain_authority, "traffic": m.traffic,
+            "outbound_links": m.outbound_links}
+
+
 def extract_features(
     records: Sequence[Mapping[str, object] | LinkRecord],
     ctx: FeatureContext,
     pages: PageSource | None = None,
     use_pages: bool = True,
+    profile: ProfileStats | None = None,
 ) -> FeatureBatch:
     """Features for ``records`` (raw mappings or LinkRecords), in input order.
 
     ``use_pages=False`` ignores any HTML (export-only mode), which training uses
-    to teach the model what a row without its page looks like.
+    to teach the model what a row without its page looks like. ``profile``: the patterns of the
+    whole export these records belong to (built by a pass over the file, see ``features.profile``);
+    without it the batch itself is the profile (one HTTP request, one labels file).
     """
     pages = pages or NoPages()
     n = len(records)
@@ -114,13 +126,22 @@ def extract_features(
     parsed: dict[str, ParsedPage | str] = {}  # page key -> page or error message
     hashes: dict[int, tuple[str, str]] = {}  # id(html str) -> (the str, its content hash)
 
+    parsed_records: list[LinkRecord | None] = [None] * n
     for i, raw in enumerate(records):
         rec = raw if isinstance(raw, LinkRecord) else parse_record(raw, ctx.max_html_bytes)
         if isinstance(rec, RecordError):
             status[i] = f"error: {rec.message}"
             continue
+        parsed_records[i] = rec
+    if profile is None:
+        profile = profile_of(profile_view(r) for r in parsed_records if r is not None)
+
+    for i, rec in enumerate(parsed_records):
+        if rec is None:
+            continue
         try:
             row, ev, st, texts = _one(rec, ctx, pages, parsed, hashes, use_pages)
+            row.update(profile.features(profile_view(rec)))
         except PageProblem as exc:
             status[i] = f"error: {exc}"
             continue

@@ -81,6 +81,9 @@ PROFILE_FEATURES: dict[str, tuple[tuple[str, ...], str]] = {
     "prof_path_domains": (("source_url",),
                           "distinct referring domains whose source path has this row's path template "
                           "(count; NaN for a template without letters, e.g. a home page)"),
+    "prof_template_domains": (("source_url",),
+                              "prof_path_domains when the template is a short generated name (see "
+                              "generated_template), else 0 (count; NaN for a template without letters)"),
     "prof_title_domains": (("source_url", "source_title"),
                            "distinct referring domains whose source title has this row's title key "
                            "(count; NaN without a title)"),
@@ -181,6 +184,35 @@ def path_template(path: str) -> str | None:
         p = _HEX_TOKEN.sub("0", p)
     p = p.rstrip("/")
     return p if p.upper() != p else None  # a cased letter somewhere
+
+
+# Words of a site's structure, not of a page: a template made of them alone (/page/0, /news/0,
+# /index.php, /tag/0) repeats across unrelated sites by itself and says nothing.
+STRUCTURE_WORDS = frozenset((
+    "page", "pages", "news", "blog", "blogs", "post", "posts", "article", "articles", "category",
+    "categories", "tag", "tags", "archive", "archives", "author", "authors", "index", "php", "html", "htm",
+    "asp", "aspx", "amp", "feed", "rss", "search", "home", "about", "contact", "en", "fr", "de", "es",
+    "it", "nl", "pt", "uk", "us", "www", "wp", "content", "uploads", "forum", "forums", "topic", "topics",
+    "thread", "threads", "t", "p", "u", "user", "users", "member", "members", "profile", "profiles",
+    "item", "items", "node", "view", "show", "share", "s", "a", "the", "partners", "partner",
+    "partenaires", "liens", "links", "resources", "ressources", "recursos", "enlaces", "sponsors",
+    "friends", "amis",
+))
+_LETTERS = re.compile(r"[a-z]+")
+
+
+def generated_template(template: str | None) -> bool:
+    """True for a path template whose last named segment is a short name (``/domain-list-0``,
+    ``/nmedicine-net``, ``/website-list-0``): one or two words, not all structure words. A headline slug
+    (three words or more) is a copied article, not a generated page; a structure-only path
+    (``/page/0``, ``/tr-ct/news/0``) is every site's."""
+    if template is None:
+        return False
+    segments = [seg for seg in template.split("/") if _LETTERS.search(seg)]
+    if not segments:
+        return False
+    words = _LETTERS.findall(segments[-1])
+    return 1 <= len(words) <= 2 and any(w not in STRUCTURE_WORDS for w in words)
 
 
 def title_key(title: object) -> str | None:
@@ -588,7 +620,8 @@ class ProfileStats:
         out["prof_domain_rows"], out["prof_domain_share"], label = site
         tpl = path_template(path)
         if tpl is not None:
-            out["prof_path_domains"] = self._count("path", _key_hash(tpl))
+            out["prof_path_domains"] = n = self._count("path", _key_hash(tpl))
+            out["prof_template_domains"] = n if generated_template(tpl) else 0.0
         title = get("source_title")
         if type(title) is str:
             n, key = self._memo("title", title)

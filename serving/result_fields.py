@@ -17,7 +17,7 @@ FLAG_RULES: tuple[tuple[str, str, float, str], ...] = (
     ("tool_spam", "metric_tool_spam", 1.0, "the SEO tool marks the source as spam"),
     ("tool_spam_score", "metric_spam_score", 60.0, "the SEO tool's spam score is 60 or more"),
     ("spam_vocabulary", "page_spam_words", 5.0, "the page is full of spam vocabulary"),
-    ("network", "prof_path_domains", 3.0, "the same page path on 3+ referring domains: a generated network"),
+    ("network", "prof_template_domains", 5.0, "the same generated page path on 5+ referring domains: a network"),
     ("doorway", "src_kind_doorway", 1.0, "a doorway page in an upload folder of another site"),
 )
 FLAG_WORDS: dict[str, str] = {name: words for name, _, _, words in FLAG_RULES}
