@@ -25,6 +25,7 @@ from features.pipeline import (
     extract_features,
     load_context,
 )
+from features.profile import ProfileStats
 from features.records import LinkRecord
 from features.schema import FEATURE_NAMES, NUMERIC_NAMES
 
@@ -120,13 +121,16 @@ class Scorer:
         explain: bool = False,
         brands: Sequence[str] = (),
         money: Sequence[str] = (),
+        profile: ProfileStats | Sequence[ProfileStats] | None = None,
     ) -> list[dict[str, object]]:
         """One result per record, in order: score (0-1), verdict, risk, reasons, placement_zone, status,
         flags. ``brands`` / ``money``: the user's brand names and money keywords (``--brand``,
-        ``--money``): anchors are classed against them instead of the target's domain name alone."""
+        ``--money``): anchors are classed against them instead of the target's domain name alone.
+        ``profile``: the patterns of the whole export (``features.profile``), or one per record;
+        without it the records given are the profile (one HTTP request)."""
         self.ctx.brands = normalise_terms(brands)
         self.ctx.money = normalise_terms(money)
-        batch = extract_features(records, self.ctx, pages)
+        batch = extract_features(records, self.ctx, pages, profile=profile)
         ok = [i for i, s in enumerate(batch.status) if not s.startswith("error")]
         results: list[dict[str, object]] = []
         statuses: dict[str, str] = {}  # feature status -> result status (a few distinct ones)
