@@ -17,6 +17,7 @@ import pandas as pd
 
 from features.artifact import ModelArtifact, default_models_dir, load_model, resolve_model_dir
 from features.embeddings import Embedder
+from features.html_text import normalise_terms
 from features.pages import PageSource
 from features.pipeline import (
     STATUS_LINK_MISSING,
@@ -68,20 +69,6 @@ def _value_columns(frame: pd.DataFrame) -> list[Sequence[object]]:
 
 _WITH_PAGE = frozenset({"ok", STATUS_LINK_MISSING})  # feature statuses of rows whose page was read
 _REASON_COLUMNS = tuple(n for n in NUMERIC_NAMES if not n.startswith(("dom_", "cls_", "block_", "list_", "traf_")))
-
-
-def normalise_terms(terms: Sequence[str]) -> tuple[str, ...]:
-    """Brand names or keywords as anchors are compared with them: NFKC, lower case, single spaces;
-    comma-separated lists are split, blanks dropped, order kept."""
-    from features.html_text import norm_text
-
-    out: dict[str, None] = {}
-    for t in terms:
-        for part in str(t).split(","):
-            words = " ".join(norm_text(part).split())
-            if words:
-                out[words] = None
-    return tuple(out)
 
 
 def result_status(feature_status: str) -> str:
