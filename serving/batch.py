@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import dataclasses
 import functools
 import gc
 import hashlib
@@ -172,6 +173,8 @@ class BatchSummary:
     examples: list[str] = field(default_factory=list)  # first skipped / error rows, "file: status"
     target_pages_used: int = 0
     workers: int = 1  # scoring processes (local engine) or Dask workers asked for
+    risks: dict[str, int] = field(default_factory=dict)  # risky / worthless among scored rows
+    summary_path: Path | None = None  # the JSON summary written beside the output
 
     @property
     def ok(self) -> bool:
@@ -190,7 +193,8 @@ class BatchSummary:
             f"(start-up {self.startup_seconds:.1f} s, then {self.rows_per_s:,.0f} rows/s; engine {self.engine}"
             f"{f' x{self.workers}' if self.workers > 1 else ''}{resumed}) -> {self.out}",
             "  inputs:   " + "; ".join(f"{i.path} ({i.format}, {i.rows} rows)" for i in self.inputs),
-            "  verdicts: " + (", ".join(f"{k} {v}" for k, v in _by_count(self.verdicts)) or "none"),
+            "  verdicts: " + (", ".join(f"{k} {v}" for k, v in _by_count(self.verdicts)) or "none")
+            + (" (" + ", ".join(f"{k} {v}" for k, v in _by_count(self.risks)) + ")" if self.risks else ""),
             "  status:   " + (", ".join(f"{k} {v}" for k, v in _by_count(self.statuses)) or "none"),
         ]
         if self.weak_domains:
@@ -651,6 +655,7 @@ def _process_chunk(task: ChunkTask) -> ChunkResult:
         list(_EXPLAIN_FEATURES) if spec.explain else [])
     lead = [task.label] if spec.multi else []
     verdicts: Counter[str] = Counter()
+    risks: Counter[str] = Counter()
     status_counts: Counter[str] = Counter()
     weak: Counter[str] = Counter()
     examples: list[str] = []
@@ -668,6 +673,8 @@ def _process_chunk(task: ChunkTask) -> ChunkResult:
         verdict = res.get("verdict")
         if verdict:
             verdicts[str(verdict)] += 1
+            if res.get("risk"):
+                risks[str(res["risk"])] += 1
             if verdict == "weak" and row.record is not None:
                 src = row.record.get("source_url")
                 if isinstance(src, str) and src:
@@ -701,6 +708,7 @@ def _process_chunk(task: ChunkTask) -> ChunkResult:
         "fields": list(fields),
         "stats": {
             "verdicts": dict(verdicts),
+            "risks": dict(risks),
             "statuses": dict(status_counts),
             "weak_domains": dict(weak),
             "examples": examples,
@@ -1403,6 +1411,7 @@ def score_files(
     shutil.rmtree(parts, ignore_errors=True)
 
     verdicts: Counter[str] = Counter()
+    risks: Counter[str] = Counter()
     statuses: Counter[str] = Counter()
     weak: Counter[str] = Counter()
     examples: list[str] = []
@@ -1410,11 +1419,12 @@ def score_files(
     for h in headers:
         st = h["stats"]
         verdicts.update(st["verdicts"])
+        risks.update(st.get("risks", {}))
         statuses.update(st["statuses"])
         weak.update(st["weak_domains"])
         examples.extend(st["examples"][: max(0, _MAX_EXAMPLES - len(examples))])
         target_used += st.get("target_pages_used", 0)
-    return BatchSummary(
+    summary = BatchSummary(
         out=out,
         model_id=model_dir.name,
         engine=opts.engine,
@@ -1433,4 +1443,48 @@ def score_files(
         examples=examples,
         target_pages_used=target_used,
         workers=engine.workers,
+        risks=dict(risks),
     )
+    return dataclasses.replace(summary, summary_path=write_summary(summary, inputs, opts, model_dir))
+
+
+def linkq_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("linkq")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _sha256(path: Path) -> str:
+    with path.open("rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+def write_summary(summary: BatchSummary, inputs: Sequence[Path], opts: BatchOptions, model_dir: Path) -> Path:
+    """``<out>.summary.json`` beside the scored file: what made it (linkq version, model id and the
+    sha256 of its files, the inputs' sha256 and rows, the options) and what it holds (verdicts, risk,
+    statuses: lost links counted apart), so a scored file can be traced and compared later."""
+    from datetime import UTC, datetime
+
+    doc = {
+        "scored_file": summary.out.name,
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "linkq_version": linkq_version(),
+        "model": {"id": summary.model_id,
+                  "sha256": {f.name: _sha256(f) for f in sorted(model_dir.iterdir()) if f.is_file()}},
+        "inputs": [{"path": str(p), "format": i.format, "encoding": i.encoding, "rows": i.rows,
+                    "bytes": p.stat().st_size, "sha256": _sha256(p)} for p, i in zip(inputs, summary.inputs, strict=True)],
+        "options": {"pages": str(opts.pages) if opts.pages else None, "explain": opts.explain,
+                    "brands": list(opts.brands), "money": list(opts.money), "format": opts.format,
+                    "engine": summary.engine},
+        "rows_in": summary.rows_in,
+        "rows_out": summary.rows_out,
+        "verdicts": summary.verdicts,
+        "risk": summary.risks,
+        "statuses": summary.statuses,
+    }
+    path = summary.out.with_name(summary.out.name + ".summary.json")
+    _atomic_write(path, (json.dumps(doc, indent=2) + "\n").encode("utf-8"))
+    return path

@@ -605,3 +605,17 @@ def test_patterns_are_seen_across_the_whole_export_in_every_engine(tmp_path: Pat
                                       encoding="utf-8")
     score_files([tmp_path / "two.csv"], alone, BatchOptions())
     assert read_csv(alone)[1][0]["flags"] == ""
+
+
+def test_a_summary_beside_the_scored_file_names_model_version_and_input_hashes(tmp_path: Path) -> None:
+    import hashlib
+
+    out = tmp_path / "scored.csv"
+    summary = score_files([FIX / "semrush.csv"], out, BatchOptions())
+    doc = json.loads((tmp_path / "scored.csv.summary.json").read_text(encoding="utf-8"))
+    assert summary.summary_path == tmp_path / "scored.csv.summary.json"
+    assert doc["model"]["id"] == summary.model_id and "model.txt" in doc["model"]["sha256"]
+    assert doc["linkq_version"] and doc["linkq_version"] != "unknown"
+    assert doc["inputs"][0]["sha256"] == hashlib.sha256((FIX / "semrush.csv").read_bytes()).hexdigest()
+    assert doc["rows_in"] == doc["rows_out"] == sum(doc["statuses"].values())
+    assert doc["statuses"].get("lost", 0) >= 1  # lost links are counted apart
