@@ -234,18 +234,69 @@ def factor_reasons(parts: Mapping[str, float], get: Mapping[str, object], ev: Ma
     return out
 
 
+# What each factor's phrase reads: feature values and evidence keys (the memo key of its phrase).
+PHRASE_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "placement": (("placement_main_prob", "metric_in_content", "metric_sitewide", "metric_link_frame_form",
+                   "metric_link_redirect", "metric_log_links_in_group"), ("with_page", "placement_zone")),
+    "relevance": (("sim_page_target", "sim_title_target"), ()),
+    "authority": (("metric_page_authority", "prof_page_authority_pct", "src_platform_user", "metric_domain_authority",
+                   "src_majestic_rank", "src_wiki_reliability"), ("tool",)),
+    "traffic": (("metric_log_traffic", "metric_log_domain_traffic", "metric_log_page_keywords"), ()),
+    "anchor": (("anchor_words", "anchor_overoptimised", "anchor_commercial_unrelated", "anchor_empty",
+                "anchor_is_image", "anchor_naked_url", "anchor_brand", "anchor_generic", "anchor_title_like"), ()),
+    "intent": (("anchor_overoptimised", "anchor_commercial_unrelated", "rel_sponsored", "rel_ugc", "rel_nofollow",
+                "meta_nofollow", "rel_known"), ()),
+    "source": (("src_kind_generated", "src_kind_doorway", "src_kind_directory", "src_kind_ugc", "src_kind_syndication",
+                "src_spam_listed", "metric_tool_spam", "metric_spam_score", "page_ext_links", "metric_log_outbound",
+                "metric_http_ok"), ("source_kind",)),
+    "patterns": (("prof_template_domains",), ()),
+}
+REASON_COLUMNS: tuple[str, ...] = tuple(dict.fromkeys(f for fields, _ in PHRASE_FIELDS.values() for f in fields))
+_MEMO_MAX = 100_000
+
+
 def factor_reasons_batch(parts: Mapping[str, Sequence[float]], columns: Mapping[str, Sequence[object]],
                          evidence: Sequence[Mapping[str, object]],
                          known: Mapping[str, Sequence[bool]]) -> list[list[str]]:
-    """:func:`factor_reasons` for every row (columns and parts by name, one value per row)."""
+    """:func:`factor_reasons` for every row (columns by name, at least :data:`REASON_COLUMNS`; parts
+    and known by factor; one value per row). Each factor's phrase is memoised on exactly the values
+    it reads (exports repeat them: one site's rows, the same anchor class), so a row costs a few
+    dictionary look-ups; equal to the row-by-row function (tested)."""
     n = len(evidence)
-    names = list(columns)
-    out = []
+    memo: dict[tuple, str | None] = {}
+    per_factor = []
+    for name in FACTORS:
+        fields, ev_keys = PHRASE_FIELDS[name]
+        per_factor.append((name, [columns[f] for f in fields], fields, ev_keys, known[name], parts[name]))
+    out: list[list[str]] = []
     for i in range(n):
-        row = {k: columns[k][i] for k in names}
-        out.append(factor_reasons({k: float(parts[k][i]) for k in parts}, row, evidence[i],
-                                  {k: bool(known[k][i]) for k in known}))
+        ev = evidence[i]
+        found: list[tuple[float, str]] = []
+        unknown: list[str] = []
+        for name, cols, fields, ev_keys, kn, pt in per_factor:
+            if not kn[i]:
+                unknown.append(name)
+                continue
+            values = tuple(v if v == v else None for v in (c[i] for c in cols))
+            key = (name, values, tuple(ev.get(k) for k in ev_keys))
+            text = memo.get(key, memo)
+            if text is memo:
+                get = {f: (math.nan if v is None else v) for f, v in zip(fields, values, strict=True)}
+                text = memo[key] = factor_phrase(name, get, ev)
+                if len(memo) > _MEMO_MAX:
+                    memo.clear()
+            if text is None:
+                unknown.append(name)
+                continue
+            part = float(pt[i])
+            sign = "raises" if part > 0.05 else "lowers" if part < -0.05 else "neutral"
+            found.append((abs(part), f"{name}: {text} ({sign})"))
+        found.sort(key=lambda t: -t[0])
+        row = [text for _, text in found]
+        if unknown:
+            row.append("unknown: " + ", ".join(f"{u} ({UNKNOWN_WHY[u]})" for u in unknown))
+        out.append(row)
     return out
 
 
-__all__ = ["ZONE_WORDS", "factor_phrase", "factor_reasons", "factor_reasons_batch"]
+__all__ = ["REASON_COLUMNS", "ZONE_WORDS", "factor_phrase", "factor_reasons", "factor_reasons_batch"]

@@ -28,9 +28,9 @@ from features.pipeline import (
 )
 from features.profile import ProfileStats
 from features.records import LinkRecord
-from features.schema import FEATURE_NAMES, NUMERIC_NAMES
+from features.schema import FEATURE_NAMES
 
-from .reasons import factor_reasons_batch
+from .reasons import REASON_COLUMNS, factor_reasons_batch
 from .result_fields import FLAG_RULES, FLAG_WORDS, RESULT_FIELDS  # noqa: F401 - re-exported for callers
 
 
@@ -68,7 +68,6 @@ def _value_columns(frame: pd.DataFrame) -> list[Sequence[object]]:
 
 
 _WITH_PAGE = frozenset({"ok", STATUS_LINK_MISSING})  # feature statuses of rows whose page was read
-_REASON_COLUMNS = tuple(n for n in NUMERIC_NAMES if not n.startswith(("dom_", "cls_", "block_", "list_", "traf_")))
 
 
 def result_status(feature_status: str) -> str:
@@ -138,13 +137,13 @@ class Scorer:
         frame = batch.frame if len(ok) == len(records) else batch.frame.iloc[ok]
         with_page = np.array([batch.status[i] in _WITH_PAGE for i in ok], dtype=bool)
         scores, parts, values = self.model.worth(frame, with_page)
-        cols = {name: frame[name].to_numpy(dtype=np.float64) for name in _REASON_COLUMNS}
+        cols = {name: frame[name].to_numpy(dtype=np.float64) for name in REASON_COLUMNS}
         verdicts = self.model.verdicts(scores)
         flags = risk_flags_batch(frame)
         lost = cols["metric_lost"] >= 0.5
         evidence = [dict(batch.evidence[i], with_page=bool(with_page[j])) for j, i in enumerate(ok)]
         known = {k: ~np.isnan(v) for k, v in values.items()}
-        reasons = factor_reasons_batch(parts, {k: cols[k].tolist() for k in _REASON_COLUMNS}, evidence, known)
+        reasons = factor_reasons_batch(parts, {k: cols[k].tolist() for k in REASON_COLUMNS}, evidence, known)
         columns = _value_columns(frame) if explain else None
         score_list = scores.tolist()  # Python floats: round() as on float(scores[j]), without numpy scalars
         for j, i in enumerate(ok):

@@ -225,3 +225,35 @@ def test_the_users_brand_and_money_keywords_class_the_anchor(scorer: Scorer) -> 
     assert money["flags"] == ["money_anchor"]
     (after,) = scorer.score([{**rec, "anchor_text": "trail running boots"}])
     assert after["flags"] == []  # the options hold for one call, not for the next
+
+
+def test_memoised_reasons_equal_the_row_by_row_ones(scorer: Scorer) -> None:
+    """factor_reasons_batch (memoised per factor) gives exactly factor_reasons of each row."""
+    import numpy as np
+
+    from features.pipeline import extract_features
+    from features.schema import NUMERIC_NAMES
+    from serving.reasons import REASON_COLUMNS, factor_reasons, factor_reasons_batch
+
+    records = [{"source_url": f"https://site{i % 7}.example.org/domain-list-{i}", "target_url": PAPER,
+                "anchor_text": ["click here", "Nature paper", "cheap viagra pills", "nature.com", "", None][i % 6],
+                "rel": ["", "nofollow", "sponsored", None, "ugc"][i % 5], "page_authority": float(i % 13),
+                "domain_authority": float(i % 90) if i % 4 else None, "traffic": float(i * 37 % 1000),
+                "tool": ["ahrefs", "semrush", None][i % 3], "source_title": "A title" if i % 2 else None,
+                "outbound_links": float(i % 3000)} for i in range(400)]
+    frame = extract_features(records, scorer.ctx).frame
+    n = len(frame)
+    with_page = np.zeros(n, dtype=bool)
+    _, parts, values = scorer.model.worth(frame, with_page)
+    cols = {k: frame[k].to_numpy(dtype=np.float64).tolist() for k in REASON_COLUMNS}
+    known = {k: ~np.isnan(v) for k, v in values.items()}
+    evidence = [{"tool": r["tool"], "with_page": False, "source_kind": "forum" if i % 9 == 0 else None}
+                for i, r in enumerate(records)]
+    batch = factor_reasons_batch(parts, cols, evidence, known)
+    all_cols = {k: frame[k].to_numpy(dtype=np.float64).tolist() for k in NUMERIC_NAMES}
+    for i in range(n):
+        row = {k: all_cols[k][i] for k in NUMERIC_NAMES}
+        want = factor_reasons({k: float(parts[k][i]) for k in parts}, row, evidence[i],
+                              {k: bool(known[k][i]) for k in known})
+        assert batch[i] == want, i
+    assert len({tuple(r) for r in batch}) > 50
