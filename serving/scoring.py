@@ -140,7 +140,7 @@ class Scorer:
         cols = {name: frame[name].to_numpy(dtype=np.float64) for name in REASON_COLUMNS}
         verdicts = self.model.verdicts(scores)
         flags = risk_flags_batch(frame)
-        lost = cols["metric_lost"] >= 0.5
+        lost = frame["metric_lost"].to_numpy(dtype=np.float64) >= 0.5
         evidence = [dict(batch.evidence[i], with_page=bool(with_page[j])) for j, i in enumerate(ok)]
         known = {k: ~np.isnan(v) for k, v in values.items()}
         reasons = factor_reasons_batch(parts, {k: cols[k].tolist() for k in REASON_COLUMNS}, evidence, known)
