@@ -772,7 +772,12 @@ def profile_chunk(rows: list[ExportRow]) -> Any:
     pass over an export, run by the same engine as the scoring."""
     from features.profile import ProfileBuilder
 
-    return ProfileBuilder().add_all(row.record for row in rows)
+    return ProfileBuilder().add_all(row.partial_record(PROFILE_FIELDS) for row in rows)
+
+
+# The record fields the profile counts (features.pipeline.profile_view).
+PROFILE_FIELDS = frozenset({"source_url", "source_title", "anchor_text", "page_authority", "domain_authority",
+                            "traffic", "outbound_links"})
 
 
 def _build_profile(engine: Any, inputs: Sequence[Path], opts: BatchOptions, column_map: dict[str, str] | None,

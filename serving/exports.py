@@ -346,6 +346,18 @@ class ExportRow:
         self._materialise()
         return self._record
 
+    def partial_record(self, fields: frozenset[str]) -> dict[str, object] | None:
+        """The canonical record's ``fields`` only, without building the rest or keeping anything (a
+        pass that needs a few fields of every row: the profile pass reads 7 of ~30); equal to
+        ``record`` restricted to ``fields`` (tested). None for a malformed row."""
+        if self._cells is None:
+            rec = self.record
+            return None if rec is None else {k: v for k, v in rec.items() if k in fields}
+        _, cells, pairs, delimiter = self._cells
+        values = cells.rstrip("\r\n").split(delimiter) if isinstance(cells, str) else cells
+        plan = _partial_plan(pairs, fields)
+        return _build_record(values, plan[0], first_wins=not plan[1])
+
     def csv_cells(self) -> str | None:
         """The original cells as one CSV text (comma-separated, as ``csv.writer`` writes them), when
         the row was a line without quotes whose cells need no quoting; else None. Lets a writer
@@ -1284,6 +1296,17 @@ def _cell_plan(pairs: tuple[tuple[int, str], ...]) -> tuple[tuple[tuple[int, str
     """((cell index, field, kind) per pair, whether every field comes from one cell only)."""
     names = [f for _, f in pairs]
     return tuple((i, f, _kind(f)) for i, f in pairs), len(set(names)) == len(names)
+
+
+@functools.lru_cache(maxsize=64)
+def _partial_plan(pairs: tuple[tuple[int, str], ...], fields: frozenset[str]) -> tuple[
+        tuple[tuple[int, str, int], ...], bool]:
+    """The record plan of ``pairs`` restricted to the pairs that build ``fields`` (rel from its flags)."""
+    plan, unique = pairs.plan if type(pairs) is CellPairs else _cell_plan(pairs)
+    want = set(fields)
+    if "rel" in fields:
+        want |= {f for f in PSEUDO_FIELDS if f.startswith("rel:")}
+    return tuple(p for p in plan if p[1] in want), unique
 
 
 def _record_from_cells(fields: list[str], pairs: tuple[tuple[int, str], ...]) -> dict[str, object]:

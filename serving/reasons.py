@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
+import numpy as np
+
 from features.factors import FACTORS
 
 ZONE_WORDS = {
@@ -264,31 +266,34 @@ def factor_reasons_batch(parts: Mapping[str, Sequence[float]], columns: Mapping[
     dictionary look-ups; equal to the row-by-row function (tested)."""
     n = len(evidence)
     memo: dict[tuple, str | None] = {}
+    plain = {f: [None if v != v else v for v in columns[f]] for f in REASON_COLUMNS}  # NaN: unhashable as a key
     per_factor = []
     for name in FACTORS:
         fields, ev_keys = PHRASE_FIELDS[name]
-        per_factor.append((name, [columns[f] for f in fields], fields, ev_keys, known[name], parts[name]))
+        keys = list(zip(*(plain[f] for f in fields), strict=True))  # one tuple per row, built in C
+        per_factor.append((name, keys, fields, ev_keys, np.asarray(known[name]).tolist(),
+                           np.asarray(parts[name], dtype=np.float64).tolist()))
     out: list[list[str]] = []
     for i in range(n):
         ev = evidence[i]
         found: list[tuple[float, str]] = []
         unknown: list[str] = []
-        for name, cols, fields, ev_keys, kn, pt in per_factor:
+        for name, keys, fields, ev_keys, kn, pt in per_factor:
             if not kn[i]:
                 unknown.append(name)
                 continue
-            values = tuple(v if v == v else None for v in (c[i] for c in cols))
-            key = (name, values, tuple(ev.get(k) for k in ev_keys))
-            text = memo.get(key, memo)
+            key = (keys[i], tuple(ev.get(k) for k in ev_keys)) if ev_keys else keys[i]
+            text = memo.get((name, key), memo)
             if text is memo:
+                values = keys[i]
                 get = {f: (math.nan if v is None else v) for f, v in zip(fields, values, strict=True)}
-                text = memo[key] = factor_phrase(name, get, ev)
+                text = memo[(name, key)] = factor_phrase(name, get, ev)
                 if len(memo) > _MEMO_MAX:
                     memo.clear()
             if text is None:
                 unknown.append(name)
                 continue
-            part = float(pt[i])
+            part = pt[i]
             sign = "raises" if part > 0.05 else "lowers" if part < -0.05 else "neutral"
             found.append((abs(part), f"{name}: {text} ({sign})"))
         found.sort(key=lambda t: -t[0])

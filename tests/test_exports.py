@@ -932,3 +932,22 @@ def test_plain_line_fast_path_gives_the_rows_of_the_general_path(tmp_path: Path,
     got = fast[tricky]
     assert [n for n, *_ in got] == [2, 4, 6, 7, 9, 10, 11, 12]
     assert got[2][3] and got[4][3] and got[5][3] is None and got[0][1]["note"] == "plain"  # lines 6, 9: errors
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in FIX.iterdir() if p.suffix in (".csv", ".tsv", ".jsonl")))
+def test_a_partial_record_equals_the_record_restricted_to_its_fields(name: str) -> None:
+    """ExportRow.partial_record (the profile pass reads a few fields of every row) gives the fields
+    of the full record, rel included, for every fixture export."""
+    fields = frozenset({"source_url", "source_title", "anchor_text", "page_authority", "domain_authority",
+                        "traffic", "outbound_links", "rel"})
+    try:
+        _, chunks = read_export(FIX / name)
+        rows = [r for c in chunks for r in c]
+    except ExportFormatError:
+        pytest.skip("not an export")
+    _, chunks = read_export(FIX / name)
+    fresh = [r for c in chunks for r in c]  # rows whose record was never built
+    for done, row in zip(rows, fresh, strict=True):
+        full = done.record
+        want = None if full is None else {k: v for k, v in full.items() if k in fields}
+        assert row.partial_record(fields) == want
