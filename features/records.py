@@ -235,19 +235,22 @@ def parse_metrics(raw: Mapping[str, object]) -> Metrics:
     else:
         get = raw.get
     values: dict[str, object] = {}
-    for name in METRIC_FIELDS:  # in field order: _frozen needs every field
-        if name in _METRIC_DATES:
-            values[name] = parse_date(get(name))
-        elif name in _METRIC_TEXTS:
-            text = _text(get(name))
-            values[name] = " ".join(text.split())[:200].lower() if text is not None else None
+    for name, kind in _METRIC_PLAN:  # in field order: _frozen needs every field
+        v = get(name)
+        if v is None:
+            values[name] = None
+        elif kind == 0:
+            values[name] = parse_number(v)
+        elif kind == 1:
+            values[name] = parse_date(v)
         else:
-            values[name] = parse_number(get(name))
+            text = _text(v)
+            values[name] = " ".join(text.split())[:200].lower() if text is not None else None
     return _frozen(Metrics, values)
 
 
-_METRIC_DATES = frozenset(METRIC_DATE_FIELDS)
-_METRIC_TEXTS = frozenset(METRIC_TEXT_FIELDS)
+# (field, 0 number / 1 date / 2 text) in METRIC_FIELDS order
+_METRIC_PLAN = tuple((f, 1 if f in METRIC_DATE_FIELDS else 2 if f in METRIC_TEXT_FIELDS else 0) for f in METRIC_FIELDS)
 
 
 def _frozen(cls: type, values: dict[str, object]) -> Any:

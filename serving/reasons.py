@@ -8,6 +8,7 @@ export"), ordered by how much that factor moved the score (its exact part of the
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
 
@@ -282,26 +283,38 @@ def factor_reasons_batch(parts: Mapping[str, Sequence[float]], columns: Mapping[
             if not kn[i]:
                 unknown.append(name)
                 continue
-            key = (keys[i], tuple(ev.get(k) for k in ev_keys)) if ev_keys else keys[i]
-            text = memo.get((name, key), memo)
+            part = pt[i]
+            sign = 1 if part > 0.05 else -1 if part < -0.05 else 0
+            key = (name, sign, keys[i], tuple(ev.get(k) for k in ev_keys) if ev_keys else None)
+            text = memo.get(key, memo)
             if text is memo:
-                values = keys[i]
-                get = {f: (math.nan if v is None else v) for f, v in zip(fields, values, strict=True)}
-                text = memo[(name, key)] = factor_phrase(name, get, ev)
+                get = {f: (math.nan if v is None else v) for f, v in zip(fields, keys[i], strict=True)}
+                phrase = factor_phrase(name, get, ev)
+                text = memo[key] = None if phrase is None else f"{name}: {phrase} ({_SIGN_WORDS[sign]})"
                 if len(memo) > _MEMO_MAX:
                     memo.clear()
             if text is None:
                 unknown.append(name)
                 continue
-            part = pt[i]
-            sign = "raises" if part > 0.05 else "lowers" if part < -0.05 else "neutral"
-            found.append((abs(part), f"{name}: {text} ({sign})"))
-        found.sort(key=lambda t: -t[0])
+            found.append((-abs(part), text))
+        found.sort(key=_first)
         row = [text for _, text in found]
         if unknown:
-            row.append("unknown: " + ", ".join(f"{u} ({UNKNOWN_WHY[u]})" for u in unknown))
+            row.append(_unknown_phrase(tuple(unknown)))
         out.append(row)
     return out
+
+
+_SIGN_WORDS = {1: "raises", -1: "lowers", 0: "neutral"}
+
+
+def _first(t: tuple[float, str]) -> float:
+    return t[0]
+
+
+@functools.lru_cache(maxsize=512)
+def _unknown_phrase(names: tuple[str, ...]) -> str:
+    return "unknown: " + ", ".join(f"{u} ({UNKNOWN_WHY[u]})" for u in names)
 
 
 __all__ = ["REASON_COLUMNS", "ZONE_WORDS", "factor_phrase", "factor_reasons", "factor_reasons_batch"]
