@@ -767,31 +767,29 @@ def get_profile(path: str | None) -> Any:
     return got
 
 
-def profile_chunk(rows: list[ExportRow]) -> Any:
-    """The profile counts of one chunk (a ProfileBuilder, merged in the reading process): the first
-    pass over an export, run by the same engine as the scoring."""
+def _build_profile(inputs: Sequence[Path], opts: BatchOptions, column_map: dict[str, str] | None,
+                   path: Path) -> None:
+    """One pass over every input (all the rows of this run are one profile), in this process: each
+    row gives the 7 fields the profile counts (``ExportRow.partial_record``, a few us a row; sending
+    the rows to the scoring processes for this would cost more than it saves). Written to ``path``
+    atomically, so a resumed run reuses it."""
     from features.profile import ProfileBuilder
 
-    return ProfileBuilder().add_all(row.partial_record(PROFILE_FIELDS) for row in rows)
+    total = ProfileBuilder()
+    add = total.add
+    for p in inputs:
+        _, chunks = read_export(p, opts.format, column_map, opts.chunk_rows)
+        for rows in chunks:
+            for row in rows:
+                rec = row.partial_record(PROFILE_FIELDS)
+                if rec is not None:
+                    add(rec)
+    _atomic_write(path, total.build().to_bytes())
 
 
 # The record fields the profile counts (features.pipeline.profile_view).
 PROFILE_FIELDS = frozenset({"source_url", "source_title", "anchor_text", "page_authority", "domain_authority",
                             "traffic", "outbound_links"})
-
-
-def _build_profile(engine: Any, inputs: Sequence[Path], opts: BatchOptions, column_map: dict[str, str] | None,
-                   path: Path) -> None:
-    """One pass over every input (all the rows of this run are one profile), in the engine's
-    processes, merged here and written to ``path`` (atomically: a resumed run reuses it)."""
-    from features.profile import ProfileBuilder
-
-    total = ProfileBuilder()
-    for p in inputs:
-        _, chunks = read_export(p, opts.format, column_map, opts.chunk_rows)
-        for part in engine.map(profile_chunk, chunks):
-            total.merge(part)
-    _atomic_write(path, total.build().to_bytes())
 
 
 def _pool_worker(spec: WorkSpec) -> None:
@@ -903,13 +901,6 @@ class _LocalEngine:
         for f in [self._pool.submit(warm_worker, self.spec) for _ in range(self.workers)]:
             f.result()
 
-    def map(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
-        """``fn`` of each item, in order, in the pool's processes (here without a pool)."""
-        if self._pool is None:
-            yield from map(fn, items)
-            return
-        yield from _ordered(items, lambda item: self._pool.submit(fn, item), 2 * self.workers)
-
     def run(self, items: Iterable[ChunkTask | _Done]) -> Iterator[ChunkResult | _Done]:
         if self._pool is None:
             for item in items:
@@ -968,11 +959,6 @@ class _DaskEngine:
             # left as its owner set it up (the README says how to start workers for linkq).
             self.client.run(tune_scoring_process)
         self.client.run(warm_worker, self.spec)  # load the model in every worker, in parallel
-
-    def map(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
-        """``fn`` of each item, in order, on the cluster's workers."""
-        slots = 2 * max(1, len(self.client.scheduler_info().get("workers", {})))
-        yield from _ordered(items, lambda item: self.client.submit(fn, item, pure=False), slots)
 
     def run(self, items: Iterable[ChunkTask | _Done]) -> Iterator[ChunkResult | _Done]:
         slots = 2 * max(1, len(self.client.scheduler_info().get("workers", {})))
@@ -1368,7 +1354,7 @@ def score_files(
         with engine:
             engine.start()
             if not (opts.resume and profile_path.is_file()):
-                _build_profile(engine, inputs, opts, column_map, profile_path)
+                _build_profile(inputs, opts, column_map, profile_path)
             t_work = time.perf_counter()
             for res in engine.run(items()):
                 if isinstance(res, ChunkResult):

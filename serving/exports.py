@@ -1298,10 +1298,21 @@ def _cell_plan(pairs: tuple[tuple[int, str], ...]) -> tuple[tuple[tuple[int, str
     return tuple((i, f, _kind(f)) for i, f in pairs), len(set(names)) == len(names)
 
 
-@functools.lru_cache(maxsize=64)
 def _partial_plan(pairs: tuple[tuple[int, str], ...], fields: frozenset[str]) -> tuple[
         tuple[tuple[int, str, int], ...], bool]:
-    """The record plan of ``pairs`` restricted to the pairs that build ``fields`` (rel from its flags)."""
+    """The record plan of ``pairs`` restricted to the pairs that build ``fields`` (rel from its flags),
+    kept on a file's CellPairs (one per file: hashing its ~40 pairs per row would cost more)."""
+    if type(pairs) is CellPairs:
+        cache = pairs.__dict__.setdefault("partial_plans", {})
+        got = cache.get(fields)
+        if got is None:
+            got = cache[fields] = _restrict_plan(pairs, fields)
+        return got
+    return _restrict_plan(pairs, fields)
+
+
+def _restrict_plan(pairs: tuple[tuple[int, str], ...], fields: frozenset[str]) -> tuple[
+        tuple[tuple[int, str, int], ...], bool]:
     plan, unique = pairs.plan if type(pairs) is CellPairs else _cell_plan(pairs)
     want = set(fields)
     if "rel" in fields:
