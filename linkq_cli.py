@@ -110,8 +110,9 @@ def _print_table(rows: list[dict], cols: list[str]) -> None:
               help='Column mapping for --format csv, e.g. "Their Column=source_url,Link Text=anchor_text".')
 @click.option("--pages", type=click.Path(path_type=Path),
               help="Saved source pages: a folder with manifest.csv (url,file) or a page cache from `linkq fetch`.")
-@click.option("--target-pages", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="Your own target pages (folder with manifest.csv): their title and text improve relevance.")
+@click.option("--target-pages", type=click.Path(exists=True, path_type=Path),
+              help="Your own target pages (folder with manifest.csv, or a page cache from `linkq fetch --targets`): "
+                   "their title and text improve relevance.")
 @click.option("--fetch", is_flag=True, help="First download the source pages into the --pages cache file.")
 @click.option("--model", "model_id", default=None, help="Model id under models/ (default: models/CURRENT).")
 @click.option("--models-dir", default=None, help="Where models live (default: $LINKQ_MODELS or ./models).")
@@ -197,8 +198,8 @@ def score(inputs: tuple[Path, ...], out: Path, fmt: str, column_map: str | None,
               help="The backlink export the disavow file was made from.")
 @click.option("--rest", type=click.Choice(["unlabelled", "strong"]), default="unlabelled", show_default=True,
               help="With --disavow: what the links not disavowed are.")
-@click.option("--pages", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="Saved source pages for your labelled rows (manifest.csv).")
+@click.option("--pages", type=click.Path(exists=True, path_type=Path),
+              help="Source pages for your labelled rows: a folder with manifest.csv or a page cache from `linkq fetch`.")
 @click.option("--only-user", is_flag=True, help="Train on your labels alone (default: add them to the default set).")
 @click.option("--model-id", default=None, help="Folder name for the new model (default: linkq-<time>-<hash>).")
 @click.option("--models-dir", default=None, help="Where models live (default: $LINKQ_MODELS or ./models).")

@@ -57,12 +57,14 @@ import shutil
 import sys
 import tempfile
 import time
-from collections import Counter, OrderedDict, deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from features.page_cache import CacheError
+from features.pages import BatchPages, open_pages, shared_pages, shared_target_pages
 from features.schema import FEATURE_NAMES
 
 from .exports import ExportInfo, ExportRow, parse_column_map, read_export
@@ -113,7 +115,8 @@ class BatchOptions:
     """Everything ``linkq score`` can ask of a batch.
 
     ``column_map`` is the ``--map`` text (``"Their Column=source_url,..."``) or a mapping.
-    ``pages`` / ``target_pages`` are folders with ``manifest.csv``; they (and the inputs) must be
+    ``pages`` / ``target_pages`` are page sources (``features.pages.open_pages``: a folder with
+    ``manifest.csv`` or a page cache from ``linkq fetch``); they (and the inputs) must be
     readable by the Dask workers at the same paths. ``workers``: with the local engine, the number
     of scoring processes (None: one per usable core for inputs of four chunks or more, else this
     process alone; see :func:`local_workers`); with Dask, the size of the local cluster (None: 2;
@@ -279,10 +282,6 @@ class ChunkResult:
 
 
 _SCORERS: dict[str, Any] = {}
-_PAGES: dict[str, Any] = {}
-_TARGETS: OrderedDict[tuple[str, str], tuple[str, str] | None] = OrderedDict()
-_MAX_TARGETS = 10_000
-_TARGET_TEXT_CHARS = 5_000  # target_text is read up to 1,500 characters (features.topical); margin
 
 
 def _env() -> None:
@@ -303,98 +302,6 @@ def get_scorer(model_dir: str) -> Any:
         _SCORERS.clear()
         scorer = _SCORERS[key] = Scorer.load(str(folder), folder.parent)
     return scorer
-
-
-def _pages(folder: str | None) -> Any:
-    if folder is None:
-        return None
-    got = _PAGES.get(folder)
-    if got is None:
-        from features.pages import PagesDir
-
-        got = _PAGES[folder] = PagesDir(Path(folder))
-    return got
-
-
-class _ChunkPages:
-    """A page source for one chunk that returns the same string for the same URL.
-
-    features.pipeline parses each page once per batch, keyed by a content hash that it caches by the
-    string's id(); a fresh string per record (PagesDir.get reads the file again) is freed after its
-    record and its id reused, so the same page was parsed up to 5 times per chunk. Holding the strings
-    for the chunk (up to ``max_chars``) keeps the ids stable and each page is read and parsed once.
-    """
-
-    def __init__(self, inner: Any, max_chars: int = 200_000_000) -> None:
-        self.inner = inner
-        self.index = getattr(inner, "index", None)
-        self._html: dict[str, str | None] = {}
-        self._chars = 0
-        self._max = max_chars
-
-    def get(self, url: str) -> str | None:
-        if url in self._html:
-            return self._html[url]
-        html = self.inner.get(url)
-        if html is None or self._chars + len(html) <= self._max:
-            self._html[url] = html
-            self._chars += len(html) if html else 0
-        return html
-
-
-def _has_page(pages: Any, url: str) -> bool:
-    if pages is None:
-        return False
-    index = getattr(pages, "index", None)
-    if index is not None:
-        from features.urls import url_key
-
-        key = url_key(url)
-        return key is not None and key in index
-    return pages.get(url) is not None
-
-
-def _target_page(folder: str, url: str) -> tuple[str, str] | None:
-    """(title, main text) of the user's own page at ``url``, parsed once per process."""
-    from features.urls import url_key
-
-    key = (folder, url_key(url) or url)
-    if key in _TARGETS:
-        _TARGETS.move_to_end(key)
-        return _TARGETS[key]
-    got: tuple[str, str] | None = None
-    try:
-        html = _pages(folder).get(url)
-        if html is not None:
-            from features.page import parse_page
-
-            page = parse_page(html, url)
-            got = (page.title or "", (page.main_text or "")[:_TARGET_TEXT_CHARS])
-    except ValueError:  # PageError (binary, too large, missing file) or an unparsable page
-        got = None
-    _TARGETS[key] = got
-    while len(_TARGETS) > _MAX_TARGETS:
-        _TARGETS.popitem(last=False)
-    return got
-
-
-def _fill_target(record: dict[str, object], folder: str) -> tuple[dict[str, object], bool]:
-    """The record with target_title / target_text filled from the user's page when missing."""
-    if record.get("target_title") and record.get("target_text"):
-        return record, False
-    url = record.get("target_url")
-    if not isinstance(url, str) or not url.strip():
-        return record, False
-    got = _target_page(folder, url)
-    if got is None:
-        return record, False
-    title, text = got
-    filled = dict(record)
-    if not record.get("target_title") and title.strip():
-        filled["target_title"] = title
-    if not record.get("target_text") and text.strip():
-        filled["target_text"] = text
-    return (filled, True) if filled != record else (record, False)
 
 
 def _score_records(scorer: Any, records: list[dict[str, object]], pages: Any, explain: bool) -> list[dict]:
@@ -594,7 +501,8 @@ def process_chunk(task: ChunkTask) -> ChunkResult:
 def _process_chunk(task: ChunkTask) -> ChunkResult:
     spec = task.spec
     scorer = get_scorer(spec.model_dir)
-    pages = _ChunkPages(_pages(spec.pages)) if spec.pages else None
+    pages = BatchPages(shared_pages(spec.pages)) if spec.pages else None
+    targets = shared_target_pages(spec.target_pages) if spec.target_pages else None
     fields = result_fields()
     rows = task.rows
     n = len(rows)
@@ -608,10 +516,11 @@ def _process_chunk(task: ChunkTask) -> ChunkResult:
             continue
         rec = row.record
         if task.format == "gsc" and not rec.get("target_url"):
-            statuses[i] = GSC_NO_TARGET if _has_page(pages, str(rec.get("source_url") or "")) else GSC_NO_PAGE
+            has_page = pages is not None and pages.has(str(rec.get("source_url") or ""))
+            statuses[i] = GSC_NO_TARGET if has_page else GSC_NO_PAGE
             continue
-        if spec.target_pages is not None:
-            rec, used = _fill_target(rec, spec.target_pages)
+        if targets is not None:
+            rec, used = targets.fill(rec)
             target_used += used
         todo.append(i)
         records.append(rec)
@@ -737,10 +646,10 @@ def _pool_worker(spec: WorkSpec) -> None:
 
 
 def warm_worker(spec: WorkSpec) -> str:
-    """Load the model (and open the page folders) in this process; returns the model id."""
+    """Load the model (and open the page sources) in this process; returns the model id."""
     scorer = get_scorer(spec.model_dir)
-    _pages(spec.pages)
-    _pages(spec.target_pages)
+    shared_pages(spec.pages)
+    shared_pages(spec.target_pages)
     return str(scorer.model.model_id)
 
 
@@ -917,15 +826,6 @@ def _file_fingerprint(path: Path) -> dict[str, object]:
         h.update(fh.read(_FINGERPRINT_BYTES))
     return {"path": str(path.resolve()), "size": st.st_size, "mtime_ns": st.st_mtime_ns,
             "sha256_ends": h.hexdigest()[:32]}
-
-
-def _folder_fingerprint(folder: Path | None) -> dict[str, object] | None:
-    if folder is None:
-        return None
-    manifest = Path(folder) / "manifest.csv"
-    st = manifest.stat() if manifest.is_file() else None
-    return {"path": str(Path(folder).resolve()), "manifest_size": st.st_size if st else None,
-            "manifest_mtime_ns": st.st_mtime_ns if st else None}
 
 
 def _model_fingerprint(model_dir: Path) -> dict[str, object]:
@@ -1206,9 +1106,10 @@ def score_files(
     for p in inputs:
         if p.resolve() == out.resolve():
             raise BatchError(f"the output {out} is also an input; choose another --out")
-    for folder in (opts.pages, opts.target_pages):
-        if folder is not None and not (Path(folder) / "manifest.csv").is_file():
-            raise FileNotFoundError(f"{folder} has no manifest.csv (columns: url,file)")
+    try:  # fails fast: a missing path, a folder without manifest, a file that is not a page cache
+        page_sources = [open_pages(p) for p in (opts.pages, opts.target_pages)]
+    except CacheError as exc:
+        raise BatchError(str(exc)) from exc
 
     column_map = opts.parsed_column_map()
     plans = [read_export(p, opts.format, column_map, opts.chunk_rows) for p in inputs]  # fails fast
@@ -1235,8 +1136,8 @@ def score_files(
         "format": opts.format,
         "column_map": sorted(column_map.items()) if column_map else None,
         "model": _model_fingerprint(model_dir),
-        "pages": _folder_fingerprint(opts.pages),
-        "target_pages": _folder_fingerprint(opts.target_pages),
+        "pages": page_sources[0].fingerprint(),
+        "target_pages": page_sources[1].fingerprint(),
         "explain": opts.explain,
         "chunk_rows": opts.chunk_rows,
         "output": suffix,
