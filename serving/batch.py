@@ -45,13 +45,11 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import functools
 import gc
 import hashlib
 import io
 import itertools
 import json
-import math
 import os
 import shutil
 import sys
@@ -65,9 +63,20 @@ from typing import Any
 
 from features.page_cache import CacheError
 from features.pages import BatchPages, open_pages, shared_pages, shared_target_pages
-from features.schema import FEATURE_NAMES
 
-from .exports import ExportInfo, ExportRow, parse_column_map, read_export
+from .exports import ExportRow, parse_column_map, read_export
+from .table import (
+    EXPLAIN_FEATURES,
+    MAX_EXAMPLES,
+    ScoreFn,
+    TableSpec,
+    arrow_types,
+    chunk_hidden,
+    hidden_columns,
+    output_columns,
+    result_fields,
+    score_rows,
+)
 
 __all__ = [
     "BatchError",
@@ -87,13 +96,7 @@ ENGINES = ("local", "dask")
 DEFAULT_CHUNK_ROWS = 5_000
 AUTO_WORKERS_MIN_ROWS = 20_000  # below this, scoring in one process beats starting a pool
 STATE_VERSION = 1
-HIDDEN_FIELDS = frozenset({"source_html"})  # used for scoring, never copied to the output
-GSC_NO_PAGE = "skipped: needs the source page (Search Console rows carry no anchor)"
-GSC_NO_TARGET = "skipped: needs the target URL (Search Console rows name only the linking page)"
-SOURCE_FILE = "source_file"
-_EXPLAIN_FEATURES = tuple(f for f in FEATURE_NAMES if f != "placement_zone")
 _FINGERPRINT_BYTES = 64 * 1024
-_MAX_EXAMPLES = 5
 
 ProgressCallback = Callable[[int, float], None]
 
@@ -304,141 +307,6 @@ def get_scorer(model_dir: str) -> Any:
     return scorer
 
 
-def _score_records(scorer: Any, records: list[dict[str, object]], pages: Any, explain: bool) -> list[dict]:
-    """Scorer.score for a chunk; if the chunk as a whole fails, row by row so that one row cannot
-    take its neighbours down."""
-    if not records:
-        return []
-    try:
-        return scorer.score(records, pages, explain=explain)
-    except Exception:  # noqa: BLE001 - fall back to single rows, each with its own error
-        out = []
-        for rec in records:
-            try:
-                out.extend(scorer.score([rec], pages, explain=explain))
-            except Exception as exc:  # noqa: BLE001
-                out.append({"status": f"error: internal: {type(exc).__name__}: {exc}"})
-        return out
-
-
-def _with_line(status: str, line_no: int) -> str:
-    if status.startswith("error: ") and not status.startswith("error: line "):
-        return f"error: line {line_no}: {status[7:]}"
-    return status
-
-
-def _status_group(status: str) -> str:
-    return status.split(":", 1)[0] if ":" in status else status
-
-
-def _cell(v: object) -> object:
-    if v is None or isinstance(v, str | bool | int):
-        return v
-    if isinstance(v, float):
-        return None if math.isnan(v) else v
-    if isinstance(v, list | tuple):
-        return "; ".join(str(x) for x in v)
-    try:  # numpy scalars
-        f = float(v)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return str(v)
-    return None if math.isnan(f) else f
-
-
-_STANDARD_FIELDS = ("score", "verdict", "reasons", "placement_zone", "status", "flags")
-
-
-def _joined(v: object) -> object:
-    """A list result ("reasons", "flags") as one cell; anything else as :func:`_cell` has it."""
-    return "; ".join(v) if type(v) is list and all(type(x) is str for x in v) else _cell(v)
-
-
-def _feature_cell(v: object) -> float | None:
-    if v is None:
-        return None
-    try:
-        f = float(v)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(f) else float(f"{f:.7g}")  # float32 values, written without noise
-
-
-@functools.lru_cache(maxsize=16384)
-def _netloc_domain(netloc: str) -> str:
-    from features.urls import registered_domain
-
-    return registered_domain("http://" + netloc + "/")
-
-
-def _domain(url: str) -> str:
-    """Registered domain of a URL (cached by host: exports repeat domains)."""
-    rest = url.split("://", 1)[1] if "://" in url[:12] else url
-    netloc = rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
-    return _netloc_domain(netloc.lower())
-
-
-def result_fields() -> tuple[str, ...]:
-    """The scorer's result columns (score, verdict, reasons, placement_zone, status, ...)."""
-    from .result_fields import RESULT_FIELDS
-
-    return tuple(RESULT_FIELDS)
-
-
-def _reserved(fields: Sequence[str], explain: bool, multi: bool) -> frozenset[str]:
-    return frozenset([*fields, *(_EXPLAIN_FEATURES if explain else ()), *((SOURCE_FILE,) if multi else ())])
-
-
-def _out_name(column: str, reserved: frozenset[str]) -> str:
-    """An input column named like an output column is kept as '<name> (input)'."""
-    return f"{column} (input)" if column in reserved else column
-
-
-def output_columns(originals: Sequence[str], fields: Sequence[str], explain: bool, multi: bool) -> list[str]:
-    """Final column names: [source_file], the originals (clashes renamed), results, [features]."""
-    reserved = _reserved(fields, explain, multi)
-    return ([SOURCE_FILE] if multi else []) + [_out_name(c, reserved) for c in originals] + list(fields) + (
-        list(_EXPLAIN_FEATURES) if explain else [])
-
-
-def _arrow_types(columns: Sequence[str], n_head: int, fields: Sequence[str]) -> list[Any]:
-    """Parquet types: inputs and text results as strings, score and features as float64."""
-    import pyarrow as pa
-
-    n_fields = len(fields)
-    types = [pa.string()] * n_head
-    types += [pa.float64() if f == "score" else pa.string() for f in fields]
-    types += [pa.float64()] * (len(columns) - n_head - n_fields)
-    return types
-
-
-def _encode_body(output: str, names: list[str], n_head: int, fields: Sequence[str],
-                 rows: list[list[object]], prefixes: list[str | None] | None = None) -> bytes:
-    """Rows (values in ``names`` order) in the output's format, without a header.
-
-    ``prefixes[i]``, when not None, is row i's first ``n_head`` values already as CSV text (see
-    ``ExportRow.csv_cells``): only the rest of the row is encoded."""
-    if not rows:
-        return b""
-    if output == ".csv":
-        buf = io.StringIO()
-        if prefixes is None or not any(prefixes):
-            csv.writer(buf).writerows(rows)  # None is written as an empty cell
-            return buf.getvalue().encode("utf-8")
-        return _encode_csv_with_prefixes(rows, n_head, prefixes).encode("utf-8")
-    if output == ".jsonl":
-        dumps = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
-        return "".join([dumps(dict(zip(names, r, strict=True))) + "\n" for r in rows]).encode("utf-8")
-    import pyarrow as pa
-
-    types = _arrow_types(names, n_head, fields)
-    arrays = [pa.array(col, type=t) for col, t in zip(zip(*rows, strict=True), types, strict=True)]
-    sink = pa.BufferOutputStream()
-    table = pa.Table.from_arrays(arrays, names=names)
-    with pa.ipc.new_stream(sink, table.schema) as writer:
-        writer.write_table(table)
-    return sink.getvalue().to_pybytes()
-
-
 _COLLECT_EVERY = 5  # chunks between full collections (~7 ms each with warm caches)
 _CHUNKS_SCORED = itertools.count(1)  # in this process (each pool process has its own)
 
@@ -469,142 +337,28 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _encode_csv_with_prefixes(rows: list[list[object]], n_head: int, prefixes: list[str | None]) -> str:
-    """CSV text of ``rows`` where rows with a prefix get it for their first ``n_head`` cells
-    (their first ``n_head`` values are not read); the same text ``csv.writer`` gives for the whole
-    rows (tested)."""
-    buf = io.StringIO()
-    csv.writer(buf).writerows([r[n_head:] for r in rows])
-    tails: list[str] | None = buf.getvalue().split("\r\n")
-    if len(tails) != len(rows) + 1:  # a value held a line break: each row's tail on its own
-        tails = None
-    one = io.StringIO()
-    writer = csv.writer(one)
-    out: list[str] = []
-    for i, (row, prefix) in enumerate(zip(rows, prefixes, strict=True)):
-        if prefix is not None and tails is not None:
-            out.append(f"{prefix},{tails[i]}\r\n")
-            continue
-        one.seek(0)
-        one.truncate()
-        writer.writerow(row if prefix is None else row[n_head:])
-        out.append(one.getvalue() if prefix is None else f"{prefix},{one.getvalue()}")
-    return "".join(out)
+def process_chunk(task: ChunkTask, score: ScoreFn | None = None) -> ChunkResult:
+    """Score one chunk of export rows; the same function for the local and the Dask engine.
 
-
-def process_chunk(task: ChunkTask) -> ChunkResult:
-    """Score one chunk of export rows; the same function for the local and the Dask engine."""
+    ``score`` (in-process only) replaces the model of ``task.spec`` (the HTTP service passes its
+    scoring queue)."""
     with _gc_paused():
-        return _process_chunk(task)
+        return _process_chunk(task, score)
 
 
-def _process_chunk(task: ChunkTask) -> ChunkResult:
+def _process_chunk(task: ChunkTask, score: ScoreFn | None) -> ChunkResult:
     spec = task.spec
-    scorer = get_scorer(spec.model_dir)
     pages = BatchPages(shared_pages(spec.pages)) if spec.pages else None
-    targets = shared_target_pages(spec.target_pages) if spec.target_pages else None
-    fields = result_fields()
-    rows = task.rows
-    n = len(rows)
-    statuses: list[str | None] = [None] * n
-    todo: list[int] = []
-    records: list[dict[str, object]] = []
-    target_used = 0
-    for i, row in enumerate(rows):
-        if row.error is not None or row.record is None:
-            statuses[i] = f"error: {row.error or f'line {row.line_no}: unreadable row'}"
-            continue
-        rec = row.record
-        if task.format == "gsc" and not rec.get("target_url"):
-            has_page = pages is not None and pages.has(str(rec.get("source_url") or ""))
-            statuses[i] = GSC_NO_TARGET if has_page else GSC_NO_PAGE
-            continue
-        if targets is not None:
-            rec, used = targets.fill(rec)
-            target_used += used
-        todo.append(i)
-        records.append(rec)
-    results: list[dict | None] = [None] * n
-    for i, res in zip(todo, _score_records(scorer, records, pages, spec.explain), strict=True):
-        results[i] = res
+    if score is None:
+        scorer = get_scorer(spec.model_dir)
 
-    seen: dict[str, None] = {}
-    merged: list[list[str]] = []  # shared column lists already merged (rows of one file share one)
-    for row in rows:
-        shared = row.shared_columns
-        if shared is not None:
-            if any(shared is m for m in merged):
-                continue
-            merged.append(shared)
-        for k in shared if shared is not None else row.original:
-            if k not in task.hidden:
-                seen.setdefault(k, None)
-    cols = tuple(seen)
-    plain = [m for m in merged if tuple(m) == cols]  # rows with these columns copy their values as they are
-    reserved = _reserved(fields, spec.explain, spec.multi)
-    head = [SOURCE_FILE] if spec.multi else []
-    names = head + [_out_name(c, reserved) for c in cols] + list(fields) + (
-        list(_EXPLAIN_FEATURES) if spec.explain else [])
-    lead = [task.label] if spec.multi else []
-    verdicts: Counter[str] = Counter()
-    status_counts: Counter[str] = Counter()
-    weak: Counter[str] = Counter()
-    examples: list[str] = []
-    out_rows: list[list[object]] = []
-    standard = tuple(fields) == _STANDARD_FIELDS
-    fast_csv = spec.output == ".csv" and not lead and bool(cols)  # copy the user's cells as they are
-    prefixes: list[str | None] = []
-    for i, row in enumerate(rows):
-        res = results[i] or {}
-        status = statuses[i] or _with_line(str(res.get("status") or "error: not scored"), row.line_no)
-        group = _status_group(status)
-        status_counts[group] += 1
-        if group in ("error", "skipped") and len(examples) < _MAX_EXAMPLES:
-            examples.append(f"{task.label}: {status}")
-        verdict = res.get("verdict")
-        if verdict:
-            verdicts[str(verdict)] += 1
-            if verdict == "weak" and row.record is not None:
-                src = row.record.get("source_url")
-                if isinstance(src, str) and src:
-                    weak[_domain(src)] += 1
-        shared = row.shared_columns
-        same = any(shared is m for m in plain) if shared is not None else tuple(row.original) == cols
-        prefix = row.csv_cells() if fast_csv and same else None
-        if prefix is not None:  # the user's cells are copied as one text: not needed one by one
-            values: list[object] = [None] * len(cols)
-        else:
-            orig = row.original
-            values = lead + (list(orig.values()) if same else [orig.get(c) for c in cols])
-        if fast_csv:
-            prefixes.append(prefix)
-        if standard:  # the usual result columns, each read the way _cell would
-            score = res.get("score")
-            values += [None if score is None or score != score else score, res.get("verdict"),
-                       _joined(res.get("reasons")), res.get("placement_zone"), status, _joined(res.get("flags"))]
-        else:
-            for f in fields:
-                values.append(status if f == "status" else _cell(res.get(f)))
-        if spec.explain:
-            feats = res.get("features") or {}
-            values.extend(_feature_cell(feats.get(f)) for f in _EXPLAIN_FEATURES)
-        out_rows.append(values)
-    header = {
-        "rows": n,
-        "first_line": rows[0].line_no if rows else None,
-        "last_line": rows[-1].line_no if rows else None,
-        "columns": list(cols),
-        "fields": list(fields),
-        "stats": {
-            "verdicts": dict(verdicts),
-            "statuses": dict(status_counts),
-            "weak_domains": dict(weak),
-            "examples": examples,
-            "target_pages_used": target_used,
-        },
-    }
-    body = _encode_body(spec.output, names, len(head) + len(cols), fields, out_rows,
-                        prefixes if fast_csv else None)
+        def score(records: list[dict[str, object]]) -> list[dict]:
+            return scorer.score(records, pages, explain=spec.explain)
+
+    targets = shared_target_pages(spec.target_pages) if spec.target_pages else None
+    header, body = score_rows(task.rows, score, TableSpec(spec.output, spec.explain, spec.multi),
+                              format=task.format, label=task.label, hidden=task.hidden, pages=pages,
+                              targets=targets)
     return ChunkResult(task.input_index, task.chunk_index, header, body)
 
 
@@ -721,9 +475,10 @@ class _LocalEngine:
 
     name = "local"
 
-    def __init__(self, spec: WorkSpec, workers: int = 1) -> None:
+    def __init__(self, spec: WorkSpec, workers: int = 1, score: ScoreFn | None = None) -> None:
         self.spec = spec
         self.workers = workers
+        self.score = score  # in this process only: replaces the model (the HTTP service's queue)
         self._pool: Any = None
 
     def __enter__(self) -> _LocalEngine:
@@ -742,7 +497,8 @@ class _LocalEngine:
 
     def start(self) -> None:
         if self._pool is None:
-            warm_worker(self.spec)
+            if self.score is None:
+                warm_worker(self.spec)
             return
         # every process loads the model in its initializer; wait for them, surfacing load errors now
         for f in [self._pool.submit(warm_worker, self.spec) for _ in range(self.workers)]:
@@ -751,7 +507,7 @@ class _LocalEngine:
     def run(self, items: Iterable[ChunkTask | _Done]) -> Iterator[ChunkResult | _Done]:
         if self._pool is None:
             for item in items:
-                yield item if isinstance(item, _Done) else process_chunk(item)
+                yield item if isinstance(item, _Done) else process_chunk(item, self.score)
             return
         yield from _ordered(items, lambda task: self._pool.submit(process_chunk, task), 2 * self.workers)
 
@@ -1024,8 +780,8 @@ def _assemble_parquet(parts: Path, stems: list[str], tmp: Path, columns: list[st
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    n_head = len(columns) - len(fields) - (len(_EXPLAIN_FEATURES) if explain else 0)
-    types = _arrow_types(columns, n_head, fields)
+    n_head = len(columns) - len(fields) - (len(EXPLAIN_FEATURES) if explain else 0)
+    types = arrow_types(columns, n_head, fields)
     schema = pa.schema([pa.field(c, t) for c, t in zip(columns, types, strict=True)])
     with pq.ParquetWriter(str(tmp), schema, compression="zstd") as writer:
         for stem in stems:
@@ -1059,27 +815,19 @@ def _count_rows(path: Path, suffix: str) -> int:
 # the entry point
 
 
-def _chunk_has_column(rows: list[ExportRow], name: str) -> bool:
-    """Whether a row of the chunk has column ``name``; rows sharing their file's column list
-    (the usual chunk) are answered by one look at it."""
-    first = rows[0].shared_columns if rows else None
-    if first is not None and all(r.shared_columns is first for r in rows):
-        return name in first
-    return any(r.has_column(name) for r in rows)
-
-
-def _hidden(info: ExportInfo) -> frozenset[str]:
-    return frozenset(c for c in info.columns
-                     if c.strip().lower() in HIDDEN_FIELDS or info.mapping.get(c) in HIDDEN_FIELDS)
-
-
 def score_files(
     inputs: Sequence[Path],
     out: Path,
     options: BatchOptions | None = None,
     progress: ProgressCallback | None = None,
+    score: ScoreFn | None = None,
 ) -> BatchSummary:
     """Score every row of ``inputs`` into ``out`` (.csv, .jsonl or .parquet); see the module doc.
+
+    ``score`` scores the records of each chunk instead of the model of ``options`` (which still
+    names the model in the resume state and the summary), in this process (the local engine with
+    one worker): the HTTP service passes its scoring queue, so ``POST /score_export`` runs this same
+    engine and writes the same table as ``linkq score``.
 
     ``progress(rows_done, rows_per_s)`` is called after each committed chunk (rows of resumed
     chunks included in ``rows_done``, not in the rate); an exception it raises stops the run like an
@@ -1153,7 +901,7 @@ def score_files(
 
     def items() -> Iterator[ChunkTask | _Done]:
         for i, (info, chunks) in enumerate(plans):
-            hidden = _hidden(info)
+            hidden = hidden_columns(info)
             for k, rows in enumerate(chunks):
                 counts[i] += len(rows)
                 stem = _part_stem(i, k)
@@ -1168,18 +916,21 @@ def score_files(
                     resumed[1] += len(rows)
                     yield _Done(i, k, len(rows))
                     continue
-                extra = frozenset(k for k in HIDDEN_FIELDS if _chunk_has_column(rows, k))
-                yield ChunkTask(spec, i, k, info.format, labels[i], hidden | extra, rows)
+                yield ChunkTask(spec, i, k, info.format, labels[i], chunk_hidden(rows, hidden), rows)
 
-    if opts.engine == "local":
+    if score is not None:
+        if opts.engine != "local" or opts.workers not in (None, 1):
+            raise BatchError("a scoring function runs in this process: engine local, one worker")
+        engine: _LocalEngine | _DaskEngine = _LocalEngine(spec, 1, score)
+    elif opts.engine == "local":
         n_workers = local_workers(opts.workers, _estimate(inputs), opts.chunk_rows)
-        engine: _LocalEngine | _DaskEngine = _LocalEngine(spec, n_workers)
+        engine = _LocalEngine(spec, n_workers)
     else:
         engine = _DaskEngine(spec, opts.scheduler, 2 if opts.workers is None else opts.workers)
     done_rows = 0
     known: dict[str, None] = {}  # the inputs' columns: the output's, unless a part brings others
     for info, _ in plans:
-        hidden = _hidden(info)
+        hidden = hidden_columns(info)
         known.update((c, None) for c in info.columns if c not in hidden)
     stream = _StreamingAssembly(out, list(known), fields, opts.explain, multi,
                                 enabled=all(info.format != "jsonl" for info, _ in plans))
@@ -1242,7 +993,7 @@ def score_files(
         verdicts.update(st["verdicts"])
         statuses.update(st["statuses"])
         weak.update(st["weak_domains"])
-        examples.extend(st["examples"][: max(0, _MAX_EXAMPLES - len(examples))])
+        examples.extend(st["examples"][: max(0, MAX_EXAMPLES - len(examples))])
         target_used += st.get("target_pages_used", 0)
     return BatchSummary(
         out=out,

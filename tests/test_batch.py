@@ -16,10 +16,9 @@ from pathlib import Path
 import pytest
 
 import serving.batch as batch
+import serving.table as table
 from features.schema import FEATURE_NAMES
 from serving.batch import (
-    GSC_NO_PAGE,
-    GSC_NO_TARGET,
     BatchError,
     BatchIntegrityError,
     BatchOptions,
@@ -27,6 +26,7 @@ from serving.batch import (
 )
 from serving.exports import ExportFormatError, read_export
 from serving.scoring import RESULT_FIELDS
+from serving.table import GSC_NO_PAGE, GSC_NO_TARGET
 
 FIX = Path(__file__).parent / "fixtures" / "exports"
 PAGES = Path(__file__).parent / "fixtures" / "pages"
@@ -276,7 +276,7 @@ def test_an_interrupted_run_resumes_without_redoing_finished_chunks(tmp_path: Pa
 
     scored = []
     real = batch.process_chunk
-    monkeypatch.setattr(batch, "process_chunk", lambda task: scored.append(task.chunk_index) or real(task))
+    monkeypatch.setattr(batch, "process_chunk", lambda task, score=None: scored.append(task.chunk_index) or real(task, score))
     seen = []
 
     def progress(rows_done: int, rate: float) -> None:
@@ -478,7 +478,7 @@ def test_dask_engine_gives_the_same_output_as_local(tmp_path: Path) -> None:
 def test_output_rows_take_the_fast_path_for_the_scorer_fields() -> None:
     """_process_chunk writes the result cells directly only for the fields in this order: a change
     of RESULT_FIELDS must be mirrored there (else every row falls back to the generic cells)."""
-    assert batch._STANDARD_FIELDS == tuple(RESULT_FIELDS) == batch.result_fields()
+    assert table._STANDARD_FIELDS == tuple(RESULT_FIELDS) == table.result_fields()
 
 
 def test_local_workers_one_process_for_small_inputs_one_per_core_for_large() -> None:
@@ -564,8 +564,8 @@ def test_copied_cells_survive_a_result_value_with_a_line_break() -> None:
     given = [[None, None, *r[2:]] if p is not None else r for r, p in zip(full, prefixes, strict=True)]
     buf = io.StringIO()
     csv.writer(buf).writerows(full)
-    assert batch._encode_csv_with_prefixes(given, 2, prefixes) == buf.getvalue()
+    assert table._encode_csv_with_prefixes(given, 2, prefixes) == buf.getvalue()
     plain = [r for r in full if "\n" not in str(r[3])]
     buf = io.StringIO()
     csv.writer(buf).writerows(plain)
-    assert batch._encode_csv_with_prefixes([[None, None, *r[2:]] for r in plain], 2, ["a,b", "f,g"]) == buf.getvalue()
+    assert table._encode_csv_with_prefixes([[None, None, *r[2:]] for r in plain], 2, ["a,b", "f,g"]) == buf.getvalue()

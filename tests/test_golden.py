@@ -88,3 +88,16 @@ def test_scored_output_is_byte_identical_to_its_golden_file(export: Path, varian
         pytest.fail(f"{export.name} ({variant}) differs from {golden.name} at line {first + 1}:\n"
                     f"  got:  {got_lines[first][:300] if first < len(got_lines) else '<end>'}\n"
                     f"  want: {want_lines[first][:300] if first < len(want_lines) else '<end>'}")
+
+
+def test_the_linkq_score_command_writes_the_golden_files(tmp_path: Path) -> None:
+    """The command is the engine's thin face: its output is the plain golden of each export."""
+    from click.testing import CliRunner
+
+    from linkq_cli import cli
+
+    for export in INPUTS:
+        out = tmp_path / f"{export.name}.csv"
+        result = CliRunner().invoke(cli, ["score", str(export), "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        assert out.read_bytes() == golden_path(export, "plain").read_bytes(), export.name

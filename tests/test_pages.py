@@ -16,7 +16,8 @@ import pytest
 
 from features.page_cache import OK, PAGE_GONE, CacheError, PageCache, PageEntry
 from features.pages import BatchPages, CachedPages, NoPages, PageError, PagesDir, TargetPages, open_pages
-from serving.batch import GSC_NO_PAGE, GSC_NO_TARGET, BatchError, BatchOptions, score_files
+from serving.batch import BatchError, BatchOptions, score_files
+from serving.table import GSC_NO_PAGE, GSC_NO_TARGET
 
 HERE = Path(__file__).parent
 GOLDEN = HERE / "golden"
