@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .errors import LinkqError
 from .schema import FEATURE_NAMES, SCHEMA_VERSION, conform, schema_hash
 
 if TYPE_CHECKING:  # imported where models are loaded: finding a model folder needs neither
@@ -31,7 +32,7 @@ VERDICTS = ("strong", "review", "weak")
 MEMOISED_SHAP_MIN_ROWS = 64  # below this, one pred_contrib call is as fast as per-tree calls
 
 
-class ModelMismatch(RuntimeError):
+class ModelMismatch(LinkqError, RuntimeError):
     """The model was built for another feature schema or embedding model."""
 
 

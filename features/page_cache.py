@@ -34,6 +34,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from .errors import LinkqError
 from .html_text import BinaryContent, decode_html, sniff_binary
 from .records import MAX_HTML_BYTES
 from .urls import url_key
@@ -126,7 +127,7 @@ class PageEntry:
         return self.error or self.outcome.replace("_", " ")
 
 
-class CacheError(ValueError):
+class CacheError(LinkqError, ValueError):
     """The file is not a (compatible) linkq page cache."""
 
 

@@ -382,3 +382,12 @@ def test_summary_reports_size_and_warns_about_replacing(tmp_path):
     assert summary["bytes"] == len(text.encode("utf-8"))
     assert any(".txt" in w for w in summary["warnings"])
     assert any("--merge" in w for w in summary["warnings"])
+
+
+def test_the_format_module_matches_unicode_and_punycode_spellings_alike() -> None:
+    """features.disavow is the one disavow format: training labels match a site however it is spelled."""
+    d = parse_disavow("# old file\ndomain:bücher.example\nhttps://www.xn--caf-dma.example/menu\n")
+    assert d.domains == {"xn--bcher-kva.example"}
+    assert d.covers("https://shop.xn--bcher-kva.example/x") and d.covers("https://bücher.example/")
+    assert d.covers("https://café.example/menu") and not d.covers("https://café.example/other")
+    assert d.comments == ["# old file"]
