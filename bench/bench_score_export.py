@@ -1,6 +1,7 @@
 """Memory of ``POST /score_export`` on a large upload: a ZIP of millions of Search Console rows.
 
-Starts ``linkq serve`` (BentoML, one worker) on a free 127.0.0.1 port, waits until ``/readyz``
+Starts the service (``bentoml serve serving.service:LinkQ``, what ``linkq serve`` runs; one worker) on a
+free 127.0.0.1 port (``bench_http.start_server``), waits until ``/readyz``
 answers 200, then posts a ZIP (~1 MB) holding one Search Console "Table.csv" of ``--rows`` rows
 (default 4,000,000; repetitive, so 4M rows make a ~1.4 MB ZIP) and streams the scored CSV back without
 keeping it. Meanwhile it samples the summed PSS and RSS of every process of the server (the CLI and
@@ -17,10 +18,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
-import os
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -33,7 +30,9 @@ import httpx
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from serving.serve import serve_command, service_env  # noqa: E402
+sys.path.insert(0, str(REPO / "bench"))
+
+from bench_http import descendants, start_server, stop_server  # noqa: E402  (same folder)
 
 
 def gsc_zip(rows: int) -> bytes:
@@ -52,21 +51,9 @@ def gsc_zip(rows: int) -> bytes:
     return buf.getvalue()
 
 
-def _children() -> dict[int, list[int]]:
-    out: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError, IndexError, ValueError):
-            out.setdefault(int(stat.read_text().rsplit(")", 1)[1].split()[1]), []).append(int(stat.parent.name))
-    return out
-
-
 def tree(root: int) -> list[int]:
-    """``root`` and its descendants (the server's workers start their own sessions: follow parent pids)."""
-    children, out, todo = _children(), [], [root]
-    while todo:
-        out.append(pid := todo.pop())
-        todo.extend(children.get(pid, []))
-    return out
+    """``root`` and its descendants (the server's workers start their own sessions)."""
+    return [root, *descendants(root)]
 
 
 def memory_mb(pids: list[int]) -> tuple[float, float]:
@@ -82,43 +69,6 @@ def memory_mb(pids: list[int]) -> tuple[float, float]:
     return pss, rss
 
 
-def start_server(log: Path) -> tuple[subprocess.Popen, str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = service_env(workers=1)
-    env.pop("LINKQ_API_KEY", None)
-    env["LINKQ_EXPORT_MAX_ROWS"] = str(50_000_000)
-    with log.open("wb") as out:
-        proc = subprocess.Popen(serve_command("127.0.0.1", port), env=env, cwd=REPO, stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
-    with httpx.Client(base_url=url, timeout=2) as c:
-        while True:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                stop_server(proc)
-                raise SystemExit(f"server did not start:\n{log.read_text()[-3000:]}")
-            with contextlib.suppress(httpx.TransportError):
-                if c.get("/readyz").status_code == 200:
-                    return proc, url
-            time.sleep(0.2)
-
-
-def stop_server(proc: subprocess.Popen) -> None:
-    """SIGTERM to the server (it stops its workers); SIGKILL to it and its workers, by pid, if it hangs."""
-    if proc.poll() is None:
-        pids = tree(proc.pid)
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            for pid in pids:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
-            proc.wait()
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rows", type=int, default=4_000_000)
@@ -128,7 +78,7 @@ def main() -> None:
     payload = gsc_zip(args.rows)
     print(f"upload: ZIP of {args.rows:,} Search Console rows, {len(payload) / 1e6:.2f} MB")
     with tempfile.TemporaryDirectory() as tmp:
-        proc, url = start_server(Path(tmp) / "server.log")
+        proc, url = start_server(1, True, Path(tmp) / "server.log")  # 4M rows: under the default row cap
         try:
             pids = tree(proc.pid)
             idle_pss, idle_rss = memory_mb(pids)
