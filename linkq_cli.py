@@ -318,21 +318,14 @@ def train(data_path: Path, labels: Path | None, disavow: Path | None, export_pat
     )
     folder = train_model(df, mdir, model_id=model_id, data_files=files, with_ablation=not no_ablation,
                          embedding=embedding or DEFAULT_EMBEDDING, log=_say)
-    _print_metrics(json.loads((folder / "metadata.json").read_text()))
+    from training.registry import metrics_lines
+
+    for line in metrics_lines(json.loads((folder / "metadata.json").read_text())):
+        click.echo(line)
     if set_current:
         write_current(mdir, folder.name)
         _say(f"models/CURRENT -> {folder.name}")
     click.echo(str(folder))
-
-
-def _print_metrics(meta: dict) -> None:
-    from training.evaluate import format_table
-
-    click.echo(format_table(meta["metrics"]["test"]))
-    if "ablation" in meta["metrics"]:
-        click.echo("\n| ablation | ROC-AUC | PR-AUC |\n|---|---|---|")
-        for k, v in meta["metrics"]["ablation"].items():
-            click.echo(f"| {k} | {v['roc_auc']:.3f} | {v['pr_auc']:.3f} |")
 
 
 @cli.command()
@@ -347,29 +340,19 @@ def _print_metrics(meta: dict) -> None:
 def evaluate(data: Path, model_id: str | None, models_dir: str | None, json_out: Path | None,
              check_floors: bool, floors: Path) -> None:
     """Evaluate a model on the held-out sites of DATA (links.parquet or its folder)."""
-    import pandas as pd
+    from training.evaluate import write_json
+    from training.registry import evaluate_data
 
-    from features.artifact import load_model, resolve_model_dir
-    from training.evaluate import evaluate_model, format_table, write_json
-    from training.floors import check as check_floor_file
-    from training.splits import TEST_FOLD, site_folds
-
-    path = data / "links.parquet" if data.is_dir() else data
-    df = pd.read_parquet(path)
-    folds = df["fold"].to_numpy() if "fold" in df else site_folds(df["site"])
-    test = df[folds == TEST_FOLD].reset_index(drop=True)
-    model = load_model(resolve_model_dir(_models_dir(models_dir), model_id))
-    reports = evaluate_model(model, test)
-    click.echo(f"model {model.model_id} on {len(test)} held-out rows of {path}")
-    click.echo(format_table(reports))
+    ev = evaluate_data(data, _models_dir(models_dir), model_id, floors if check_floors else None)
+    for line in ev.lines:
+        click.echo(line)
     if json_out:
-        write_json(json_out, {"model_id": model.model_id, "data": str(path), "metrics": reports})
+        write_json(json_out, {"model_id": ev.model_id, "data": str(ev.data), "metrics": ev.metrics})
+    for p in ev.problems:
+        _say(f"FLOOR: {p}")
+    if ev.problems:
+        sys.exit(1)
     if check_floors:
-        problems = check_floor_file(floors, path, reports)
-        for p in problems:
-            _say(f"FLOOR: {p}")
-        if problems:
-            sys.exit(1)
         _say(f"all quality floors in {floors} hold")
 
 
@@ -399,14 +382,10 @@ def models() -> None:
 @models_dir_option
 def models_list(models_dir: str | None) -> None:
     """List the models with their held-out PR-AUC; * marks the current one."""
-    mdir = _models_dir(models_dir)
-    current = (mdir / "CURRENT").read_text().strip() if (mdir / "CURRENT").exists() else None
-    for meta_path in sorted(mdir.glob("*/metadata.json")):
-        meta = json.loads(meta_path.read_text())
-        allm = meta.get("metrics", {}).get("test", {}).get("all", {})
-        mark = "*" if meta_path.parent.name == current else " "
-        click.echo(f"{mark} {meta_path.parent.name}  created {meta.get('created_at')}  "
-                   f"PR-AUC {allm.get('pr_auc', float('nan')):.3f}  ROC-AUC {allm.get('roc_auc', float('nan')):.3f}")
+    from training.registry import list_lines
+
+    for line in list_lines(_models_dir(models_dir)):
+        click.echo(line)
 
 
 @models.command("show")
@@ -414,12 +393,10 @@ def models_list(models_dir: str | None) -> None:
 @models_dir_option
 def models_show(model_id: str | None, models_dir: str | None) -> None:
     """Show a model's metadata summary and held-out metrics."""
-    from features.artifact import resolve_model_dir
+    from training.registry import show_lines
 
-    meta = json.loads((resolve_model_dir(_models_dir(models_dir), model_id) / "metadata.json").read_text())
-    for k in ("model_id", "created_at", "schema_version", "schema_hash", "embedding", "thresholds", "training_data"):
-        click.echo(f"{k}: {json.dumps(meta.get(k), default=str)}")
-    _print_metrics(meta)
+    for line in show_lines(_models_dir(models_dir), model_id):
+        click.echo(line)
 
 
 @models.command("promote")
@@ -430,17 +407,9 @@ def models_show(model_id: str | None, models_dir: str | None) -> None:
               show_default=True, help="Pinned floors to check.")
 def models_promote(model_id: str, models_dir: str | None, force: bool, floors: Path) -> None:
     """Make MODEL_ID the default model (models/CURRENT); refuses one below the floors."""
-    from features.artifact import load_model, resolve_model_dir, set_current
-    from training.floors import check_metrics
+    from training.registry import promote
 
-    mdir = _models_dir(models_dir)
-    folder = resolve_model_dir(mdir, model_id)
-    problems = check_metrics(floors, load_model(folder).metadata.get("metrics", {}).get("test", {}))
-    if problems and not force:
-        raise click.ClickException("model is below the quality floors (use --force to promote anyway):\n  "
-                                   + "\n  ".join(problems))
-    set_current(mdir, folder.name)
-    click.echo(f"models/CURRENT -> {folder.name}")
+    click.echo(f"models/CURRENT -> {promote(_models_dir(models_dir), model_id, floors, force)}")
 
 
 @models.command("import")
