@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 import math
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -24,6 +23,7 @@ from features.disavow import host_to_ascii
 from features.errors import LinkqError
 from features.urls import host_of
 from serving.exports import ExportFormatError, ExportInfo, ExportRow, read_export
+from serving.table import split_list
 
 VERDICTS = ("strong", "review", "weak")
 
@@ -141,19 +141,6 @@ def _float(value: object) -> float | None:
     return v if math.isfinite(v) else None
 
 
-def _split_list(value: object) -> list[str]:
-    """A list cell as ``linkq score`` writes it: ``a; b`` in CSV/Parquet, a JSON list in JSONL."""
-    s = _text(value)
-    if not s:
-        return []
-    if s.startswith("["):
-        with contextlib.suppress(ValueError):
-            items = json.loads(s)
-            if isinstance(items, list):
-                return [str(x).strip() for x in items if str(x).strip()]
-    return [p.strip() for p in s.split("; ") if p.strip()]
-
-
 def _is_parquet(path: Path) -> bool:
     try:
         with open(path, "rb") as fh:
@@ -250,7 +237,7 @@ def _link(
     if score is not None and not 0.0 <= score <= 1.0:
         score = None
     status = _text(o.get("status")) or ("scored" if verdict_or_none else "not scored")
-    flags = [f.lower() for f in _split_list(o.get("flags"))]
+    flags = [f.lower() for f in split_list(_text(o.get("flags")))]
     for name, feature, at_least in rules:
         v = _float(o.get(feature))
         if v is not None and v >= at_least:
@@ -277,7 +264,7 @@ def _link(
         first_seen=_text(rec.get("first_seen")) or None,
         score=score,
         verdict=verdict_or_none,
-        reasons=tuple(_split_list(o.get("reasons"))),
+        reasons=tuple(split_list(_text(o.get("reasons")))),
         zone=zone if zone in ZONE_ORDER else "unknown",
         status=status,
         flags=tuple(dict.fromkeys(flags)),

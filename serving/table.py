@@ -15,6 +15,7 @@ and writes the output imports it.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import functools
 import io
@@ -70,8 +71,15 @@ def join_list(values: Sequence[object]) -> str:
 
 
 def split_list(cell: str | None) -> list[str]:
-    """A list cell written by :func:`join_list` back as a list (an empty cell is no item)."""
-    return [x for x in (cell or "").split(LIST_SEPARATOR) if x]
+    """A list cell back as a list: ``"a; b"`` as :func:`join_list` writes it, or a JSON list (JSON
+    lines written by other tools); items stripped, an empty cell is no item."""
+    s = (cell or "").strip()
+    if s.startswith("["):
+        with contextlib.suppress(ValueError):
+            items = json.loads(s)
+            if isinstance(items, list):
+                return [str(x).strip() for x in items if str(x).strip()]
+    return [p.strip() for p in s.split(LIST_SEPARATOR) if p.strip()]
 
 
 HIDDEN_FIELDS = frozenset({"source_html"})  # used for scoring, never copied to the output
