@@ -1,7 +1,8 @@
 """The ``linkq`` command: a thin click face over features, training and serving.
 
-Each command parses options, calls one library function and prints a summary;
-the work lives in the packages (and is tested there).
+Each command parses options, calls one library function and prints what it did. Errors the user
+can fix (``features.errors.LinkqError``, a missing file) are caught once, in :class:`LinkqGroup`,
+and printed as a message without a traceback.
 """
 
 from __future__ import annotations
@@ -9,8 +10,9 @@ from __future__ import annotations
 import json
 import os
 import sys
-import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -19,7 +21,40 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("BENTOML_DO_NOT_TRACK", "True")
 
-HIDDEN_INPUT_FIELDS = ("source_html",)
+EXPORT_FORMATS = ["auto", "ahrefs", "semrush", "majestic", "moz", "gsc", "csv", "jsonl"]
+PAGES_HELP = "Source pages: a folder with manifest.csv (url,file) or a page cache from `linkq fetch`."
+
+
+class LinkqGroup(click.Group):
+    """Turns the errors a user can fix into a one-line message (exit code 1), for every command."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from features.errors import LinkqError
+
+        try:
+            return super().invoke(ctx)
+        except (LinkqError, FileNotFoundError) as exc:
+            raise click.ClickException(str(exc)) from exc
+
+
+# -- shared options -----------------------------------------------------------------------------------
+
+
+def models_dir_option(f: Callable) -> Callable:
+    return click.option("--models-dir", default=None, help="Where models live (default: $LINKQ_MODELS or ./models).")(f)
+
+
+def model_option(f: Callable) -> Callable:
+    return click.option("--model", "model_id", default=None, help="Model id under models/ (default: models/CURRENT).")(f)
+
+
+def out_option(help: str, required: bool = True) -> Callable[[Callable], Callable]:
+    return click.option("--out", required=required, type=click.Path(dir_okay=False, path_type=Path), help=help)
+
+
+def scored_argument(f: Callable) -> Callable:
+    return click.argument("scored", metavar="SCORED_FILE",
+                          type=click.Path(exists=True, dir_okay=False, path_type=Path))(f)
 
 
 def _models_dir(path: str | None) -> Path:
@@ -28,11 +63,11 @@ def _models_dir(path: str | None) -> Path:
     return Path(path) if path else default_models_dir()
 
 
-def _passthrough(raw: dict) -> dict:
-    return {k: v for k, v in raw.items() if k not in HIDDEN_INPUT_FIELDS and not k.startswith("_")}
+def _say(line: str) -> None:
+    click.echo(line, err=True)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=LinkqGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option("0.1.0", prog_name="linkq")
 def cli() -> None:
     """linkq: explainable backlink quality scores, self-hosted.
@@ -42,12 +77,13 @@ def cli() -> None:
     """
 
 
+# -- scoring ------------------------------------------------------------------------------------------
+
+
 @cli.command()
 @click.argument("input_path", metavar="INPUT", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--pages", type=click.Path(exists=True, path_type=Path),
-              help="Saved source pages: a folder with manifest.csv (url,file) or a page cache from `linkq fetch`.")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Output .csv or .jsonl; without it a table is printed.")
+@click.option("--pages", type=click.Path(exists=True, path_type=Path), help=PAGES_HELP)
+@out_option("Output .csv or .jsonl; without it a table is printed.", required=False)
 @click.option("--embedding", default=None, help="Embedding model (default: the shipped static MiniLM).")
 def features(input_path: Path, pages: Path | None, out: Path | None, embedding: str | None) -> None:
     """Compute the feature vector of every link record in INPUT (.jsonl or .csv).
@@ -55,66 +91,47 @@ def features(input_path: Path, pages: Path | None, out: Path | None, embedding: 
     Every input field except source_html is carried through, followed by
     status and the features in schema order.
     """
-    from features.embeddings import DEFAULT_EMBEDDING
-    from features.pages import open_pages
-    from features.pipeline import extract_features, load_context
-    from features.recordio import read_records, write_rows
-    from features.schema import FEATURE_NAMES
+    from features.feature_table import feature_table
+    from features.recordio import write_rows
 
-    raws = list(read_records(input_path))
-    ctx = load_context(embedding or DEFAULT_EMBEDDING)
-    t0 = time.time()
-    batch = extract_features([r if "_error" not in r else {} for r in raws], ctx, open_pages(pages))
-    rows = []
-    values = batch.frame.to_dict(orient="records")
-    for raw, st, vals in zip(raws, batch.status, values, strict=True):
-        row = _passthrough(raw)
-        row["status"] = f"error: {raw['_error']}" if "_error" in raw else st
-        row.update({k: vals[k] for k in FEATURE_NAMES})
-        rows.append(row)
-    secs = time.time() - t0
-    passthrough = dict.fromkeys(k for r in raws for k in _passthrough(r))
-    cols = [*passthrough, "status", *FEATURE_NAMES]
+    table = feature_table(input_path, pages, embedding)
     if out:
-        write_rows(out, rows, cols)
-        click.echo(f"wrote {len(rows)} rows to {out} ({len(rows) / max(secs, 1e-9):.0f} links/s, "
-                   f"{ctx.pages_parsed} pages parsed)", err=True)
+        write_rows(out, table.rows, table.columns)
+        _say(f"wrote {len(table.rows)} rows to {out} ({len(table.rows) / max(table.seconds, 1e-9):.0f} links/s, "
+             f"{table.pages_parsed} pages parsed)")
     else:
-        _print_table(rows, ["status", "placement_zone", "placement_main_prob", "anchor_words", "rel_nofollow",
-                            "rel_sponsored", "sim_context_target", "page_ext_links"])
+        _print_table(table.rows, ["status", "placement_zone", "placement_main_prob", "anchor_words", "rel_nofollow",
+                                  "rel_sponsored", "sim_context_target", "page_ext_links"])
 
 
 def _print_table(rows: list[dict], cols: list[str]) -> None:
     key = next((k for k in ("id", "target_url") if rows and k in rows[0]), None)
     cols = ([key] if key else []) + cols
+
     def fmt(v: object) -> str:
-        if isinstance(v, float):
-            return "" if v != v else f"{v:.3g}"
-        return str(v if v is not None else "")
+        return ("" if v != v else f"{v:.3g}") if isinstance(v, float) else str(v if v is not None else "")
+
     table = [[fmt(r.get(c))[:60] for c in cols] for r in rows]
     widths = [max([len(c)] + [len(t[i]) for t in table]) for i, c in enumerate(cols)]
-    click.echo("  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True)))
-    for t in table:
-        click.echo("  ".join(v.ljust(w) for v, w in zip(t, widths, strict=True)))
+    for line in [cols, *table]:
+        click.echo("  ".join(v.ljust(w) for v, w in zip(line, widths, strict=True)))
 
 
 @cli.command()
 @click.argument("inputs", metavar="INPUT...", nargs=-1, required=True,
                 type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Output file: .csv, .jsonl or .parquet (written atomically).")
-@click.option("--format", "fmt", default="auto", show_default=True,
-              type=click.Choice(["auto", "ahrefs", "semrush", "majestic", "moz", "gsc", "csv", "jsonl"]),
+@out_option("Output file: .csv, .jsonl or .parquet (written atomically).")
+@click.option("--format", "fmt", default="auto", show_default=True, type=click.Choice(EXPORT_FORMATS),
               help="Input format; auto detects it from the bytes and header, never the file name.")
 @click.option("--map", "column_map", default=None,
               help='Column mapping for --format csv, e.g. "Their Column=source_url,Link Text=anchor_text".')
-@click.option("--pages", type=click.Path(path_type=Path),
-              help="Saved source pages: a folder with manifest.csv (url,file) or a page cache from `linkq fetch`.")
-@click.option("--target-pages", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="Your own target pages (folder with manifest.csv): their title and text improve relevance.")
+@click.option("--pages", type=click.Path(path_type=Path), help=PAGES_HELP + " With --fetch: the cache to fill.")
+@click.option("--target-pages", type=click.Path(exists=True, path_type=Path),
+              help="Your own target pages (folder with manifest.csv, or a page cache from `linkq fetch --targets`): "
+                   "their title and text improve relevance.")
 @click.option("--fetch", is_flag=True, help="First download the source pages into the --pages cache file.")
-@click.option("--model", "model_id", default=None, help="Model id under models/ (default: models/CURRENT).")
-@click.option("--models-dir", default=None, help="Where models live (default: $LINKQ_MODELS or ./models).")
+@model_option
+@models_dir_option
 @click.option("--engine", default="local", show_default=True, type=click.Choice(["local", "dask"]),
               help="local, or dask (pip install linkq[dask]) for a cluster.")
 @click.option("--scheduler", default=None, help="Dask scheduler address (default: start a local cluster).")
@@ -144,39 +161,21 @@ def score(inputs: tuple[Path, ...], out: Path, fmt: str, column_map: str | None,
     once, in order; rows that cannot be scored say why in status (lost links: status lost).
     """
     from features.html_text import normalise_terms
-    from serving.batch import BatchError, BatchIntegrityError, BatchOptions, estimate_rows, score_files
-    from serving.exports import ExportFormatError
+    from serving.batch import BatchOptions, estimate_rows, score_files
+    from serving.progress import Progress
 
     if fetch:
         if pages is None or pages.is_dir():
             raise click.UsageError("--fetch needs --pages FILE: the page cache to fill (e.g. pages.sqlite)")
         for path in inputs:
-            click.get_current_context().invoke(fetch_cmd, input_path=path, cache_path=pages, refresh=False,
-                                               ignore_hosts=(), targets=False, concurrency=8, delay=1.0)
-    elif pages is not None and not pages.exists():
-        raise click.BadParameter(f"{pages} does not exist", param_hint="--pages")
+            _fetch(path, pages)
     options = BatchOptions(format=fmt, column_map=column_map, model_id=model_id,
                            models_dir=Path(models_dir) if models_dir else None, pages=pages,
                            target_pages=target_pages, engine=engine, scheduler=scheduler, workers=workers,
                            explain=explain, resume=resume, brands=normalise_terms(brands),
                            money=normalise_terms(money))
-    total = estimate_rows(list(inputs))
-    last = [0.0]
-
-    def progress(done: int, rate: float) -> None:
-        now = time.monotonic()
-        if now - last[0] >= 1.0:
-            last[0] = now
-            of = f"/~{total:,}" if total else ""
-            click.echo(f"\r{done:,}{of} rows, {rate:,.0f} rows/s", nl=False, err=True)
-
-    try:
-        summary = score_files(list(inputs), out, options, progress)
-    except (ExportFormatError, BatchError, FileNotFoundError) as exc:
-        raise click.ClickException(str(exc)) from exc
-    except BatchIntegrityError as exc:
-        raise click.ClickException(f"{exc} (the scored chunks are kept; nothing was published)") from exc
-    click.echo("", err=True)
+    with Progress(estimate_rows(list(inputs)), "rows", estimate=True) as bar:
+        summary = score_files(list(inputs), out, options, lambda done, rate: bar.update_to(done))
     if show:
         from features.recordio import read_records
 
@@ -185,109 +184,12 @@ def score(inputs: tuple[Path, ...], out: Path, fmt: str, column_map: str | None,
             r["reason"] = str(r.get("reasons") or "").split("; ")[0]
         _print_table(rows[:200], ["score", "verdict", "placement_zone", "status", "reason"])
     for line in summary.lines():
-        click.echo(line, err=True)
+        _say(line)
     if report_path is not None:
         from serving.report import write_report
 
         write_report(out, report_path)
-        click.echo(f"  report: {report_path}", err=True)
-
-
-@cli.command()
-@click.option("--data", "data_path", type=click.Path(path_type=Path), default=Path("data/build/links.parquet"),
-              show_default=True, help="Default training table built by `make data`.")
-@click.option("--labels", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Your labels: CSV/JSONL with canonical fields and a label column "
-                   "(strong/weak, 1/0, keep/disavow).")
-@click.option("--disavow", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="A Google disavow file: its URLs and domains become weak labels (needs --export).")
-@click.option("--export", "export_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="The backlink export the disavow file was made from.")
-@click.option("--rest", type=click.Choice(["unlabelled", "strong"]), default="unlabelled", show_default=True,
-              help="With --disavow: what the links not disavowed are.")
-@click.option("--pages", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="Saved source pages for your labelled rows (manifest.csv).")
-@click.option("--only-user", is_flag=True, help="Train on your labels alone (default: add them to the default set).")
-@click.option("--model-id", default=None, help="Folder name for the new model (default: linkq-<time>-<hash>).")
-@click.option("--models-dir", default=None, help="Where models live (default: $LINKQ_MODELS or ./models).")
-@click.option("--set-current", is_flag=True, help="Make the new model the default (models/CURRENT).")
-@click.option("--no-ablation", is_flag=True, help="Skip the per-group ablation refits (faster).")
-@click.option("--embedding", default=None,
-              help="Embedding model the table was built with (default: the shipped static MiniLM).")
-def train(data_path: Path, labels: Path | None, disavow: Path | None, export_path: Path | None, rest: str,
-          pages: Path | None, only_user: bool, model_id: str | None, models_dir: str | None, set_current: bool,
-          no_ablation: bool, embedding: str | None) -> None:
-    """Train a model (LightGBM, split by site, calibrated) and write it to models/<id>/."""
-    from features.artifact import set_current as write_current
-    from features.embeddings import DEFAULT_EMBEDDING
-    from training.datasets import assemble_training_table
-    from training.train import TrainingDataError, train_model
-
-    mdir = _models_dir(models_dir)
-    try:
-        df, files = assemble_training_table(
-            default_table=None if only_user else data_path, labels=labels, disavow=disavow,
-            export=export_path, rest=rest, pages=pages, log=lambda m: click.echo(m, err=True), embedding=embedding,
-        )
-        folder = train_model(df, mdir, model_id=model_id, data_files=files, with_ablation=not no_ablation,
-                             embedding=embedding or DEFAULT_EMBEDDING, log=lambda m: click.echo(m, err=True))
-    except (TrainingDataError, FileNotFoundError) as exc:
-        raise click.ClickException(str(exc)) from exc
-    meta = json.loads((folder / "metadata.json").read_text())
-    _print_metrics(meta)
-    if set_current:
-        write_current(mdir, folder.name)
-        click.echo(f"models/CURRENT -> {folder.name}", err=True)
-    click.echo(str(folder))
-
-
-def _print_metrics(meta: dict) -> None:
-    from training.evaluate import format_table
-
-    test = meta["metrics"]["test"]
-    click.echo(format_table(test))
-    if "ablation" in meta["metrics"]:
-        click.echo("\n| ablation | ROC-AUC | PR-AUC |\n|---|---|---|")
-        for k, v in meta["metrics"]["ablation"].items():
-            click.echo(f"| {k} | {v['roc_auc']:.3f} | {v['pr_auc']:.3f} |")
-
-
-@cli.command()
-@click.argument("data", type=click.Path(exists=True, path_type=Path))
-@click.option("--model", "model_id", default=None, help="Model id (default: models/CURRENT).")
-@click.option("--models-dir", default=None, help="Where models live.")
-@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the metrics as JSON here.")
-@click.option("--check-floors", is_flag=True, help="Fail if a metric is below the pinned quality floors.")
-@click.option("--floors", type=click.Path(path_type=Path), default=Path("data/quality_floors.json"),
-              show_default=True, help="Pinned floors (with the evaluation data's hash).")
-def evaluate(data: Path, model_id: str | None, models_dir: str | None, json_out: Path | None,
-             check_floors: bool, floors: Path) -> None:
-    """Evaluate a model on the held-out sites of DATA (links.parquet or its folder)."""
-    import pandas as pd
-
-    from features.artifact import load_model, resolve_model_dir
-    from training.evaluate import evaluate_model, format_table, write_json
-    from training.floors import check as check_floor_file
-    from training.splits import TEST_FOLD, site_folds
-
-    path = data / "links.parquet" if data.is_dir() else data
-    df = pd.read_parquet(path)
-    folds = df["fold"].to_numpy() if "fold" in df else site_folds(df["site"])
-    test = df[folds == TEST_FOLD].reset_index(drop=True)
-    model = load_model(resolve_model_dir(_models_dir(models_dir), model_id))
-    reports = evaluate_model(model, test)
-    click.echo(f"model {model.model_id} on {len(test)} held-out rows of {path}")
-    click.echo(format_table(reports))
-    if json_out:
-        write_json(json_out, {"model_id": model.model_id, "data": str(path), "metrics": reports})
-    if check_floors:
-        problems = check_floor_file(floors, path, reports)
-        if problems:
-            for p in problems:
-                click.echo(f"FLOOR: {p}", err=True)
-            sys.exit(1)
-        click.echo(f"all quality floors in {floors} hold", err=True)
+        _say(f"  report: {report_path}")
 
 
 @cli.command("fetch")
@@ -307,36 +209,36 @@ def fetch_cmd(input_path: Path, cache_path: Path, refresh: bool, ignore_hosts: t
     Polite (robots.txt, one request at a time per host) and resumable: every page is saved
     as soon as it is fetched; run the command again to continue an interrupted crawl.
     """
-    from serving.exports import ExportFormatError
-    from serving.fetch import FetchOptions, fetch, urls_from_export
+    _fetch(input_path, cache_path, refresh, ignore_hosts, targets, concurrency, delay)
 
-    try:
-        urls = urls_from_export(input_path, targets=targets)
-    except ExportFormatError as exc:
-        raise click.ClickException(str(exc)) from exc
+
+def _fetch(input_path: Path, cache_path: Path, refresh: bool = False, ignore_hosts: tuple[str, ...] = (),
+           targets: bool = False, concurrency: int = 8, delay: float = 1.0) -> None:
+    from serving.fetch import FetchOptions, fetch, urls_from_export
+    from serving.progress import Progress
+
+    urls = urls_from_export(input_path, targets=targets)
     options = FetchOptions(refresh=refresh, ignore_robots_hosts=frozenset(ignore_hosts),
                            concurrency=concurrency, per_host_delay=delay)
-    last = [0.0]
-
-    def progress(done: int, total: int) -> None:
-        now = time.monotonic()
-        if done == total or now - last[0] >= 1.0:
-            last[0] = now
-            click.echo(f"\r{done}/{total} pages", nl=False, err=True)
-
     try:
-        summary = fetch(urls, cache_path, options, progress)
+        with Progress(None, "pages") as bar:
+            def progress(done: int, total: int) -> None:
+                bar.total = total
+                bar.update_to(done)
+
+            summary = fetch(urls, cache_path, options, progress)
     except KeyboardInterrupt:
-        click.echo(f"\ninterrupted: pages fetched so far are in {cache_path}; run again to continue", err=True)
+        _say(f"\ninterrupted: pages fetched so far are in {cache_path}; run again to continue")
         sys.exit(130)
-    click.echo("", err=True)
-    click.echo(f"{summary.describe()} -> {cache_path}", err=True)
+    _say(f"{summary.describe()} -> {cache_path}")
+
+
+# -- report and disavow ---------------------------------------------------------------------------------
 
 
 @cli.command()
-@click.argument("scored", metavar="SCORED_FILE", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="HTML report to write: one self-contained file (inline CSS and SVG, no network needed).")
+@scored_argument
+@out_option("HTML report to write: one self-contained file (inline CSS and SVG, no network needed).")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the summary numbers as JSON here (for other tools).")
 def report(scored: Path, out: Path, json_out: Path | None) -> None:
@@ -346,24 +248,17 @@ def report(scored: Path, out: Path, json_out: Path | None) -> None:
     profile, follow/nofollow, placement zones, links per target page, new links per month with
     spikes, and the weak links split into worthless (ignored) and risky (disavow candidates).
     """
-    from serving.report import ScoredFileError, write_report
+    from serving.report import summary_lines, write_report
 
-    try:
-        summary = write_report(scored, out, json_out)
-    except ScoredFileError as exc:
-        raise click.ClickException(str(exc)) from exc
-    v, w = summary["verdicts"], summary["weak"]
-    click.echo(f"wrote {out}" + (f" and {json_out}" if json_out else "") + f": {summary['links']['scored']} links "
-               f"scored (strong {v['strong']}, review {v['review']}, weak {v['weak']}; {w['risky_links']} risky "
-               f"from {w['risky_sites']} sites)", err=True)
-    for alert in summary["alerts"]:
-        click.echo(f"  {alert['severity']}: {alert['message']}", err=True)
+    summary = write_report(scored, out, json_out)
+    _say(f"wrote {out}" + (f" and {json_out}" if json_out else "") + ": " + summary_lines(summary)[0])
+    for line in summary_lines(summary)[1:]:
+        _say(line)
 
 
 @cli.command()
-@click.argument("scored", metavar="SCORED_FILE", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Disavow file to write (.txt, UTF-8), ready to upload to Google Search Console.")
+@scored_argument
+@out_option("Disavow file to write (.txt, UTF-8), ready to upload to Google Search Console.")
 @click.option("--merge", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Your current disavow file: kept line for line; only new entries are added.")
 @click.option("--allow", type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -384,43 +279,106 @@ def disavow(scored: Path, out: Path, merge: Path | None, allow: Path | None, lev
     Weak links without signals (a nofollow forum post, a footer link) are ignored by Google and are
     left out. Refuses (writes nothing) when the file would break Google's limits.
     """
-    from serving.disavow import DisavowError, build_disavow
+    from serving.disavow import build_disavow, summary_lines
 
-    try:
-        s = build_disavow(scored, out, merge=merge, allow=allow, level=level, min_risk=min_risk, model_id=model_id)
-    except DisavowError as exc:
-        raise click.ClickException(str(exc)) from exc
-    click.echo(f"wrote {out}: {s['domains_added']} domains and {s['urls_added']} URLs added from "
-               f"{s['candidate_links']} risky weak links ({s['candidate_sites']} sites); "
-               f"{s['skipped_allowlist']} skipped by the allow-list, {s['already_listed']} already listed, "
-               f"{s['existing_entries']} entries kept from --merge; {s['lines']:,} lines, {s['bytes']:,} bytes",
-               err=True)
-    for site, reason in s["sites_as_urls"].items():
-        click.echo(f"  {site}: {reason}", err=True)
-    for warning in s["warnings"]:
-        click.echo(f"  warning: {warning}", err=True)
+    s = build_disavow(scored, out, merge=merge, allow=allow, level=level, min_risk=min_risk, model_id=model_id)
+    _say(f"wrote {out}: " + summary_lines(s)[0])
+    for line in summary_lines(s)[1:]:
+        _say(line)
+
+
+# -- models ---------------------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--data", "data_path", type=click.Path(path_type=Path), default=Path("data/build/links.parquet"),
+              show_default=True, help="Default training table built by `make data`.")
+@click.option("--labels", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Your labels: CSV/JSONL with canonical fields and a label column "
+                   "(strong/weak, 1/0, keep/disavow).")
+@click.option("--disavow", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A Google disavow file: its URLs and domains become weak labels (needs --export).")
+@click.option("--export", "export_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The backlink export the disavow file was made from.")
+@click.option("--rest", type=click.Choice(["unlabelled", "strong"]), default="unlabelled", show_default=True,
+              help="With --disavow: what the links not disavowed are.")
+@click.option("--pages", type=click.Path(exists=True, path_type=Path), help=PAGES_HELP + " For your labelled rows.")
+@click.option("--only-user", is_flag=True, help="Train on your labels alone (default: add them to the default set).")
+@click.option("--model-id", default=None, help="Folder name for the new model (default: linkq-<time>-<hash>).")
+@models_dir_option
+@click.option("--set-current", is_flag=True, help="Make the new model the default (models/CURRENT).")
+@click.option("--no-ablation", is_flag=True, help="Skip the per-group ablation refits (faster).")
+@click.option("--embedding", default=None,
+              help="Embedding model the table was built with (default: the shipped static MiniLM).")
+def train(data_path: Path, labels: Path | None, disavow: Path | None, export_path: Path | None, rest: str,
+          pages: Path | None, only_user: bool, model_id: str | None, models_dir: str | None, set_current: bool,
+          no_ablation: bool, embedding: str | None) -> None:
+    """Train a model (LightGBM, split by site, calibrated) and write it to models/<id>/."""
+    from features.artifact import set_current as write_current
+    from features.embeddings import DEFAULT_EMBEDDING
+    from training.datasets import assemble_training_table
+    from training.train import train_model
+
+    mdir = _models_dir(models_dir)
+    df, files = assemble_training_table(
+        default_table=None if only_user else data_path, labels=labels, disavow=disavow,
+        export=export_path, rest=rest, pages=pages, log=_say, embedding=embedding,
+    )
+    folder = train_model(df, mdir, model_id=model_id, data_files=files, with_ablation=not no_ablation,
+                         embedding=embedding or DEFAULT_EMBEDDING, log=_say)
+    from training.registry import metrics_lines
+
+    for line in metrics_lines(json.loads((folder / "metadata.json").read_text())):
+        click.echo(line)
+    if set_current:
+        write_current(mdir, folder.name)
+        _say(f"models/CURRENT -> {folder.name}")
+    click.echo(str(folder))
+
+
+@cli.command()
+@click.argument("data", type=click.Path(exists=True, path_type=Path))
+@model_option
+@models_dir_option
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the metrics as JSON here.")
+@click.option("--check-floors", is_flag=True, help="Fail if a metric is below the pinned quality floors.")
+@click.option("--floors", type=click.Path(path_type=Path), default=Path("data/quality_floors.json"),
+              show_default=True, help="Pinned floors (with the evaluation data's hash).")
+def evaluate(data: Path, model_id: str | None, models_dir: str | None, json_out: Path | None,
+             check_floors: bool, floors: Path) -> None:
+    """Evaluate a model on the held-out sites of DATA (links.parquet or its folder)."""
+    from training.evaluate import write_json
+    from training.registry import evaluate_data
+
+    ev = evaluate_data(data, _models_dir(models_dir), model_id, floors if check_floors else None)
+    for line in ev.lines:
+        click.echo(line)
+    if json_out:
+        write_json(json_out, {"model_id": ev.model_id, "data": str(ev.data), "metrics": ev.metrics})
+    for p in ev.problems:
+        _say(f"FLOOR: {p}")
+    if ev.problems:
+        sys.exit(1)
+    if check_floors:
+        _say(f"all quality floors in {floors} hold")
 
 
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (loopback by default).")
 @click.option("--port", default=3000, show_default=True, help="TCP port.")
 @click.option("--workers", default=1, show_default=True, help="Worker processes (each loads the models once).")
-@click.option("--model", "model_id", default=None, help="Model id (default: models/CURRENT).")
-@click.option("--models-dir", default=None, help="Where models live (default: $LINKQ_MODELS or ./models).")
+@model_option
+@models_dir_option
 def serve(host: str, port: int, workers: int, model_id: str | None, models_dir: str | None) -> None:
     """Start the HTTP scoring service (BentoML): POST /score, POST /score_export, GET /model.
 
     Set LINKQ_API_KEY to require `Authorization: Bearer <key>`. Health: /livez, /readyz;
     OpenAPI at /docs.json and the interactive page at /.
     """
-    from features.artifact import ModelMismatch
     from serving.serve import serve as run
 
-    try:
-        run(host=host, port=port, workers=workers, model_id=model_id,
-            models_dir=Path(models_dir) if models_dir else None)
-    except (FileNotFoundError, ModelMismatch) as exc:
-        raise click.ClickException(str(exc)) from exc
+    run(host=host, port=port, workers=workers, model_id=model_id, models_dir=Path(models_dir) if models_dir else None)
 
 
 @cli.group()
@@ -429,70 +387,50 @@ def models() -> None:
 
 
 @models.command("list")
-@click.option("--models-dir", default=None, help="Where models live.")
+@models_dir_option
 def models_list(models_dir: str | None) -> None:
     """List the models with their held-out PR-AUC; * marks the current one."""
-    mdir = _models_dir(models_dir)
-    current = (mdir / "CURRENT").read_text().strip() if (mdir / "CURRENT").exists() else None
-    for meta_path in sorted(mdir.glob("*/metadata.json")):
-        meta = json.loads(meta_path.read_text())
-        allm = meta.get("metrics", {}).get("test", {}).get("all", {})
-        mark = "*" if meta_path.parent.name == current else " "
-        click.echo(f"{mark} {meta_path.parent.name}  created {meta.get('created_at')}  "
-                   f"PR-AUC {allm.get('pr_auc', float('nan')):.3f}  ROC-AUC {allm.get('roc_auc', float('nan')):.3f}")
+    from training.registry import list_lines
+
+    for line in list_lines(_models_dir(models_dir)):
+        click.echo(line)
 
 
 @models.command("show")
 @click.argument("model_id", required=False)
-@click.option("--models-dir", default=None, help="Where models live.")
+@models_dir_option
 def models_show(model_id: str | None, models_dir: str | None) -> None:
     """Show a model's metadata summary and held-out metrics."""
-    from features.artifact import resolve_model_dir
+    from training.registry import show_lines
 
-    folder = resolve_model_dir(_models_dir(models_dir), model_id)
-    meta = json.loads((folder / "metadata.json").read_text())
-    for k in ("model_id", "created_at", "schema_version", "schema_hash", "embedding", "thresholds", "training_data"):
-        click.echo(f"{k}: {json.dumps(meta.get(k), default=str)}")
-    _print_metrics(meta)
+    for line in show_lines(_models_dir(models_dir), model_id):
+        click.echo(line)
 
 
 @models.command("promote")
 @click.argument("model_id")
-@click.option("--models-dir", default=None, help="Where models live.")
+@models_dir_option
 @click.option("--force", is_flag=True, help="Promote even if the model is below the quality floors.")
 @click.option("--floors", type=click.Path(path_type=Path), default=Path("data/quality_floors.json"),
               show_default=True, help="Pinned floors to check.")
 def models_promote(model_id: str, models_dir: str | None, force: bool, floors: Path) -> None:
     """Make MODEL_ID the default model (models/CURRENT); refuses one below the floors."""
-    from features.artifact import load_model, resolve_model_dir, set_current
-    from training.floors import check_metrics
+    from training.registry import promote
 
-    mdir = _models_dir(models_dir)
-    folder = resolve_model_dir(mdir, model_id)
-    model = load_model(folder)
-    problems = check_metrics(floors, model.metadata.get("metrics", {}).get("test", {}))
-    if problems and not force:
-        raise click.ClickException("model is below the quality floors (use --force to promote anyway):\n  "
-                                   + "\n  ".join(problems))
-    set_current(mdir, folder.name)
-    click.echo(f"models/CURRENT -> {folder.name}")
+    click.echo(f"models/CURRENT -> {promote(_models_dir(models_dir), model_id, floors, force)}")
 
 
 @models.command("import")
 @click.argument("model_id", required=False)
-@click.option("--models-dir", default=None, help="Where models live.")
+@models_dir_option
 def models_import(model_id: str | None, models_dir: str | None) -> None:
     """Copy a model (default: models/CURRENT) into the BentoML model store; prints its tag.
 
     Serve it with LINKQ_BENTO_MODEL=<tag> (BENTOML_HOME is respected).
     """
-    from features.artifact import ModelMismatch
     from serving.serve import import_model
 
-    try:
-        click.echo(import_model(model_id, _models_dir(models_dir)))
-    except (FileNotFoundError, ModelMismatch) as exc:
-        raise click.ClickException(str(exc)) from exc
+    click.echo(import_model(model_id, _models_dir(models_dir)))
 
 
 def main() -> None:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .errors import LinkqError
 from .factors import FactorModel
 from .schema import BY_NAME, FEATURE_NAMES, SCHEMA_VERSION, conform, schema_hash
 
@@ -31,7 +32,7 @@ CURRENT_FILE = "CURRENT"
 VERDICTS = ("strong", "review", "weak")
 
 
-class ModelMismatch(RuntimeError):
+class ModelMismatch(LinkqError, RuntimeError):
     """The model was built for another feature schema or embedding model."""
 
 

@@ -2,8 +2,9 @@
 
 ``linkq fetch`` (``serving.fetch``) writes one row per source URL, committed as
 soon as the page is fetched, so an interrupted crawl keeps every page it got.
-``CachedPages`` reads the same file as a ``PageSource`` for ``features``,
-``score`` and ``train``, next to the saved-pages folder (``PagesDir``).
+This module stores and reads pages only and imports nothing back from the page
+sources: ``features.pages.CachedPages`` reads the same file as a ``PageSource``
+for ``features``, ``score`` and ``train``, next to the saved-pages folder.
 
 A row is keyed by ``features.urls.url_key`` of the requested URL (the same key
 ``PagesDir`` and the pipeline use) and records what happened: the outcome
@@ -33,8 +34,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from .errors import LinkqError
 from .html_text import BinaryContent, decode_html, sniff_binary
-from .pages import PageError
 from .records import MAX_HTML_BYTES
 from .urls import url_key
 
@@ -126,7 +127,7 @@ class PageEntry:
         return self.error or self.outcome.replace("_", " ")
 
 
-class CacheError(ValueError):
+class CacheError(LinkqError, ValueError):
     """The file is not a (compatible) linkq page cache."""
 
 
@@ -358,54 +359,34 @@ def meta_noindex(body: bytes) -> bool:
     return "noindex" in content or "none" in content.split()
 
 
-# -- page source -----------------------------------------------------------------------------------
+# -- one entry as page text ------------------------------------------------------------------------
 
 
-class CachedPages:
-    """A ``PageSource`` over a page cache: decoded HTML for pages fetched OK, None for pages never
-    fetched, ``PageError("<outcome>: <why>")`` for pages fetched but unusable (a 404/410 gives
-    ``"page_gone: ..."``). ``status(url)`` says what scoring should report about the page."""
-
-    def __init__(self, cache: PageCache | Path | str, max_bytes: int = MAX_HTML_BYTES) -> None:
-        self.cache = cache if isinstance(cache, PageCache) else PageCache(cache, create=False)
-        self.max_bytes = max_bytes
-
-    def entry(self, url: str, body: bool = False) -> PageEntry | None:
-        return self.cache.get_entry(url, body=body)
-
-    def get(self, url: str) -> str | None:
-        entry = self.cache.get_entry(url, body=True)
-        if entry is None:
-            return None
-        if entry.outcome != OK:
-            raise PageError(f"{entry.outcome}: {entry.reason()} ({entry.url})")
-        body = entry.body or b""
-        if len(body) > self.max_bytes:
-            raise PageError(f"too_large: page is {len(body) / 1e6:.1f} MB, over the "
-                            f"{self.max_bytes / 1e6:.0f} MB limit ({entry.url})")
-        try:
-            html = decode_body(body, entry.charset)
-        except BinaryContent as exc:
-            raise PageError(f"not_html: {exc} ({entry.url})") from exc
-        # XHTML's "<?xml ... encoding=...?>" prolog makes lxml refuse an already decoded str.
-        return _XML_PROLOG.sub("", html, count=1)
-
-    def status(self, url: str) -> str | None:
-        """``"page_gone"``, ``"noindex"``, ``"fetch_failed: <why>"`` or None (not cached, or fetched
-        and fine). Link presence is ``check_link``'s business."""
-        entry = self.cache.get_entry(url, body=False)
-        return _entry_status(entry) if entry is not None else None
-
-    def final_url(self, url: str) -> str | None:
-        """Where the page really is after redirects (resolve relative links against this)."""
-        entry = self.cache.get_entry(url, body=False)
-        return entry.final_url if entry is not None else None
-
-    def __repr__(self) -> str:
-        return f"CachedPages({str(self.cache.path)!r})"
+class UnusablePage(ValueError):
+    """A cached page that cannot be used as HTML: ``"<outcome>: <why> (<url>)"`` (a 404/410 gives
+    ``"page_gone: ..."``); ``features.pages`` turns it into its ``PageError``."""
 
 
-def _entry_status(entry: PageEntry) -> str | None:
+def entry_html(entry: PageEntry, max_bytes: int = MAX_HTML_BYTES) -> str:
+    """Decoded HTML of a cached entry (its body must have been read); raises UnusablePage for an
+    entry fetched but not usable (not ok, over ``max_bytes``, not text)."""
+    if entry.outcome != OK:
+        raise UnusablePage(f"{entry.outcome}: {entry.reason()} ({entry.url})")
+    body = entry.body or b""
+    if len(body) > max_bytes:
+        raise UnusablePage(f"too_large: page is {len(body) / 1e6:.1f} MB, over the "
+                           f"{max_bytes / 1e6:.0f} MB limit ({entry.url})")
+    try:
+        html = decode_body(body, entry.charset)
+    except BinaryContent as exc:
+        raise UnusablePage(f"not_html: {exc} ({entry.url})") from exc
+    # XHTML's "<?xml ... encoding=...?>" prolog makes lxml refuse an already decoded str.
+    return _XML_PROLOG.sub("", html, count=1)
+
+
+def entry_status(entry: PageEntry) -> str | None:
+    """What scoring reports about a cached page: ``"page_gone"``, ``"noindex"``,
+    ``"fetch_failed: <why>"`` or None (fetched and fine)."""
     if entry.outcome == PAGE_GONE:
         return STATUS_PAGE_GONE
     if entry.outcome != OK:
@@ -418,7 +399,7 @@ class LinkChecker:
     (an LRU of the last ``max_pages`` pages' link keys)."""
 
     def __init__(self, cache: PageCache | Path | str, max_pages: int = 256) -> None:
-        self.pages = CachedPages(cache)
+        self.cache = cache if isinstance(cache, PageCache) else PageCache(cache, create=False)
         self.max_pages = max_pages
         self._seen: OrderedDict[str, tuple[str | None, frozenset[str]]] = OrderedDict()
 
@@ -431,15 +412,15 @@ class LinkChecker:
         if hit is not None:
             self._seen.move_to_end(key)
             return hit
-        entry = self.pages.entry(source_url)
+        entry = self.cache.get_entry(source_url, body=False)
         if entry is None:
             return None
-        status = _entry_status(entry)
+        status = entry_status(entry)
         links: frozenset[str] = frozenset()
         if entry.outcome == OK:
             try:
-                html = self.pages.get(source_url)
-            except PageError as exc:
+                html = entry_html(self.cache.get_entry(source_url, body=True) or entry)
+            except UnusablePage as exc:
                 status = f"{STATUS_FETCH_FAILED}: {exc}"
             else:
                 from .page import parse_page  # heavy import (lxml, trafilatura): only when checking

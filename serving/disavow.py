@@ -39,21 +39,31 @@ Rules for the file:
 
 from __future__ import annotations
 
-import ipaddress
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from urllib.parse import quote, urlsplit, urlunsplit
 
+from features.disavow import (
+    MAX_BYTES,
+    MAX_LINES,
+    MAX_URL_CHARS,
+    AllowList,
+    DisavowError,
+    display_host,
+    file_url,
+    host_to_ascii,
+    is_ip,
+    parents,
+    parse_allowlist,
+    read_text,
+    url_id,
+)
 from features.recordio import write_text_atomic
-from features.urls import host_of, url_key
-from serving.report import (
+from serving.scored_file import (
     FLAG_TEXT,
     ScoredFileError,
     ScoredLink,
-    display_host,
-    host_to_ascii,
     is_risky,
     open_scored,
     risk_flags_of,
@@ -72,144 +82,15 @@ __all__ = [
 ]
 
 LEVELS = ("domain", "url")
-MAX_LINES = 100_000
-MAX_BYTES = 2_000_000
-MAX_URL_CHARS = 2_048
 _FLAG_ORDER = {f: i for i, f in enumerate(FLAG_TEXT)}
-_SAFE_PATH = "/%:@!$&'()*+,;=~-._"
-_SAFE_QUERY = _SAFE_PATH + "?"
-
-
-class DisavowError(ValueError):
-    """The disavow file cannot be written as asked; the message says why and what to change."""
 
 
 # --------------------------------------------------------------------------------------------------
 # normal forms: IDNA host names, URL keys with an IDNA host
 
 
-def _url_id(url: str) -> str | None:
-    """``features.urls.url_key`` with the host in IDNA form: one key per page, however it is spelled."""
-    key = url_key(url)
-    if not key:
-        return None
-    host, sep, rest = key.partition("/")
-    name, colon, port = host.partition(":")
-    ascii_name = host_to_ascii(name)
-    if not ascii_name:
-        return None
-    return f"{ascii_name}{colon}{port}{sep}{rest}"
-
-
-def _url_host(url: str) -> str | None:
-    host = host_of(url)
-    return host_to_ascii(host) if host else None
-
-
-def _parents(domain: str) -> list[str]:
-    """``a.b.example.com`` -> itself and every parent down to two labels (``example.com``)."""
-    parts = domain.split(".")
-    return [".".join(parts[i:]) for i in range(max(1, len(parts) - 1))]
-
-
-def _is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return False
-    return True
-
-
-def _file_url(url: str) -> str | None:
-    """The URL as written to the file: scheme kept, host in punycode, non-ASCII and spaces encoded."""
-    u = url.strip()
-    if "://" not in u[:12]:
-        u = "http://" + u
-    try:
-        parts = urlsplit(u)
-        port = parts.port
-    except ValueError:
-        return None
-    host = host_to_ascii(parts.hostname or "")
-    if not host or parts.scheme.lower() not in ("http", "https"):
-        return None
-    netloc = parts.hostname if parts.hostname and parts.hostname.startswith("www.") else None
-    netloc = ("www." + host) if netloc else host
-    if port:
-        netloc += f":{port}"
-    path = quote(parts.path or "/", safe=_SAFE_PATH)
-    query = quote(parts.query, safe=_SAFE_QUERY)
-    return urlunsplit((parts.scheme.lower(), netloc, path, query, ""))
-
-
 # --------------------------------------------------------------------------------------------------
 # allow-list
-
-
-@dataclass(frozen=True)
-class AllowList:
-    """Sites and pages that must never be disavowed (IDNA domains without ``www.``; URL ids)."""
-
-    domains: frozenset[str] = frozenset()
-    urls: frozenset[str] = frozenset()
-    url_hosts: frozenset[str] = frozenset()
-
-    def blocks_url(self, url: str) -> bool:
-        """True when the URL, its host or a parent domain of it is allow-listed."""
-        return self.blocks(_url_id(url), _url_host(url))
-
-    def blocks(self, uid: str | None, host: str | None) -> bool:
-        """:meth:`blocks_url` for a URL already reduced to its id and IDNA host."""
-        if uid and uid in self.urls:
-            return True
-        return bool(host) and any(p in self.domains for p in _parents(host))  # type: ignore[arg-type]
-
-    def blocks_domain(self, domain: str) -> bool:
-        """True when the domain or one of its parents is allow-listed."""
-        return any(p in self.domains for p in _parents(domain))
-
-    def inside(self, domain: str) -> bool:
-        """True when an allow-listed subdomain or page lies under ``domain`` (``domain:`` would cover it)."""
-        suffix = "." + domain
-        return any(d.endswith(suffix) for d in self.domains) or any(
-            h == domain or h.endswith(suffix) for h in self.url_hosts)
-
-
-def parse_allowlist(text: str) -> AllowList:
-    """Read an allow-list: one domain or URL per line; ``#`` starts a comment (also after an entry)."""
-    domains: set[str] = set()
-    urls: set[str] = set()
-    hosts: set[str] = set()
-    for raw in text.splitlines():
-        line = raw.strip().lstrip("\ufeff")
-        if not line or line.startswith("#"):
-            continue
-        line = line.split(" #", 1)[0].split("\t#", 1)[0].strip()
-        if line.lower().startswith("domain:"):
-            line = line[7:].strip()
-        if line.startswith("*."):
-            line = line[2:]
-        if "://" in line[:12] or "/" in line:
-            u = line if "://" in line[:12] else "http://" + line
-            try:
-                parts = urlsplit(u)
-            except ValueError:
-                continue
-            if (parts.path in ("", "/")) and not parts.query:
-                host = host_to_ascii(parts.hostname or "")  # a bare site URL means the site
-                if host:
-                    domains.add(host)
-                continue
-            uid = _url_id(u)
-            host = _url_host(u)
-            if uid and host:
-                urls.add(uid)
-                hosts.add(host)
-            continue
-        host = host_to_ascii(line.split(":")[0])
-        if host:
-            domains.add(host)
-    return AllowList(frozenset(domains), frozenset(urls), frozenset(hosts))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -226,28 +107,15 @@ class _Existing:
     unreadable: list[int] = field(default_factory=list)
 
     def covers_domain(self, domain: str) -> bool:
-        return any(p in self.domains for p in _parents(domain))
+        return any(p in self.domains for p in parents(domain))
 
     def covers(self, uid: str | None, host: str | None) -> bool:
         return bool(uid and uid in self.urls) or (bool(host) and self.covers_domain(host))  # type: ignore[arg-type]
 
 
-def _read_text(path: Path, what: str) -> str:
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise DisavowError(f"{path}: cannot read the {what}: {exc.strerror or exc}") from exc
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise DisavowError(
-            f"{path}: the {what} is not UTF-8 (byte {exc.start}); Google requires UTF-8 or ASCII: save it as UTF-8"
-        ) from exc
-
-
 def _read_existing(path: Path, allow: AllowList) -> _Existing:
     ex = _Existing()
-    for n, raw in enumerate(_read_text(path, "existing disavow file").splitlines(), 1):
+    for n, raw in enumerate(read_text(path, "existing disavow file").splitlines(), 1):
         line = raw.rstrip().lstrip("\ufeff")
         s = line.strip()
         if not s or s.startswith("#"):
@@ -272,7 +140,7 @@ def _read_existing(path: Path, allow: AllowList) -> _Existing:
                 f"{path}: line {n} is a URL of {len(s):,} characters; Google accepts at most {MAX_URL_CHARS:,} "
                 "per URL and would reject the whole file: shorten it or replace it with a domain: line"
             )
-        uid = _url_id(s)
+        uid = url_id(s)
         if not uid:
             ex.lines.append(line)
             ex.unreadable.append(n)
@@ -344,7 +212,7 @@ def build_disavow(
             f"min_risk is the minimum number of manipulation flags on a weak link and must be 1 or more, got {min_risk!r}"
         )
     scored_path, out = Path(scored_path), Path(out)
-    allow_list = parse_allowlist(_read_text(Path(allow), "allow-list")) if allow else AllowList()
+    allow_list = parse_allowlist(read_text(Path(allow), "allow-list")) if allow else AllowList()
     existing = _read_existing(Path(merge), allow_list) if merge else _Existing()
 
     sites: dict[str, _Site] = defaultdict(_Site)
@@ -373,7 +241,7 @@ def build_disavow(
                 s = sites[site]
                 s.links += 1
                 s.flags.update(flags)
-                uid = _url_id(link.source_url)
+                uid = url_id(link.source_url)
                 if uid:
                     _, seen = s.urls.setdefault(uid, (link.source_url, set()))
                     seen.update(flags)
@@ -398,7 +266,7 @@ def build_disavow(
             continue
         if level == "domain":
             reason = None
-            if _is_ip(site) or "." not in site:
+            if is_ip(site) or "." not in site:
                 reason = "an IP address or a bare host name: listed by URL"
             elif site in good_sites:
                 reason = "also sends strong or review links: only its risky pages are listed"
@@ -421,13 +289,13 @@ def build_disavow(
         if allow_list.blocks(uid, host):
             allowlisted.append(url)
             continue
-        written = _file_url(url)
+        written = file_url(url)
         if written is None:
             continue
         if len(written) > MAX_URL_CHARS:
             too_long.append(url)
             continue
-        if existing.covers(uid, host) or any(p in new_domains for p in _parents(host)):
+        if existing.covers(uid, host) or any(p in new_domains for p in parents(host)):
             already += 1
             continue
         key = _group_key(flags)
@@ -514,3 +382,13 @@ def build_disavow(
         "bytes": n_bytes,
         "warnings": warnings,
     }
+
+
+def summary_lines(s: dict) -> list[str]:
+    """What ``linkq disavow`` prints about a file :func:`build_disavow` wrote."""
+    return [f"{s['domains_added']} domains and {s['urls_added']} URLs added from {s['candidate_links']} risky weak "
+            f"links ({s['candidate_sites']} sites); {s['skipped_allowlist']} skipped by the allow-list, "
+            f"{s['already_listed']} already listed, {s['existing_entries']} entries kept from --merge; "
+            f"{s['lines']:,} lines, {s['bytes']:,} bytes",
+            *(f"  {site}: {reason}" for site, reason in s["sites_as_urls"].items()),
+            *(f"  warning: {warning}" for warning in s["warnings"])]

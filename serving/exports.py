@@ -56,6 +56,7 @@ from datetime import date
 from pathlib import Path
 from typing import IO, NamedTuple
 
+from features.errors import LinkqError
 from features.records import METRIC_DATE_FIELDS, METRIC_FIELDS, METRIC_TEXT_FIELDS, parse_date, parse_number
 
 __all__ = [
@@ -269,7 +270,7 @@ _FALLBACK_ERRORS = "linkq-cp1252-fallback"
 _BLANK_CHARS = " \t\r\n\f\v\ufeff\u00a0"
 
 
-class ExportFormatError(ValueError):
+class ExportFormatError(LinkqError, ValueError):
     """The file cannot be read as a backlink export; the message says what was expected and found."""
 
 

@@ -21,8 +21,10 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -83,6 +85,14 @@ def serve(
     if not os.environ.get("LINKQ_BENTO_MODEL"):
         check_model(model_id, models_dir)
     proc = subprocess.Popen(serve_command(host, port), env=service_env(model_id, models_dir, workers), cwd=REPO)
+    stopping: list[int] = []
+
+    def stop(signum: int, frame: object) -> None:  # SIGTERM (kill, a supervisor): the server stops its workers
+        stopping.append(signum)
+        proc.terminate()
+
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, stop) if in_main else None
     try:
         code = proc.wait()
     except KeyboardInterrupt:  # the terminal sent SIGINT to the server too; let it shut down
@@ -92,7 +102,10 @@ def serve(
             proc.kill()
             code = proc.wait()
         return
-    if code != 0:
+    finally:
+        if in_main:
+            signal.signal(signal.SIGTERM, previous)
+    if code != 0 and not stopping:
         raise RuntimeError(f"bentoml serve exited with status {code}")
 
 

@@ -11,8 +11,11 @@ Endpoints:
   ``status``, ``flags``, ``evidence`` (when the link was found on the page) and ``model_id``. A record
   that cannot be scored comes back with ``status: "error: ..."`` and no score; the others are scored.
 * ``POST /score_export``: a backlink export (Ahrefs, Semrush, Majestic, Moz, Search Console, CSV,
-  JSONL; at most 50 MB) as the multipart file field ``file`` (optional field ``format``) -> the
-  scored CSV: the file's columns plus score, verdict, reasons, placement_zone, status, flags.
+  JSONL; at most 50 MB and ``$LINKQ_EXPORT_MAX_ROWS`` rows, default 10 million) as the multipart
+  file field ``file`` (optional field ``format``) -> the scored CSV, the same table ``linkq score``
+  writes for the file (``serving.table``): the file's columns plus score, verdict, reasons,
+  placement_zone, status, flags. It runs the batch engine chunk by chunk and writes the CSV as it
+  goes, so its memory does not grow with the number of rows.
 * ``GET /model``: the loaded model (id, schema version, embedding, thresholds, held-out metrics).
 * ``GET /livez``, ``/readyz`` (503 until the models are loaded), ``/metrics``; the OpenAPI document at
   ``/docs.json`` and the interactive page at ``/``.
@@ -20,7 +23,7 @@ Endpoints:
 Errors are JSON ``{"error": ..., "detail": ...}``: 400 for a body that is not valid JSON or does not
 match the schema (``detail`` names each field, e.g. ``["records", 3, "source_url"]``, and the
 reason), including more than 1,000 records and a ``source_html`` over 5 MB; 401 without the API key;
-413 for a body over 60 MB (or an export over 50 MB); 415 for an export not sent as multipart;
+413 for a body over 60 MB (or an export over 50 MB or the row cap); 415 for an export not sent as multipart;
 422 for an export whose format is not recognised; 429 beyond 64 requests in flight; 503 while the
 model is loading; 504 after 300 s.
 
@@ -42,9 +45,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import csv
 import hmac
-import json
 import logging
 import os
 import threading
@@ -63,7 +64,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from features.records import MAX_HTML_BYTES
-from serving.exports import FORMATS, ExportFormatError, read_export
+from serving.exports import FORMATS, ExportFormatError
 
 if TYPE_CHECKING:
     from serving.scoring import Scorer
@@ -79,7 +80,7 @@ MAX_RECORDS = 1000
 MAX_BODY_BYTES = 60 * 1024 * 1024
 MAX_EXPORT_BYTES = 50 * 1024 * 1024
 EXPORT_BODY_BYTES = MAX_EXPORT_BYTES + 1024 * 1024  # the file plus multipart overhead
-EXPORT_CHUNK = 250  # export rows per scoring call: /score requests interleave between chunks
+EXPORT_CHUNK = 250  # export rows per scoring call: /score requests interleave between calls
 HIDDEN_FIELDS = ("source_html",)  # never echoed back
 OPEN_PATHS = frozenset({"/", "/livez", "/healthz", "/readyz", "/docs.json", "/schema.json"})
 OPEN_PREFIXES = ("/static_content/", "/assets/")
@@ -88,6 +89,19 @@ OPEN_PREFIXES = ("/static_content/", "/assets/")
 def _env_int(name: str, default: int) -> int:
     value = os.environ.get(name, "").strip()
     return int(value) if value else default
+
+
+DEFAULT_EXPORT_MAX_ROWS = 10_000_000
+
+
+def export_row_cap() -> int:
+    """Rows an uploaded export may hold (``$LINKQ_EXPORT_MAX_ROWS``, default 10 million); beyond
+    it ``/score_export`` stops and answers 413."""
+    return _env_int("LINKQ_EXPORT_MAX_ROWS", DEFAULT_EXPORT_MAX_ROWS)
+
+
+class TooManyRows(ValueError):
+    """An uploaded export holds more rows than ``export_row_cap()``."""
 
 
 # ------------------------------------------------------------------------------------------------
@@ -230,13 +244,16 @@ class ScoringQueue:
         self.coalesce = coalesce
         self.max_records = max_records
         self.calls = 0  # Scorer.score calls made (for tests and benchmarks)
-        self._jobs: deque[tuple[list[Mapping[str, object]], concurrent.futures.Future]] = deque()
+        # (records, their future, their profile or None: the request is its own profile)
+        self._jobs: deque[tuple[list[Mapping[str, object]], concurrent.futures.Future, Any]] = deque()
         self._cond = threading.Condition()
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="linkq-scoring", daemon=True)
         self._thread.start()
 
-    def submit(self, records: Sequence[Mapping[str, object]]) -> concurrent.futures.Future:
+    def submit(self, records: Sequence[Mapping[str, object]], profile: Any = None) -> concurrent.futures.Future:
+        """Queue ``records`` for scoring; ``profile``: the patterns of the export they come from
+        (``features.profile``; None: these records are the profile)."""
         fut: concurrent.futures.Future = concurrent.futures.Future()
         if not records:
             fut.set_result([])
@@ -244,20 +261,20 @@ class ScoringQueue:
         with self._cond:
             if self._closed:
                 raise RuntimeError("the scoring queue is closed")
-            self._jobs.append((list(records), fut))
+            self._jobs.append((list(records), fut, profile))
             self._cond.notify()
         return fut
 
-    def score(self, records: Sequence[Mapping[str, object]]) -> list[dict[str, object]]:
+    def score(self, records: Sequence[Mapping[str, object]], profile: Any = None) -> list[dict[str, object]]:
         """Blocking: results for ``records`` in order (for threads other than the event loop)."""
-        return self.submit(records).result()
+        return self.submit(records, profile).result()
 
     def close(self) -> None:
         with self._cond:
             self._closed = True
             self._cond.notify_all()
 
-    def _take(self) -> list[tuple[list[Mapping[str, object]], concurrent.futures.Future]] | None:
+    def _take(self) -> list[tuple[list[Mapping[str, object]], concurrent.futures.Future, Any]] | None:
         with self._cond:
             while not self._jobs and not self._closed:
                 self._cond.wait()
@@ -272,17 +289,18 @@ class ScoringQueue:
 
     def _run(self) -> None:
         while (batch := self._take()) is not None:
-            live = [(recs, fut) for recs, fut in batch if fut.set_running_or_notify_cancel()]
+            live = [job for job in batch if job[1].set_running_or_notify_cancel()]
             try:
                 # each request is its own profile (features.profile), also when merged into one call
-                profiles = [p for recs, _ in live for p in [request_profile(recs)] * len(recs)]
-                results = self._score([r for recs, _ in live for r in recs], profiles)
+                profiles = [p for recs, _, prof in live
+                            for p in [prof if prof is not None else request_profile(recs)] * len(recs)]
+                results = self._score([r for recs, _, _ in live for r in recs], profiles)
             except BaseException as exc:  # noqa: BLE001 - never let the scoring thread die
-                for _, fut in live:
+                for _, fut, _ in live:
                     fut.set_exception(exc)
                 continue
             start = 0
-            for recs, fut in live:
+            for recs, fut, _ in live:
                 fut.set_result(results[start: start + len(recs)])
                 start += len(recs)
 
@@ -405,42 +423,38 @@ class LinkQ:
             summary = await asyncio.to_thread(self._score_export, file, format, out)
         except ExportFormatError as exc:  # not a backlink export that linkq can read
             return _fail(ctx, error_response(422, str(exc).replace(str(file), "the uploaded file")))
+        except TooManyRows as exc:
+            return _fail(ctx, error_response(413, str(exc)))
         ctx.response.headers.update({f"X-LinkQ-{k}": str(v) for k, v in summary.items()})
         return out
 
     def _score_export(self, path: Path, format: str, out: Path) -> dict[str, object]:
-        from serving.scoring import RESULT_FIELDS
+        """The upload scored by ``linkq score``'s engine (``serving.batch.score_files``, chunk by chunk,
+        the CSV written as it goes, so memory does not grow with the rows), with this worker's model
+        through the scoring queue (``EXPORT_CHUNK`` records per call, so /score requests interleave)."""
+        from serving.batch import BatchOptions, score_files
 
-        assert self.queue is not None
-        info, chunks = read_export(path, format=format, chunk_rows=EXPORT_CHUNK)
-        rows: list[dict[str, object]] = []
-        errors = 0
-        for chunk in chunks:
-            ok = [r for r in chunk if r.record is not None]
-            scored = iter(self.queue.score([r.record for r in ok]))  # type: ignore[misc]
-            for r in chunk:
-                res = next(scored) if r.record is not None else error_result(r.error or "unreadable row")
-                errors += str(res["status"]).startswith("error")
-                rows.append({**r.original, **{k: res.get(k) for k in RESULT_FIELDS}})
-        columns = list(dict.fromkeys([*info.columns, *(k for r in rows for k in r if k not in RESULT_FIELDS)]))
-        columns += RESULT_FIELDS
-        with out.open("w", encoding="utf-8", newline="") as fh:
-            writer = csv.writer(fh)
-            writer.writerow(columns)
-            writer.writerows([_cell(r.get(c)) for c in columns] for r in rows)
-        return {"Model": self.model_id, "Format": info.format, "Rows": len(rows), "Errors": errors}
+        assert self.queue is not None and self.scorer is not None
+        queue, cap = self.queue, export_row_cap()
+
+        def score(records: list[dict[str, object]], profile: Any = None) -> list[dict]:
+            return [res for i in range(0, len(records), EXPORT_CHUNK)
+                    for res in queue.score(records[i: i + EXPORT_CHUNK], profile)]
+
+        def progress(rows_done: int, rate: float) -> None:
+            if rows_done > cap:
+                raise TooManyRows(f"the export has more than {cap:,} rows (LINKQ_EXPORT_MAX_ROWS); "
+                                  "score it with `linkq score` instead")
+
+        folder = self.scorer.model.path
+        options = BatchOptions(format=format, models_dir=folder.parent, model_id=folder.name, workers=1)
+        summary = score_files([path], out, options, progress, score=score)
+        return {"Model": self.model_id, "Format": summary.inputs[0].format, "Rows": summary.rows_out,
+                "Errors": summary.statuses.get("error", 0)}
 
     def describe(self) -> dict[str, object]:
         assert self.scorer is not None
         return self.scorer.describe()
-
-
-def _cell(v: object) -> object:
-    if isinstance(v, list | tuple):
-        return "; ".join(str(x) for x in v)
-    if isinstance(v, dict):
-        return json.dumps(v, ensure_ascii=False)
-    return "" if v is None else v
 
 
 def _fail(ctx: bentoml.Context, response: JSONResponse) -> Any:

@@ -16,17 +16,20 @@ from pathlib import Path
 import pytest
 
 import serving.batch as batch
+import serving.batch_engines as engines
+import serving.batch_parts as parts_mod
+import serving.table as table
+import serving.tuning as tuning
 from features.schema import FEATURE_NAMES
 from serving.batch import (
-    GSC_NO_PAGE,
-    GSC_NO_TARGET,
     BatchError,
     BatchIntegrityError,
     BatchOptions,
     score_files,
 )
-from serving.exports import ExportFormatError, read_export
+from serving.exports import ExportFormatError, ExportRow, read_export
 from serving.scoring import RESULT_FIELDS
+from serving.table import GSC_NO_PAGE, GSC_NO_TARGET
 
 FIX = Path(__file__).parent / "fixtures" / "exports"
 PAGES = Path(__file__).parent / "fixtures" / "pages"
@@ -276,8 +279,8 @@ def test_an_interrupted_run_resumes_without_redoing_finished_chunks(tmp_path: Pa
     mtimes = {p.name: p.stat().st_mtime_ns for p in parts.glob("part-*")}
 
     scored = []
-    real = batch.process_chunk
-    monkeypatch.setattr(batch, "process_chunk", lambda task: scored.append(task.chunk_index) or real(task))
+    real = engines.process_chunk
+    monkeypatch.setattr(engines, "process_chunk", lambda task, score=None: scored.append(task.chunk_index) or real(task, score))
     seen = []
 
     def progress(rows_done: int, rate: float) -> None:
@@ -312,7 +315,7 @@ def test_resume_refuses_changed_inputs_and_a_fresh_run_starts_over(tmp_path: Pat
 
 def test_a_count_mismatch_never_publishes_the_output(tmp_path: Path, monkeypatch) -> None:
     src = write_links(tmp_path / "links.csv", 5)
-    monkeypatch.setattr(batch, "_count_rows", lambda path, suffix: 4)  # assembled at the end: Parquet
+    monkeypatch.setattr(parts_mod, "_count_rows", lambda path, suffix: 4)  # assembled at the end: Parquet
     with pytest.raises(BatchIntegrityError, match="5 rows read"):
         score_files([src], tmp_path / "o.parquet")
     assert not (tmp_path / "o.parquet").exists()
@@ -322,7 +325,7 @@ def test_a_count_mismatch_never_publishes_the_output(tmp_path: Path, monkeypatch
 
 def test_a_part_lost_while_streaming_never_publishes_the_output(tmp_path: Path, monkeypatch) -> None:
     src = write_links(tmp_path / "links.csv", 5)
-    real = batch._StreamingAssembly.add
+    real = parts_mod.StreamingAssembly.add
     calls: list[int] = []
 
     def lose_second(self, header, body) -> None:
@@ -330,7 +333,7 @@ def test_a_part_lost_while_streaming_never_publishes_the_output(tmp_path: Path, 
         if len(calls) != 2:
             real(self, header, body)
 
-    monkeypatch.setattr(batch._StreamingAssembly, "add", lose_second)
+    monkeypatch.setattr(parts_mod.StreamingAssembly, "add", lose_second)
     with pytest.raises(BatchIntegrityError, match="5 rows read, 5 in the parts, 3 in the assembled file"):
         score_files([src], tmp_path / "o.csv", BatchOptions(chunk_rows=2))
     assert not (tmp_path / "o.csv").exists() and calls == [2, 2, 1]
@@ -343,7 +346,7 @@ def test_streamed_and_end_assembled_outputs_are_identical(tmp_path: Path) -> Non
     ins = [FIX / "majestic.csv", FIX / "ahrefs_utf16.tsv"]
     streamed = score_files(ins, tmp_path / "s.csv", BatchOptions(chunk_rows=2))
     flagged = []
-    real = batch._StreamingAssembly.discard
+    real = parts_mod.StreamingAssembly.discard
 
     def spy(self) -> None:
         flagged.append(True)
@@ -354,14 +357,14 @@ def test_streamed_and_end_assembled_outputs_are_identical(tmp_path: Path) -> Non
     header, rows = read_csv(tmp_path / "s.csv")
     lines = [json.loads(x) for x in (tmp_path / "w.jsonl").read_text(encoding="utf-8").splitlines()]
     assert [r["score"] for r in rows] == ["" if x["score"] is None else str(x["score"]) for x in lines]
-    batch._StreamingAssembly.discard = spy  # type: ignore[method-assign]
+    parts_mod.StreamingAssembly.discard = spy  # type: ignore[method-assign]
     try:
         extra = tmp_path / "extra.csv"
         text = (FIX / "generic.csv").read_text(encoding="utf-8").splitlines()
         extra.write_text("\n".join([*text, text[-1] + ",surplus,cells"]) + "\n", encoding="utf-8")
         out = score_files([extra], tmp_path / "e.csv", BatchOptions(chunk_rows=2))
     finally:
-        batch._StreamingAssembly.discard = real  # type: ignore[method-assign]
+        parts_mod.StreamingAssembly.discard = real  # type: ignore[method-assign]
     assert flagged and out.rows_out == len(export_rows(FIX / "generic.csv")[1]) + 1
     header, rows = read_csv(tmp_path / "e.csv")
     assert "(extra 1)" in header and rows[-1]["status"].startswith("error: line")
@@ -479,16 +482,16 @@ def test_dask_engine_gives_the_same_output_as_local(tmp_path: Path) -> None:
 def test_output_rows_take_the_fast_path_for_the_scorer_fields() -> None:
     """_process_chunk writes the result cells directly only for the fields in this order: a change
     of RESULT_FIELDS must be mirrored there (else every row falls back to the generic cells)."""
-    assert batch._STANDARD_FIELDS == tuple(RESULT_FIELDS) == batch.result_fields()
+    assert table._STANDARD_FIELDS == tuple(RESULT_FIELDS) == table.result_fields()
 
 
 def test_local_workers_one_process_for_small_inputs_one_per_core_for_large() -> None:
-    assert batch.local_workers(3, None, 5000) == 3
-    assert batch.local_workers(None, None, 5000) == 1  # a ZIP: size unknown
-    assert batch.local_workers(None, 19_999, 5000) == 1
-    assert batch.local_workers(None, 45, 10) == 1
-    assert batch.local_workers(None, 20_000, 5000) == min(8, batch.usable_cores())
-    assert batch.local_workers(None, 20_000, 50_000) == 1  # a single chunk
+    assert tuning.local_workers(3, None, 5000) == 3
+    assert tuning.local_workers(None, None, 5000) == 1  # a ZIP: size unknown
+    assert tuning.local_workers(None, 19_999, 5000) == 1
+    assert tuning.local_workers(None, 45, 10) == 1
+    assert tuning.local_workers(None, 20_000, 5000) == min(8, tuning.usable_cores())
+    assert tuning.local_workers(None, 20_000, 50_000) == 1  # a single chunk
 
 
 @pytest.mark.slow
@@ -539,18 +542,18 @@ def test_copied_cells_give_the_bytes_csv_writer_gives(tmp_path: Path, monkeypatc
            FIX / "generic.csv"]
     fast = [score_files([p], tmp_path / f"fast{i}.csv", BatchOptions(chunk_rows=3)) for i, p in enumerate(ins)]
     used = []
-    real = batch.ExportRow.csv_cells
+    real = ExportRow.csv_cells
 
     def spy(self):  # record which rows took the shortcut
         got = real(self)
         used.append(got is not None)
         return got
 
-    monkeypatch.setattr(batch.ExportRow, "csv_cells", spy)
+    monkeypatch.setattr(ExportRow, "csv_cells", spy)
     for i, p in enumerate(ins):
         score_files([p], tmp_path / f"spy{i}.csv", BatchOptions(chunk_rows=3))
     assert any(used) and not all(used)  # both paths exercised
-    monkeypatch.setattr(batch.ExportRow, "csv_cells", lambda self: None)
+    monkeypatch.setattr(ExportRow, "csv_cells", lambda self: None)
     for i, p in enumerate(ins):
         score_files([p], tmp_path / f"slow{i}.csv", BatchOptions(chunk_rows=3))
         assert (tmp_path / f"fast{i}.csv").read_bytes() == (tmp_path / f"slow{i}.csv").read_bytes(), p.name
@@ -565,11 +568,11 @@ def test_copied_cells_survive_a_result_value_with_a_line_break() -> None:
     given = [[None, None, *r[2:]] if p is not None else r for r, p in zip(full, prefixes, strict=True)]
     buf = io.StringIO()
     csv.writer(buf).writerows(full)
-    assert batch._encode_csv_with_prefixes(given, 2, prefixes) == buf.getvalue()
+    assert table._encode_csv_with_prefixes(given, 2, prefixes) == buf.getvalue()
     plain = [r for r in full if "\n" not in str(r[3])]
     buf = io.StringIO()
     csv.writer(buf).writerows(plain)
-    assert batch._encode_csv_with_prefixes([[None, None, *r[2:]] for r in plain], 2, ["a,b", "f,g"]) == buf.getvalue()
+    assert table._encode_csv_with_prefixes([[None, None, *r[2:]] for r in plain], 2, ["a,b", "f,g"]) == buf.getvalue()
 
 
 def _network_export(path: Path) -> Path:

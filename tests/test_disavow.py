@@ -418,3 +418,12 @@ def test_only_live_followed_links_are_listed_and_a_domain_only_when_its_rows_jus
     assert summary["skipped_not_live_or_followed"] == 2  # nofollow and ugc (the lost row is not weak)
     for url in ("https://lost-site.net/a", "https://nofollow-site.net/a", "https://ugc-site.net/a"):
         assert not parsed.covers(url)
+
+
+def test_the_format_module_matches_unicode_and_punycode_spellings_alike() -> None:
+    """features.disavow is the one disavow format: training labels match a site however it is spelled."""
+    d = parse_disavow("# old file\ndomain:bücher.example\nhttps://www.xn--caf-dma.example/menu\n")
+    assert d.domains == {"xn--bcher-kva.example"}
+    assert d.covers("https://shop.xn--bcher-kva.example/x") and d.covers("https://bücher.example/")
+    assert d.covers("https://café.example/menu") and not d.covers("https://café.example/other")
+    assert d.comments == ["# old file"]

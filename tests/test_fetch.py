@@ -36,14 +36,13 @@ from features.page_cache import (
     ROBOTS_DISALLOWED,
     TOO_LARGE,
     TOO_MANY_REDIRECTS,
-    CachedPages,
     CacheError,
     LinkChecker,
     PageCache,
     PageEntry,
     header_noindex,
 )
-from features.pages import PageError
+from features.pages import CachedPages, PageError
 from serving.fetch import (
     DEFAULT_USER_AGENT,
     FetchOptions,

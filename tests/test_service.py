@@ -30,6 +30,9 @@ API_KEY = "test-key-0123456789"
 PAPER = "https://www.nature.com/articles/s41550-019-0933-6"  # a link in the science page's article
 EZ = "https://ez.no/"  # a link in the comwrap page's content
 EXPORTS = FIXTURES / "exports"
+GOLDEN = Path(__file__).parent / "golden"  # `linkq score` outputs of the fixture exports (tests/test_golden.py)
+SCORED_EXPORTS = sorted(p.name for p in EXPORTS.iterdir() if (GOLDEN / f"{p.name}.plain.csv").is_file())
+EXPORT_MAX_ROWS = 2_000  # the test server's row cap for /score_export
 RESULT_KEYS = ("score", "verdict", "reasons", "placement_zone", "status", "flags", "evidence")
 
 
@@ -80,6 +83,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     log = tmp_path_factory.mktemp("server") / "server.log"
     env = service_env(workers=1)
     env["LINKQ_API_KEY"] = API_KEY
+    env["LINKQ_EXPORT_MAX_ROWS"] = str(EXPORT_MAX_ROWS)
     env.pop("LINKQ_BENTO_MODEL", None)
     with log.open("wb") as out:
         proc = subprocess.Popen(serve_command("127.0.0.1", port), env=env, cwd=REPO, stdout=out,
@@ -332,6 +336,22 @@ def test_score_export_returns_the_scored_csv(client: httpx.Client) -> None:
     assert list(rows[0])[:3] == ["Referring page title", "Referring page URL", "Language"]
     assert list(rows[0])[-7:] == ["score", "verdict", "risk", "reasons", "placement_zone", "status", "flags"]
     assert all(row["status"] == "scored_without_page" and 0 <= float(row["score"]) <= 1 for row in rows)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", SCORED_EXPORTS)
+def test_score_export_gives_the_table_linkq_score_writes(client: httpx.Client, name: str) -> None:
+    """Same header, rows, scores, verdicts and statuses, byte for byte, as `linkq score FILE --out X.csv`."""
+    r = client.post("/score_export", files={"file": (name, (EXPORTS / name).read_bytes())})
+    assert r.status_code == 200, r.text
+    assert r.content == (GOLDEN / f"{name}.plain.csv").read_bytes()
+
+
+@pytest.mark.slow
+def test_score_export_beyond_the_row_cap_is_413(client: httpx.Client) -> None:
+    rows = "".join(f"https://a{i}.example.org/,https://you.example.com/,anchor {i}\n" for i in range(EXPORT_MAX_ROWS + 1))
+    r = client.post("/score_export", files={"file": ("many.csv", ("source_url,target_url,anchor_text\n" + rows).encode())})
+    assert r.status_code == 413 and f"more than {EXPORT_MAX_ROWS:,} rows" in r.json()["error"]
 
 
 @pytest.mark.slow

@@ -22,6 +22,7 @@ import sklearn
 
 from features.artifact import load_model, save_model
 from features.embeddings import DEFAULT_EMBEDDING
+from features.errors import LinkqError
 from features.schema import FEATURE_NAMES, conform
 
 from .evaluate import ablation, slice_reports
@@ -33,7 +34,7 @@ MIN_PER_CLASS = 20
 CAL_FOLD = 1
 
 
-class TrainingDataError(ValueError):
+class TrainingDataError(LinkqError, ValueError):
     """Labels that cannot train a useful model (too few, one-sided)."""
 
 

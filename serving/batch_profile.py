@@ -1,0 +1,80 @@
+"""The whole-export steps around the chunked scoring: the profile pass before it (patterns seen
+only across all rows, ``features.profile``) and the summary written beside the scored file after it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from .batch_options import BatchOptions, BatchSummary
+from .batch_parts import _atomic_write
+from .exports import read_export
+
+# The record fields the profile counts (features.pipeline.profile_view).
+PROFILE_FIELDS = frozenset({"source_url", "source_title", "anchor_text", "page_authority", "domain_authority",
+                            "traffic", "outbound_links"})
+
+
+def build_profile(inputs: Sequence[Path], opts: BatchOptions, column_map: dict[str, str] | None,
+                  path: Path) -> None:
+    """One pass over every input (all the rows of this run are one profile), in this process: each
+    row gives the 7 fields the profile counts (``ExportRow.partial_record``, a few us a row; sending
+    the rows to the scoring processes for this cost more than it saved: 35 s of start-up on a
+    1M-row export). Written to ``path`` atomically, so a resumed run reuses it."""
+    from features.profile import ProfileBuilder
+
+    total = ProfileBuilder()
+    add = total.add
+    for p in inputs:
+        _, chunks = read_export(p, opts.format, column_map, opts.chunk_rows)
+        for rows in chunks:
+            for row in rows:
+                rec = row.partial_record(PROFILE_FIELDS)
+                if rec is not None:
+                    add(rec)
+    _atomic_write(path, total.build().to_bytes())
+
+
+def linkq_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("linkq")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _sha256(path: Path) -> str:
+    with path.open("rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+def write_summary(summary: BatchSummary, inputs: Sequence[Path], opts: BatchOptions, model_dir: Path) -> Path:
+    """``<out>.summary.json`` beside the scored file: what made it (linkq version, model id and the
+    sha256 of its files, the inputs' sha256 and rows, the options) and what it holds (verdicts, risk,
+    statuses: lost links counted apart), so a scored file can be traced and compared later."""
+    doc = {
+        "scored_file": summary.out.name,
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "linkq_version": linkq_version(),
+        "model": {"id": summary.model_id,
+                  "sha256": {f.name: _sha256(f) for f in sorted(model_dir.iterdir()) if f.is_file()}},
+        "inputs": [{"path": str(p), "format": i.format, "encoding": i.encoding, "rows": i.rows,
+                    "bytes": p.stat().st_size, "sha256": _sha256(p)}
+                   for p, i in zip(inputs, summary.inputs, strict=True)],
+        "options": {"pages": str(opts.pages) if opts.pages else None, "explain": opts.explain,
+                    "brands": list(opts.brands), "money": list(opts.money), "format": opts.format,
+                    "engine": summary.engine},
+        "rows_in": summary.rows_in,
+        "rows_out": summary.rows_out,
+        "verdicts": summary.verdicts,
+        "risk": summary.risks,
+        "statuses": summary.statuses,
+    }
+    path = summary.out.with_name(summary.out.name + ".summary.json")
+    _atomic_write(path, (json.dumps(doc, indent=2) + "\n").encode("utf-8"))
+    return path

@@ -1,0 +1,477 @@
+"""The report's numbers: :func:`build_summary` reads a scored file once and returns plain JSON-able
+data (scores, verdicts by referring site, anchor mix against a natural profile, rel, zones, targets,
+new links per month with spikes, weak links split into worthless and risky, alerts). The HTML is
+rendered from this summary alone (``serving.report``), so the page and ``--json`` never disagree.
+
+"Natural" anchor mixes, spike and concentration thresholds are rules of thumb, stated as such in the
+page and kept as module constants below.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import statistics
+from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from features.anchor import COMMERCIAL, anchor_features
+from features.disavow import display_host
+from features.html_text import norm_text
+from features.urls import url_key
+from serving.exports import ExportInfo
+from serving.scored_file import (
+    REL_CLASSES,
+    VERDICTS,
+    ZONE_ORDER,
+    ScoredLink,
+    is_risky,
+    open_scored,
+    risk_flags_of,
+    site_of,
+)
+
+REPORT_VERSION = 1
+VERDICT_COLORS = {"strong": "#2f9e6b", "review": "#e8a33d", "weak": "#d64545"}
+
+# Anchor classes, in the order they are shown (see classify_anchor for the order they are checked in).
+ANCHOR_CLASSES = ("brand", "naked_url", "generic", "image", "partial", "exact", "other")
+ANCHOR_LABELS = {
+    "brand": "Brand", "naked_url": "Naked URL", "generic": "Generic", "image": "Image",
+    "partial": "Partial match", "exact": "Exact match", "other": "Other",
+}
+# Rule of thumb for a natural profile (varies by niche; not a Google number): mostly brand and URL anchors.
+REFERENCE_MIX = {
+    "brand": 0.35, "naked_url": 0.20, "generic": 0.15, "image": 0.05, "partial": 0.10, "exact": 0.03,
+    "other": 0.12,
+}
+PARTIAL_MIN_SHARE = 0.5  # at least half of the anchor's words are the target's keywords
+MONEY_ANCHOR_LIMIT = 0.20  # exact + partial match anchors above this share look built, not earned
+COMMERCIAL_ANCHOR_LIMIT = 0.05  # one commercial anchor text above this share of all anchors ...
+COMMERCIAL_ANCHOR_MIN_LINKS = 3  # ... and used by at least this many links
+HOMEPAGE_LIMIT = 0.75  # more links than this to the homepage: deep pages get little
+SPIKE_FACTOR = 3.0  # a month with more than 3x the median of the months before it ...
+SPIKE_MIN_LINKS = 10  # ... and at least 10 new links
+SPIKE_WINDOW = 12  # months of history the median is taken over
+SPIKE_MIN_HISTORY = 3  # months of history needed before a month can be a spike
+TOP_DOMAINS = 15
+TOP_WEAK_DOMAINS = 15
+TOP_TARGETS = 12
+TOP_ANCHORS = 12
+MAX_CHART_MONTHS = 120
+
+# --------------------------------------------------------------------------------------------------
+# anchors
+
+
+@functools.lru_cache(maxsize=65536)
+def _classify(text: str, target_url: str) -> str:
+    f = anchor_features(text, None, target_url, None)
+    if f["anchor_naked_url"] >= 0.5:
+        return "naked_url"
+    if f["anchor_brand"] >= 0.5:
+        return "brand"
+    if f["anchor_generic"] >= 0.5:
+        return "generic"
+    if f["anchor_exact_match"] >= 0.5:
+        return "exact"
+    if f["anchor_partial_match"] >= PARTIAL_MIN_SHARE:
+        return "partial"
+    return "other"
+
+
+def classify_anchor(anchor: str | None, target_url: str | None, is_image: bool = False) -> str | None:
+    """One of :data:`ANCHOR_CLASSES` for an anchor text linking to ``target_url``; None when unknown.
+
+    Uses ``features.anchor`` (the model's own anchor features) so the report and the scores agree on
+    what counts as brand, generic or exact match. Image links are "image" whatever their alt text; an
+    empty text anchor is "other". Partial match: at least half of the anchor's words are keywords of
+    the target URL (exact match: the anchor *is* the target's slug or title).
+    """
+    if is_image:
+        return "image"
+    if anchor is None:
+        return None
+    text = " ".join(anchor.split())
+    if not text:
+        return "other"
+    return _classify(text, target_url or "")
+
+
+def _is_commercial(text: str) -> bool:
+    return bool(COMMERCIAL.search(norm_text(text)))
+
+
+# --------------------------------------------------------------------------------------------------
+# summary
+
+
+def _share(n: float, total: float) -> float:
+    return round(n / total, 4) if total else 0.0
+
+
+def _shares(counts: Mapping[str, int], total: int) -> dict[str, float]:
+    return {k: _share(v, total) for k, v in counts.items()}
+
+
+def _is_homepage(key: str | None) -> bool:
+    return bool(key) and key.endswith("/") and key.count("/") == 1 and "?" not in key  # type: ignore[union-attr]
+
+
+def _month(iso: str | None) -> str | None:
+    if not iso or len(iso) < 7 or iso[4] != "-":
+        return None
+    y, m = iso[:4], iso[5:7]
+    return f"{y}-{m}" if y.isdigit() and m.isdigit() and 1 <= int(m) <= 12 else None
+
+
+def _month_range(first: str, last: str) -> list[str]:
+    y, m = int(first[:4]), int(first[5:7])
+    out: list[str] = []
+    while (y, m) <= (int(last[:4]), int(last[5:7])):
+        out.append(f"{y:04d}-{m:02d}")
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out
+
+
+def _spikes(counts: Sequence[int]) -> list[float | None]:
+    """Per month: the ratio to the median of the preceding months when the month is a spike, else None.
+
+    A spike is ``count >= SPIKE_MIN_LINKS`` and ``count > SPIKE_FACTOR * median`` of up to
+    ``SPIKE_WINDOW`` preceding months, with at least ``SPIKE_MIN_HISTORY`` of them (a new site's first
+    months cannot be judged). The ratio is ``inf`` when the median is 0.
+    """
+    out: list[float | None] = []
+    for i, n in enumerate(counts):
+        history = counts[max(0, i - SPIKE_WINDOW): i]
+        if len(history) < SPIKE_MIN_HISTORY or n < SPIKE_MIN_LINKS:
+            out.append(None)
+            continue
+        med = statistics.median(history)
+        out.append((n / med if med else math.inf) if n > SPIKE_FACTOR * med else None)
+    return out
+
+
+class _Acc:
+    """Streaming counters over the links of one file (memory grows with sites and pages, not rows)."""
+
+    def __init__(self) -> None:
+        self.rows = 0
+        self.scored = 0
+        self.status: Counter[str] = Counter()
+        self.status_messages: Counter[str] = Counter()
+        self.verdicts: Counter[str] = Counter()
+        self.scores: list[float] = []
+        self.hist = {v: [0] * 20 for v in VERDICTS}
+        self.domains: dict[str, Counter[str]] = defaultdict(Counter)
+        self.anchor_classes: Counter[str] = Counter()
+        self.anchor_unknown = 0
+        self.anchor_texts: Counter[str] = Counter()
+        self.anchor_text_class: dict[str, str] = {}
+        self.anchor_text_shown: dict[str, str] = {}
+        self.rel: Counter[str] = Counter()
+        self.rel_tokens: Counter[str] = Counter()
+        self.zones: Counter[str] = Counter()
+        self.targets: dict[str, Counter[str]] = defaultdict(Counter)
+        self.target_shown: dict[str, str] = {}
+        self.target_domains: dict[str, set[str]] = defaultdict(set)
+        self.target_sites: Counter[str] = Counter()
+        self.months: dict[str, Counter[str]] = defaultdict(Counter)
+        self.undated = 0
+        self.flags: Counter[str] = Counter()
+        self.weak = _WeakAcc()
+        self.model_ids: Counter[str] = Counter()
+
+    def add(self, link: ScoredLink) -> None:
+        self.rows += 1
+        kind = link.status.split(":", 1)[0].strip() or "unknown"
+        self.status[kind] += 1
+        if ":" in link.status:
+            self.status_messages[link.status[:160]] += 1
+        if link.model_id:
+            self.model_ids[link.model_id] += 1
+        if link.verdict is None:
+            return
+        v = link.verdict
+        self.scored += 1
+        self.verdicts[v] += 1
+        if link.score is not None:
+            self.scores.append(link.score)
+            self.hist[v][min(19, int(link.score * 20))] += 1
+        site = site_of(link.source_url) if link.source_url else ""
+        self.domains[site or "(no source URL)"][v] += 1
+        cls = classify_anchor(link.anchor_text, link.target_url, link.is_image)
+        if cls is None:
+            self.anchor_unknown += 1
+        else:
+            self.anchor_classes[cls] += 1
+            if link.anchor_text and link.anchor_text.strip() and not link.is_image:
+                key = norm_text(link.anchor_text)
+                self.anchor_texts[key] += 1
+                self.anchor_text_class.setdefault(key, cls)
+                self.anchor_text_shown.setdefault(key, " ".join(link.anchor_text.split()))
+        tokens = set((link.rel or "").lower().replace(",", " ").split())
+        for t in ("nofollow", "ugc", "sponsored"):
+            if t in tokens:
+                self.rel_tokens[t] += 1
+        if link.rel is None:
+            self.rel["unknown"] += 1
+        else:
+            self.rel[next((t for t in ("sponsored", "ugc", "nofollow") if t in tokens), "followed")] += 1
+        self.zones[link.zone] += 1
+        if link.target_url:
+            key = url_key(link.target_url) or link.target_url
+            self.targets[key][v] += 1
+            self.target_shown.setdefault(key, link.target_url)
+            if site:
+                self.target_domains[key].add(site)
+            self.target_sites[site_of(link.target_url)] += 1
+        month = _month(link.first_seen)
+        if month:
+            self.months[month][v] += 1
+        else:
+            self.undated += 1
+        for f in link.flags:
+            self.flags[f] += 1
+        self.weak.add(link, site)
+
+
+class _WeakAcc:
+    """Per referring site: weak links, risky ones, and the evidence to show for them."""
+
+    def __init__(self) -> None:
+        self.links = 0
+        self.risky_links = 0
+        self.flags: Counter[str] = Counter()
+        self.sites: dict[str, dict[str, object]] = {}
+        self.good: Counter[str] = Counter()  # strong/review links per site
+
+    def add(self, link: ScoredLink, site: str) -> None:
+        if link.verdict != "weak":
+            self.good[site] += 1
+            return
+        self.links += 1
+        risky = is_risky(link)
+        self.risky_links += risky
+        for f in risk_flags_of(link):
+            self.flags[f] += 1
+        s = self.sites.get(site)
+        if s is None:
+            s = self.sites[site] = {"weak": 0, "risky": 0, "flags": Counter(), "reasons": Counter(),
+                                    "zones": Counter(), "example": None, "example_risky": False}
+        s["weak"] += 1  # type: ignore[operator]
+        s["risky"] += risky  # type: ignore[operator]
+        s["flags"].update(risk_flags_of(link))  # type: ignore[union-attr]
+        s["reasons"].update(r for r in link.reasons if r.startswith("-"))  # type: ignore[union-attr]
+        s["zones"][link.zone] += 1  # type: ignore[index]
+        if s["example"] is None or (risky and not s["example_risky"]):
+            s["example"] = (link.source_url or "", link.anchor_text or "")
+            s["example_risky"] = risky
+
+
+def build_summary(scored_path: Path) -> dict:
+    """Count everything the report shows; JSON-able, for other tools (``linkq report --json``).
+
+    Charts and findings cover the *scored* rows; rows that were skipped or failed are counted under
+    ``status``. Shares are fractions (0-1) rounded to 4 decimals. Raises :class:`ScoredFileError`.
+    """
+    scored_path = Path(scored_path)
+    acc = _Acc()
+    with open_scored(scored_path) as (info, links):
+        for link in links:
+            acc.add(link)
+    return _finish(acc, scored_path, info)
+
+
+def _finish(acc: _Acc, path: Path, info: ExportInfo) -> dict:
+    scored = acc.scored
+    summary: dict = {
+        "report_version": REPORT_VERSION,
+        "source": {"file": path.name, "format": info.format, "rows": acc.rows},
+        "generated_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
+        "model_id": acc.model_ids.most_common(1)[0][0] if acc.model_ids else None,
+        "site": display_host(acc.target_sites.most_common(1)[0][0]) if acc.target_sites else None,
+        "links": {"rows": acc.rows, "scored": scored, "unscored": acc.rows - scored},
+        "status": dict(acc.status.most_common()),
+        "status_messages": dict(acc.status_messages.most_common(10)),
+        "verdicts": {v: acc.verdicts.get(v, 0) for v in VERDICTS},
+        "verdict_shares": {v: _share(acc.verdicts.get(v, 0), scored) for v in VERDICTS},
+        "score": {
+            "mean": round(statistics.fmean(acc.scores), 4) if acc.scores else None,
+            "median": round(statistics.median(acc.scores), 4) if acc.scores else None,
+            "bins": [round(i / 20, 2) for i in range(21)],
+            "histogram": acc.hist,
+        },
+        "flags": dict(acc.flags.most_common()),
+    }
+    summary["domains"] = {
+        "count": len(acc.domains),
+        "top": [
+            {"domain": display_host(d), "links": sum(c.values()), **{v: c.get(v, 0) for v in VERDICTS}}
+            for d, c in sorted(acc.domains.items(), key=lambda kv: (-sum(kv[1].values()), kv[0]))[:TOP_DOMAINS]
+        ],
+    }
+    summary["anchors"] = _anchor_summary(acc)
+    summary["rel"] = {
+        "counts": {k: acc.rel.get(k, 0) for k in REL_CLASSES},
+        "shares": {k: _share(acc.rel.get(k, 0), scored) for k in REL_CLASSES},
+        "tokens": {t: acc.rel_tokens.get(t, 0) for t in ("nofollow", "ugc", "sponsored")},
+    }
+    summary["zones"] = {
+        "counts": {z: acc.zones[z] for z in ZONE_ORDER if acc.zones.get(z)},
+        "shares": {z: _share(acc.zones[z], scored) for z in ZONE_ORDER if acc.zones.get(z)},
+    }
+    summary["targets"] = _target_summary(acc)
+    summary["monthly"] = _monthly_summary(acc)
+    summary["weak"] = _weak_summary(acc)
+    summary["alerts"] = _alerts(summary)
+    return summary
+
+
+def _anchor_summary(acc: _Acc) -> dict:
+    n = sum(acc.anchor_classes.values())
+    counts = {c: acc.anchor_classes.get(c, 0) for c in ANCHOR_CLASSES}
+    money = counts["exact"] + counts["partial"]
+    top = []
+    for key, links in acc.anchor_texts.most_common(TOP_ANCHORS):
+        cls = acc.anchor_text_class[key]
+        top.append({"text": acc.anchor_text_shown[key], "links": links, "share": _share(links, n), "class": cls,
+                    "commercial": _is_commercial(key) and cls not in ("brand", "naked_url")})
+    commercial = [
+        {"text": acc.anchor_text_shown[key], "links": links, "share": _share(links, n)}
+        for key, links in acc.anchor_texts.most_common()
+        if links >= COMMERCIAL_ANCHOR_MIN_LINKS and n and links / n > COMMERCIAL_ANCHOR_LIMIT
+        and acc.anchor_text_class[key] not in ("brand", "naked_url") and _is_commercial(key)
+    ]
+    return {
+        "classified": n,
+        "unknown": acc.anchor_unknown,
+        "counts": counts,
+        "shares": {c: _share(counts[c], n) for c in ANCHOR_CLASSES},
+        "reference": dict(REFERENCE_MIX),
+        "reference_note": "rule of thumb for a natural profile, not a Google number; varies by niche",
+        "money_share": _share(money, n),
+        "money_limit": MONEY_ANCHOR_LIMIT,
+        "overoptimised": bool(n) and money / n > MONEY_ANCHOR_LIMIT,
+        "commercial_over_limit": commercial,
+        "commercial_limit": COMMERCIAL_ANCHOR_LIMIT,
+        "top": top,
+    }
+
+
+def _target_summary(acc: _Acc) -> dict:
+    total = sum(sum(c.values()) for c in acc.targets.values())
+    home = sum(sum(c.values()) for k, c in acc.targets.items() if _is_homepage(k))
+    rows = []
+    for key, c in sorted(acc.targets.items(), key=lambda kv: (-sum(kv[1].values()), kv[0])):
+        rows.append({"url": acc.target_shown[key], "links": sum(c.values()), **{v: c.get(v, 0) for v in VERDICTS},
+                     "domains": len(acc.target_domains.get(key, ())), "homepage": _is_homepage(key)})
+    return {
+        "pages": len(rows),
+        "links": total,
+        "homepage_links": home,
+        "homepage_share": _share(home, total),
+        "homepage_limit": HOMEPAGE_LIMIT,
+        "top": rows[:TOP_TARGETS],
+        "need_links": [r for r in rows if r["strong"] == 0][:10],
+    }
+
+
+def _monthly_summary(acc: _Acc) -> dict:
+    rule = {"factor": SPIKE_FACTOR, "min_links": SPIKE_MIN_LINKS, "window": SPIKE_WINDOW,
+            "min_history": SPIKE_MIN_HISTORY}
+    if not acc.months:
+        return {"months": [], "spikes": [], "undated": acc.undated, "rule": rule}
+    months = _month_range(min(acc.months), max(acc.months))
+    counts = [sum(acc.months.get(m, Counter()).values()) for m in months]
+    ratios = _spikes(counts)
+    rows = []
+    for m, n, r in zip(months, counts, ratios, strict=True):
+        c = acc.months.get(m, Counter())
+        rows.append({"month": m, "links": n, **{v: c.get(v, 0) for v in VERDICTS}, "spike": r is not None,
+                     "ratio": None if r is None or math.isinf(r) else round(r, 2)})
+    return {"months": rows, "spikes": [r["month"] for r in rows if r["spike"]], "undated": acc.undated, "rule": rule}
+
+
+def _weak_summary(acc: _Acc) -> dict:
+    w = acc.weak
+    sites = []
+    for site, s in w.sites.items():
+        example = s["example"] or ("", "")
+        sites.append({
+            "domain": display_host(site),
+            "domain_ascii": site,
+            "kind": "risky" if s["risky"] else "worthless",
+            "weak_links": s["weak"],
+            "risky_links": s["risky"],
+            "links": sum(acc.domains.get(site or "(no source URL)", Counter()).values()),
+            "good_links": w.good.get(site, 0),
+            "flags": [f for f, _ in s["flags"].most_common()],  # type: ignore[union-attr]
+            "reasons": [r for r, _ in s["reasons"].most_common(3)],  # type: ignore[union-attr]
+            "zone": s["zones"].most_common(1)[0][0],  # type: ignore[union-attr]
+            "example_url": example[0],  # type: ignore[index]
+            "example_anchor": example[1],  # type: ignore[index]
+        })
+    sites.sort(key=lambda s: (s["kind"] != "risky", -s["weak_links"], s["domain"]))
+    risky_sites = sum(1 for s in sites if s["kind"] == "risky")
+    return {
+        "links": w.links,
+        "risky_links": w.risky_links,
+        "worthless_links": w.links - w.risky_links,
+        "sites": len(sites),
+        "risky_sites": risky_sites,
+        "worthless_sites": len(sites) - risky_sites,
+        "flags": dict(w.flags.most_common()),
+        "top_sites": sites[:TOP_WEAK_DOMAINS],
+    }
+
+
+def plural(n: int, word: str) -> str:
+    """'1 site', '7 sites', '1,204 links'."""
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+def pct(x: float) -> str:
+    """'32%', '8.7%', '5%': one decimal only where it carries information (under 10%)."""
+    v = x * 100
+    return f"{v:.1f}%" if 0 < v < 10 and abs(v - round(v)) >= 0.05 else f"{v:.0f}%"
+
+
+def _alerts(s: dict) -> list[dict[str, str]]:
+    """Findings worth a look, most serious first; plain text (escaped when rendered)."""
+    out: list[dict[str, str]] = []
+    weak = s["weak"]
+    if weak["risky_links"]:
+        out.append({"kind": "risky", "severity": "high", "message": (
+            f"{plural(weak['risky_links'], 'weak link')} from {plural(weak['risky_sites'], 'site')} "
+            f"{'carries' if weak['risky_links'] == 1 else 'carry'} manipulation signals "
+            f"({', '.join(weak['flags'])}): review them; they are the candidates for linkq disavow.")})
+    for m in s["monthly"]["months"]:
+        if m["spike"]:
+            ratio = f"{m['ratio']:.1f}x" if m["ratio"] else "far above"
+            out.append({"kind": "spike", "severity": "high", "message": (
+                f"{m['month']}: {m['links']} new links, {ratio} the median of the months before "
+                f"({m['weak']} of them weak). Sudden bursts are typical of bought links.")})
+    a = s["anchors"]
+    if a["overoptimised"]:
+        out.append({"kind": "anchors", "severity": "high", "message": (
+            f"Exact + partial match anchors are {pct(a['money_share'])} of the profile "
+            f"(rule of thumb: under {pct(a['money_limit'])}). Keyword-rich anchors at this level look built.")})
+    for c in a["commercial_over_limit"]:
+        out.append({"kind": "commercial_anchor", "severity": "medium", "message": (
+            f"The commercial anchor \u201c{c['text']}\u201d is used by {c['links']} links ({pct(c['share'])}; "
+            f"rule of thumb: no single money anchor above {pct(a['commercial_limit'])}).")})
+    t = s["targets"]
+    if t["links"] and t["homepage_share"] > t["homepage_limit"]:
+        out.append({"kind": "homepage", "severity": "medium", "message": (
+            f"{pct(t['homepage_share'])} of links point to the homepage; deep pages get little.")})
+    if t["need_links"]:
+        n = len(t["need_links"])
+        out.append({"kind": "need_links", "severity": "info", "message": (
+            f"{n} target page{'s' if n != 1 else ''} {'have' if n != 1 else 'has'} no strong link yet "
+            "(see Target pages).")})
+    return out
+
+

@@ -1,0 +1,394 @@
+"""The scored table: export rows in, the rows of ``linkq score``'s output out.
+
+One step, :func:`score_rows`, used by every batch engine (one process, the pool, Dask) and by the
+HTTP service's ``POST /score_export``, so that both give the same table for the same file: which
+rows go to the scorer (unreadable rows become ``error: line N: <why>``, Search Console rows without a
+target are ``skipped``), the user's columns (``source_html`` hidden, a column named like an output
+column kept as ``"<name> (input)"``), the result columns (``score, verdict, reasons,
+placement_zone, status, flags``; list results joined with ``"; "``), with ``explain`` every feature
+value, and the rows encoded in the output's format (CSV, JSON lines or an Arrow stream for
+Parquet). :func:`output_columns` names the final columns for the process that writes the file.
+
+This module stays light (no pandas, LightGBM or page parser): the process that reads the exports
+and writes the output imports it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import functools
+import io
+import json
+import math
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from features.pages import PageSource, TargetPages
+from features.schema import FEATURE_NAMES
+
+from .exports import ExportInfo, ExportRow
+
+__all__ = [
+    "GSC_NO_PAGE",
+    "GSC_NO_TARGET",
+    "HIDDEN_FIELDS",
+    "SOURCE_FILE",
+    "ScoreFn",
+    "TableSpec",
+    "chunk_hidden",
+    "hidden_columns",
+    "join_list",
+    "output_columns",
+    "result_fields",
+    "score_rows",
+    "split_list",
+]
+
+MAX_EXAMPLES = 5  # error / skipped rows quoted per chunk for the summary
+LIST_SEPARATOR = "; "  # how a list result (reasons, flags) is written in one cell
+
+ScoreFn = Callable[[list[dict[str, object]]], list[dict]]
+"""Scores records (canonical mappings) in order: ``Scorer.score`` with the batch's pages and
+``explain``, or the HTTP service's scoring queue."""
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """How a table is written: ``output`` is ".csv", ".jsonl" or ".parquet"; ``multi``: several
+    inputs, rows start with the ``source_file`` column (``label``)."""
+
+    output: str = ".csv"
+    explain: bool = False
+    multi: bool = False
+
+
+def join_list(values: Sequence[object]) -> str:
+    """A list result as one cell (``"a; b"``)."""
+    return LIST_SEPARATOR.join(str(x) for x in values)
+
+
+def split_list(cell: str | None) -> list[str]:
+    """A list cell back as a list: ``"a; b"`` as :func:`join_list` writes it, or a JSON list (JSON
+    lines written by other tools); items stripped, an empty cell is no item."""
+    s = (cell or "").strip()
+    if s.startswith("["):
+        with contextlib.suppress(ValueError):
+            items = json.loads(s)
+            if isinstance(items, list):
+                return [str(x).strip() for x in items if str(x).strip()]
+    return [p.strip() for p in s.split(LIST_SEPARATOR) if p.strip()]
+
+
+HIDDEN_FIELDS = frozenset({"source_html"})  # used for scoring, never copied to the output
+GSC_NO_PAGE = "skipped: needs the source page (Search Console rows carry no anchor)"
+GSC_NO_TARGET = "skipped: needs the target URL (Search Console rows name only the linking page)"
+SOURCE_FILE = "source_file"
+EXPLAIN_FEATURES = tuple(f for f in FEATURE_NAMES if f != "placement_zone")
+
+
+def score_isolated(score: ScoreFn, records: list[dict[str, object]]) -> list[dict]:
+    """``score`` for a chunk; if the chunk as a whole fails, row by row so that one row cannot
+    take its neighbours down."""
+    if not records:
+        return []
+    try:
+        return score(records)
+    except Exception:  # noqa: BLE001 - fall back to single rows, each with its own error
+        out = []
+        for rec in records:
+            try:
+                out.extend(score([rec]))
+            except Exception as exc:  # noqa: BLE001
+                out.append({"status": f"error: internal: {type(exc).__name__}: {exc}"})
+        return out
+
+
+def _with_line(status: str, line_no: int) -> str:
+    if status.startswith("error: ") and not status.startswith("error: line "):
+        return f"error: line {line_no}: {status[7:]}"
+    return status
+
+
+def _status_group(status: str) -> str:
+    return status.split(":", 1)[0] if ":" in status else status
+
+
+def _cell(v: object) -> object:
+    if v is None or isinstance(v, str | bool | int):
+        return v
+    if isinstance(v, float):
+        return None if math.isnan(v) else v
+    if isinstance(v, list | tuple):
+        return join_list(v)
+    try:  # numpy scalars
+        f = float(v)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return str(v)
+    return None if math.isnan(f) else f
+
+
+_STANDARD_FIELDS = ("score", "verdict", "risk", "reasons", "placement_zone", "status", "flags")
+
+# Which tool's scales an export's metrics are on (features.records.METRIC_FIELDS: "tool").
+TOOL_OF_FORMAT = {"ahrefs": "ahrefs", "ahrefs_awt": "ahrefs", "semrush": "semrush", "semrush_legacy": "semrush",
+                  "semrush_audit": "semrush", "majestic": "majestic", "moz": "moz", "gsc": "gsc"}
+
+
+def _joined(v: object) -> object:
+    """A list result ("reasons", "flags") as one cell; anything else as :func:`_cell` has it."""
+    return LIST_SEPARATOR.join(v) if type(v) is list and all(type(x) is str for x in v) else _cell(v)
+
+
+def _feature_cell(v: object) -> float | None:
+    if v is None:
+        return None
+    try:
+        f = float(v)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(f) else float(f"{f:.7g}")  # float32 values, written without noise
+
+
+@functools.lru_cache(maxsize=16384)
+def _netloc_domain(netloc: str) -> str:
+    from features.urls import registered_domain
+
+    return registered_domain("http://" + netloc + "/")
+
+
+def _domain(url: str) -> str:
+    """Registered domain of a URL (cached by host: exports repeat domains)."""
+    rest = url.split("://", 1)[1] if "://" in url[:12] else url
+    netloc = rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
+    return _netloc_domain(netloc.lower())
+
+
+def result_fields() -> tuple[str, ...]:
+    """The scorer's result columns (score, verdict, reasons, placement_zone, status, ...)."""
+    from .result_fields import RESULT_FIELDS
+
+    return tuple(RESULT_FIELDS)
+
+
+def _reserved(fields: Sequence[str], explain: bool, multi: bool) -> frozenset[str]:
+    return frozenset([*fields, *(EXPLAIN_FEATURES if explain else ()), *((SOURCE_FILE,) if multi else ())])
+
+
+def _out_name(column: str, reserved: frozenset[str]) -> str:
+    """An input column named like an output column is kept as '<name> (input)'."""
+    return f"{column} (input)" if column in reserved else column
+
+
+def output_columns(originals: Sequence[str], fields: Sequence[str], explain: bool, multi: bool) -> list[str]:
+    """Final column names: [source_file], the originals (clashes renamed), results, [features]."""
+    reserved = _reserved(fields, explain, multi)
+    return ([SOURCE_FILE] if multi else []) + [_out_name(c, reserved) for c in originals] + list(fields) + (
+        list(EXPLAIN_FEATURES) if explain else [])
+
+
+def arrow_types(columns: Sequence[str], n_head: int, fields: Sequence[str]) -> list[Any]:
+    """Parquet types: inputs and text results as strings, score and features as float64."""
+    import pyarrow as pa
+
+    n_fields = len(fields)
+    types = [pa.string()] * n_head
+    types += [pa.float64() if f == "score" else pa.string() for f in fields]
+    types += [pa.float64()] * (len(columns) - n_head - n_fields)
+    return types
+
+
+def _encode_body(output: str, names: list[str], n_head: int, fields: Sequence[str],
+                 rows: list[list[object]], prefixes: list[str | None] | None = None) -> bytes:
+    """Rows (values in ``names`` order) in the output's format, without a header.
+
+    ``prefixes[i]``, when not None, is row i's first ``n_head`` values already as CSV text (see
+    ``ExportRow.csv_cells``): only the rest of the row is encoded."""
+    if not rows:
+        return b""
+    if output == ".csv":
+        buf = io.StringIO()
+        if prefixes is None or not any(prefixes):
+            csv.writer(buf).writerows(rows)  # None is written as an empty cell
+            return buf.getvalue().encode("utf-8")
+        return _encode_csv_with_prefixes(rows, n_head, prefixes).encode("utf-8")
+    if output == ".jsonl":
+        dumps = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
+        return "".join([dumps(dict(zip(names, r, strict=True))) + "\n" for r in rows]).encode("utf-8")
+    import pyarrow as pa
+
+    types = arrow_types(names, n_head, fields)
+    arrays = [pa.array(col, type=t) for col, t in zip(zip(*rows, strict=True), types, strict=True)]
+    sink = pa.BufferOutputStream()
+    table = pa.Table.from_arrays(arrays, names=names)
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue().to_pybytes()
+
+
+def _encode_csv_with_prefixes(rows: list[list[object]], n_head: int, prefixes: list[str | None]) -> str:
+    """CSV text of ``rows`` where rows with a prefix get it for their first ``n_head`` cells
+    (their first ``n_head`` values are not read); the same text ``csv.writer`` gives for the whole
+    rows (tested)."""
+    buf = io.StringIO()
+    csv.writer(buf).writerows([r[n_head:] for r in rows])
+    tails: list[str] | None = buf.getvalue().split("\r\n")
+    if len(tails) != len(rows) + 1:  # a value held a line break: each row's tail on its own
+        tails = None
+    one = io.StringIO()
+    writer = csv.writer(one)
+    out: list[str] = []
+    for i, (row, prefix) in enumerate(zip(rows, prefixes, strict=True)):
+        if prefix is not None and tails is not None:
+            out.append(f"{prefix},{tails[i]}\r\n")
+            continue
+        one.seek(0)
+        one.truncate()
+        writer.writerow(row if prefix is None else row[n_head:])
+        out.append(one.getvalue() if prefix is None else f"{prefix},{one.getvalue()}")
+    return "".join(out)
+
+
+def score_rows(rows: list[ExportRow], score: ScoreFn, spec: TableSpec, *, format: str, label: str,
+               hidden: frozenset[str], pages: PageSource | None = None,
+               targets: TargetPages | None = None) -> tuple[dict[str, Any], bytes]:
+    """Export rows -> the scored table's rows: ``(header, body)``.
+
+    ``body`` is the rows in ``spec.output``'s format without a header line; ``header`` holds
+    ``rows``, ``first_line`` / ``last_line`` (the input's line numbers), ``columns`` (the user's, in
+    order, without ``hidden``), ``fields`` and ``stats`` (verdicts, statuses, weak referring domains,
+    the first error / skipped rows as ``"<label>: <status>"``, target pages used) for the summary.
+    ``format`` is the export's (Search Console rows without a target are skipped, naming whether
+    ``pages`` has the linking page); ``targets`` fills target titles and texts.
+    """
+    fields = result_fields()
+    n = len(rows)
+    tool = TOOL_OF_FORMAT.get(format)
+    statuses: list[str | None] = [None] * n
+    todo: list[int] = []
+    records: list[dict[str, object]] = []
+    target_used = 0
+    for i, row in enumerate(rows):
+        if row.error is not None or row.record is None:
+            statuses[i] = f"error: {row.error or f'line {row.line_no}: unreadable row'}"
+            continue
+        rec = row.record
+        if tool is not None and "tool" not in rec:
+            rec["tool"] = tool
+        if format == "gsc" and not rec.get("target_url"):
+            has_page = pages is not None and pages.has(str(rec.get("source_url") or ""))
+            statuses[i] = GSC_NO_TARGET if has_page else GSC_NO_PAGE
+            continue
+        if targets is not None:
+            rec, used = targets.fill(rec)
+            target_used += used
+        todo.append(i)
+        records.append(rec)
+    results: list[dict | None] = [None] * n
+    for i, res in zip(todo, score_isolated(score, records), strict=True):
+        results[i] = res
+
+    seen: dict[str, None] = {}
+    merged: list[list[str]] = []  # shared column lists already merged (rows of one file share one)
+    for row in rows:
+        shared = row.shared_columns
+        if shared is not None:
+            if any(shared is m for m in merged):
+                continue
+            merged.append(shared)
+        for k in shared if shared is not None else row.original:
+            if k not in hidden:
+                seen.setdefault(k, None)
+    cols = tuple(seen)
+    plain = [m for m in merged if tuple(m) == cols]  # rows with these columns copy their values as they are
+    reserved = _reserved(fields, spec.explain, spec.multi)
+    head = [SOURCE_FILE] if spec.multi else []
+    names = head + [_out_name(c, reserved) for c in cols] + list(fields) + (
+        list(EXPLAIN_FEATURES) if spec.explain else [])
+    lead = [label] if spec.multi else []
+    verdicts: Counter[str] = Counter()
+    risks: Counter[str] = Counter()
+    status_counts: Counter[str] = Counter()
+    weak: Counter[str] = Counter()
+    examples: list[str] = []
+    out_rows: list[list[object]] = []
+    standard = tuple(fields) == _STANDARD_FIELDS
+    fast_csv = spec.output == ".csv" and not lead and bool(cols)  # copy the user's cells as they are
+    prefixes: list[str | None] = []
+    for i, row in enumerate(rows):
+        res = results[i] or {}
+        status = statuses[i] or _with_line(str(res.get("status") or "error: not scored"), row.line_no)
+        group = _status_group(status)
+        status_counts[group] += 1
+        if group in ("error", "skipped") and len(examples) < MAX_EXAMPLES:
+            examples.append(f"{label}: {status}")
+        verdict = res.get("verdict")
+        if verdict:
+            verdicts[str(verdict)] += 1
+            if res.get("risk"):
+                risks[str(res["risk"])] += 1
+            if verdict == "weak" and row.record is not None:
+                src = row.record.get("source_url")
+                if isinstance(src, str) and src:
+                    weak[_domain(src)] += 1
+        shared = row.shared_columns
+        same = any(shared is m for m in plain) if shared is not None else tuple(row.original) == cols
+        prefix = row.csv_cells() if fast_csv and same else None
+        if prefix is not None:  # the user's cells are copied as one text: not needed one by one
+            values: list[object] = [None] * len(cols)
+        else:
+            orig = row.original
+            values = lead + (list(orig.values()) if same else [orig.get(c) for c in cols])
+        if fast_csv:
+            prefixes.append(prefix)
+        if standard:  # the usual result columns, each read the way _cell would
+            score = res.get("score")
+            values += [None if score is None or score != score else score, res.get("verdict"), res.get("risk"),
+                       _joined(res.get("reasons")), res.get("placement_zone"), status, _joined(res.get("flags"))]
+        else:
+            for f in fields:
+                values.append(status if f == "status" else _cell(res.get(f)))
+        if spec.explain:
+            feats = res.get("features") or {}
+            values.extend(_feature_cell(feats.get(f)) for f in EXPLAIN_FEATURES)
+        out_rows.append(values)
+    header = {
+        "rows": n,
+        "first_line": rows[0].line_no if rows else None,
+        "last_line": rows[-1].line_no if rows else None,
+        "columns": list(cols),
+        "fields": list(fields),
+        "stats": {
+            "verdicts": dict(verdicts),
+            "risks": dict(risks),
+            "statuses": dict(status_counts),
+            "weak_domains": dict(weak),
+            "examples": examples,
+            "target_pages_used": target_used,
+        },
+    }
+    body = _encode_body(spec.output, names, len(head) + len(cols), fields, out_rows,
+                        prefixes if fast_csv else None)
+    return header, body
+
+
+def _chunk_has_column(rows: list[ExportRow], name: str) -> bool:
+    """Whether a row of the chunk has column ``name``; rows sharing their file's column list
+    (the usual chunk) are answered by one look at it."""
+    first = rows[0].shared_columns if rows else None
+    if first is not None and all(r.shared_columns is first for r in rows):
+        return name in first
+    return any(r.has_column(name) for r in rows)
+
+
+def chunk_hidden(rows: list[ExportRow], base: frozenset[str]) -> frozenset[str]:
+    """``base`` plus the hidden fields that rows of this chunk carry (JSON lines with ``source_html``)."""
+    return base | frozenset(k for k in HIDDEN_FIELDS if _chunk_has_column(rows, k))
+
+
+def hidden_columns(info: ExportInfo) -> frozenset[str]:
+    """The export's columns that are used for scoring but never copied to the output."""
+    return frozenset(c for c in info.columns
+                     if c.strip().lower() in HIDDEN_FIELDS or info.mapping.get(c) in HIDDEN_FIELDS)

@@ -1,0 +1,88 @@
+"""Models on disk for ``linkq models`` and ``linkq evaluate``: list, describe, promote, evaluate.
+
+Each function returns the lines to print (or raises :class:`BelowFloors`), so the command stays a
+thin face and the texts are tested here.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from features.artifact import load_model, resolve_model_dir, set_current
+from features.errors import LinkqError
+
+from .evaluate import format_table
+from .floors import check, check_metrics
+
+
+class BelowFloors(LinkqError):
+    """A model under the pinned quality floors; the message lists every floor it misses."""
+
+
+def list_lines(models_dir: Path) -> list[str]:
+    """One line per model with its held-out PR-AUC and ROC-AUC; ``*`` marks models/CURRENT."""
+    current = (models_dir / "CURRENT").read_text().strip() if (models_dir / "CURRENT").exists() else None
+    out = []
+    for meta_path in sorted(models_dir.glob("*/metadata.json")):
+        meta = json.loads(meta_path.read_text())
+        allm = meta.get("metrics", {}).get("test", {}).get("all", {})
+        mark = "*" if meta_path.parent.name == current else " "
+        out.append(f"{mark} {meta_path.parent.name}  created {meta.get('created_at')}  "
+                   f"PR-AUC {allm.get('pr_auc', float('nan')):.3f}  ROC-AUC {allm.get('roc_auc', float('nan')):.3f}")
+    return out
+
+
+def metrics_lines(meta: dict) -> list[str]:
+    """The held-out metrics table of a model's metadata, and its ablation when it has one."""
+    out = [format_table(meta["metrics"]["test"])]
+    if "ablation" in meta["metrics"]:
+        out.append("\n| ablation | ROC-AUC | PR-AUC |\n|---|---|---|")
+        out += [f"| {k} | {v['roc_auc']:.3f} | {v['pr_auc']:.3f} |" for k, v in meta["metrics"]["ablation"].items()]
+    return out
+
+
+def show_lines(models_dir: Path, model_id: str | None) -> list[str]:
+    """A model's metadata summary and held-out metrics."""
+    meta = json.loads((resolve_model_dir(models_dir, model_id) / "metadata.json").read_text())
+    keys = ("model_id", "created_at", "schema_version", "schema_hash", "embedding", "thresholds", "training_data")
+    return [f"{k}: {json.dumps(meta.get(k), default=str)}" for k in keys] + metrics_lines(meta)
+
+
+def promote(models_dir: Path, model_id: str, floors: Path, force: bool = False) -> str:
+    """Make ``model_id`` the default (models/CURRENT); refuses one below the floors unless ``force``."""
+    folder = resolve_model_dir(models_dir, model_id)
+    problems = check_metrics(floors, load_model(folder).metadata.get("metrics", {}).get("test", {}))
+    if problems and not force:
+        raise BelowFloors("model is below the quality floors (use --force to promote anyway):\n  "
+                          + "\n  ".join(problems))
+    set_current(models_dir, folder.name)
+    return folder.name
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    model_id: str
+    data: Path  # the links.parquet evaluated
+    lines: list[str]  # what ``linkq evaluate`` prints
+    metrics: dict  # per slice
+    problems: list[str]  # floors missed (empty when they hold or were not checked)
+
+
+def evaluate_data(data: Path, models_dir: Path, model_id: str | None, floors: Path | None = None) -> Evaluation:
+    """Evaluate a model on the held-out sites of ``data`` (links.parquet or its folder), checking the
+    pinned ``floors`` (and the data's hash) when given."""
+    import pandas as pd
+
+    from .evaluate import evaluate_model
+    from .splits import TEST_FOLD, site_folds
+
+    path = data / "links.parquet" if data.is_dir() else data
+    df = pd.read_parquet(path)
+    folds = df["fold"].to_numpy() if "fold" in df else site_folds(df["site"])
+    test = df[folds == TEST_FOLD].reset_index(drop=True)
+    model = load_model(resolve_model_dir(models_dir, model_id))
+    reports = evaluate_model(model, test)
+    lines = [f"model {model.model_id} on {len(test)} held-out rows of {path}", format_table(reports)]
+    return Evaluation(model.model_id, path, lines, reports, check(floors, path, reports) if floors is not None else [])
