@@ -113,6 +113,8 @@ def _print_table(rows: list[dict], cols: list[str]) -> None:
 @click.option("--target-pages", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Your own target pages (folder with manifest.csv): their title and text improve relevance.")
 @click.option("--fetch", is_flag=True, help="First download the source pages into the --pages cache file.")
+@click.option("--allow-private-addresses", is_flag=True,
+              help="With --fetch: also crawl loopback, private and link-local hosts (your own intranet).")
 @click.option("--model", "model_id", default=None, help="Model id under models/ (default: models/CURRENT).")
 @click.option("--models-dir", default=None, help="Where models live (default: $LINKQ_MODELS or ./models).")
 @click.option("--engine", default="local", show_default=True, type=click.Choice(["local", "dask"]),
@@ -129,7 +131,7 @@ def _print_table(rows: list[dict], cols: list[str]) -> None:
 def score(inputs: tuple[Path, ...], out: Path, fmt: str, column_map: str | None, pages: Path | None,
           target_pages: Path | None, fetch: bool, model_id: str | None, models_dir: str | None, engine: str,
           scheduler: str | None, workers: int | None, explain: bool, resume: bool, report_path: Path | None,
-          show: bool) -> None:
+          show: bool, allow_private_addresses: bool) -> None:
     """Score every backlink in INPUT... (an Ahrefs, Semrush, Majestic, Moz or Search Console
     export, or canonical .csv/.jsonl records).
 
@@ -145,7 +147,8 @@ def score(inputs: tuple[Path, ...], out: Path, fmt: str, column_map: str | None,
             raise click.UsageError("--fetch needs --pages FILE: the page cache to fill (e.g. pages.sqlite)")
         for path in inputs:
             click.get_current_context().invoke(fetch_cmd, input_path=path, cache_path=pages, refresh=False,
-                                               ignore_hosts=(), targets=False, concurrency=8, delay=1.0)
+                                               ignore_hosts=(), targets=False, concurrency=8, delay=1.0,
+                                               allow_private_addresses=allow_private_addresses)
     elif pages is not None and not pages.exists():
         raise click.BadParameter(f"{pages} does not exist", param_hint="--pages")
     options = BatchOptions(format=fmt, column_map=column_map, model_id=model_id,
@@ -292,8 +295,11 @@ def evaluate(data: Path, model_id: str | None, models_dir: str | None, json_out:
 @click.option("--targets", is_flag=True, help="Also fetch the target URLs.")
 @click.option("--concurrency", default=8, show_default=True, help="Requests in flight over all hosts.")
 @click.option("--delay", default=1.0, show_default=True, help="Seconds between requests to one host.")
+@click.option("--allow-private-addresses", is_flag=True,
+              help="Also crawl loopback, private (10/8, 192.168/16, ...), link-local and local-name hosts, "
+                   "e.g. to audit your own intranet. Off: such pages are recorded as address_refused.")
 def fetch_cmd(input_path: Path, cache_path: Path, refresh: bool, ignore_hosts: tuple[str, ...], targets: bool,
-              concurrency: int, delay: float) -> None:
+              concurrency: int, delay: float, allow_private_addresses: bool) -> None:
     """Download the source pages of INPUT (any export linkq reads) into a page cache.
 
     Polite (robots.txt, one request at a time per host) and resumable: every page is saved
@@ -307,7 +313,8 @@ def fetch_cmd(input_path: Path, cache_path: Path, refresh: bool, ignore_hosts: t
     except ExportFormatError as exc:
         raise click.ClickException(str(exc)) from exc
     options = FetchOptions(refresh=refresh, ignore_robots_hosts=frozenset(ignore_hosts),
-                           concurrency=concurrency, per_host_delay=delay)
+                           concurrency=concurrency, per_host_delay=delay,
+                           allow_private_addresses=allow_private_addresses)
     last = [0.0]
 
     def progress(done: int, total: int) -> None:
