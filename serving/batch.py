@@ -65,7 +65,7 @@ from typing import Any
 
 from features.schema import FEATURE_NAMES
 
-from .exports import ExportInfo, ExportRow, parse_column_map, read_export
+from .exports import ExportInfo, ExportRow, csv_reader, parse_column_map, read_export
 
 __all__ = [
     "BatchError",
@@ -1109,7 +1109,7 @@ def _assemble_csv(parts: Path, stems: list[str], headers: list[dict[str, Any]], 
             k = len(position)
             writer = csv.writer(fh)
             with body.open(encoding="utf-8", newline="") as src:
-                for row in csv.reader(src):
+                for row in csv_reader(src):
                     mapped = [""] * len(originals)
                     for j, v in zip(position, row[lead: lead + k], strict=True):
                         mapped[j] = v
@@ -1152,7 +1152,7 @@ def _count_rows(path: Path, suffix: str) -> int:
                 n += block.count(b"\n")
         return n
     with path.open(encoding="utf-8", newline="") as fh:
-        return max(0, sum(1 for _ in csv.reader(fh)) - 1)
+        return max(0, sum(1 for _ in csv_reader(fh)) - 1)
 
 
 # --------------------------------------------------------------------------------------------------
