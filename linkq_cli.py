@@ -410,7 +410,7 @@ def serve(host: str, port: int, workers: int, model_id: str | None, models_dir: 
     """Start the HTTP scoring service (BentoML): POST /score, POST /score_export, GET /model.
 
     Set LINKQ_API_KEY to require `Authorization: Bearer <key>`. Health: /livez, /readyz;
-    OpenAPI at /docs.json and the interactive page at /.
+    OpenAPI at /docs.json and a plain page about the API at /.
     """
     from features.artifact import ModelMismatch
     from serving.serve import serve as run
