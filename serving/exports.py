@@ -535,9 +535,9 @@ def _sniff_encoding(sample: bytes, label: str) -> tuple[str, str]:
         return "utf-16", "replace"
     if b"\x00" in sample:
         even, odd = sample[0::2], sample[1::2]
-        if len(sample) >= 4 and odd.count(0) > 0.4 * len(odd) and even.count(0) < 0.02 * len(even):
+        if len(sample) >= 16 and odd.count(0) > 0.4 * len(odd) and even.count(0) < 0.02 * len(even):
             return "utf-16-le", "replace"
-        if len(sample) >= 4 and even.count(0) > 0.4 * len(even) and odd.count(0) < 0.02 * len(odd):
+        if len(sample) >= 16 and even.count(0) > 0.4 * len(even) and odd.count(0) < 0.02 * len(odd):
             return "utf-16-be", "replace"
         raise ExportFormatError(
             f"{label}: binary data (NUL bytes), not a text export; save the export as CSV or TSV"
