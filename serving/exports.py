@@ -17,9 +17,10 @@ Reading rules, in short:
   makes it so. A ZIP (Search Console) is searched for its per-link table.
 * Rows: a quoted field may span lines (Ahrefs titles). A quote that is never closed would swallow the
   rest of the file in a plain CSV reader; here, when a multi-line record does not come out with the
-  header's field count, or its closing quote is followed by text instead of a delimiter, or the next
-  line is by itself a complete well-formed row, or the record grows past ``MAX_RECORD_LINES`` lines,
-  only its first line is reported as an error row and reading restarts on the line after it. So every data row of the file appears exactly once, in file order, with the
+  header's field count (exactly, when one of its lines is by itself a complete well-formed row), or
+  its closing quote is followed by text instead of a delimiter, or the record grows past
+  ``MAX_RECORD_LINES`` lines, only its first line is reported as an error row and reading restarts
+  on the line after it. So every data row of the file appears exactly once, in file order, with the
   1-based physical line number where it starts. Blank lines (or lines of bare delimiters) are skipped.
 * Columns map to canonical fields through the single :data:`ALIASES` table (lower-cased header ->
   field); the first column that maps to a field wins, later ones stay in ``original`` only. A few
@@ -1038,15 +1039,16 @@ def _raw_rows(lines: Iterator[tuple[int, str]], delimiter: str, ncols: int,
             yield _RawRow(line_no, _parse_record(text, delimiter), None, text)
             continue
         # A quoted field continues on the next line(s): a legitimate multi-line value or an unclosed quote.
+        # A continuation line that is by itself a complete row usually means the quote was never
+        # closed; the record is still taken when its quote closes cleanly with exactly the header's
+        # field count (a quoted value whose middle line happens to look like a row).
         taken: list[tuple[int, str]] = []
-        parts, size, ok = [text], len(text), False
+        parts, size, ok, looks_like_rows = [text], len(text), False, False
         while True:
             nxt = take()
             if nxt is None:
                 break
-            if complete_row(nxt[1]):
-                pending.appendleft(nxt)
-                break
+            looks_like_rows = looks_like_rows or complete_row(nxt[1])
             taken.append(nxt)
             parts.append(nxt[1])
             size += len(nxt[1])
@@ -1060,7 +1062,7 @@ def _raw_rows(lines: Iterator[tuple[int, str]], delimiter: str, ncols: int,
                 break
         if ok:
             fields = _parse_record("".join(parts), delimiter)
-            if _count_ok(fields, ncols):
+            if len(fields) == ncols if looks_like_rows else _count_ok(fields, ncols):
                 yield _RawRow(line_no, fields, None, "".join(parts))
                 continue
         pending.extendleft(reversed(taken))
