@@ -14,7 +14,11 @@ Two checks, both used by ``serving.fetch``:
 * ``GuardedBackend``: the HTTP client's network backend. It resolves the host itself (through a
   ``Resolver`` that tests can replace), refuses every address that is not public and connects to
   the checked address, so there is no second lookup an attacker's DNS could answer differently.
-  Every connection goes through it, redirect hops and robots.txt included.
+  Every direct connection goes through it, redirect hops and robots.txt included.
+* ``proxied_refusal``: when an HTTP(S)_PROXY from the environment makes the request, the proxy
+  resolves the name; the crawler then resolves it too, beforehand, and refuses a name that leads to
+  a non-public address here (the proxy could still be answered differently: use
+  ``trust_env=False`` or the proxy's own rules where that matters).
 """
 
 from __future__ import annotations
@@ -27,7 +31,8 @@ from typing import Any
 
 import httpcore
 
-__all__ = ["AddressRefused", "GuardedBackend", "Resolver", "address_refusal", "host_refusal", "system_resolver"]
+__all__ = ["AddressRefused", "GuardedBackend", "Resolver", "address_refusal", "host_refusal", "proxied_refusal",
+           "split_addresses", "system_resolver"]
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], Awaitable[list[str]]]  # (host, port) -> IP address strings, in preference order
@@ -110,6 +115,30 @@ def host_refusal(host: str) -> str | None:
     return None
 
 
+def split_addresses(host: str, addresses: Iterable[str]) -> tuple[list[str], str | None]:
+    """(the public addresses among ``addresses``, why the others are refused or None)."""
+    allowed: list[str] = []
+    refused: list[str] = []
+    for text in addresses:
+        ip = _literal(text)
+        why = "not an IP address" if ip is None else address_refusal(ip)
+        (refused if why else allowed).append(text if not why else f"{text} ({why})")
+    return allowed, f"{host} resolves to {', '.join(refused)}" if refused else None
+
+
+async def proxied_refusal(host: str, port: int, resolver: Resolver | None = None) -> str | None:
+    """For a request an HTTP(S) proxy will make: why ``host`` must not be asked for, judging by what
+    it resolves to here (any non-public address refuses it), or None. A name that does not resolve
+    here is left to the proxy (split DNS), so only the name check applies to it."""
+    if why := host_refusal(host):
+        return why
+    try:
+        addresses = await (resolver or system_resolver)(host, port)
+    except (OSError, UnicodeError):
+        return None
+    return split_addresses(host, addresses)[1]
+
+
 def refusal_message(why: str) -> str:
     """The error text of a refused page."""
     return f"refused: {why}; linkq crawls only public addresses ({OPT_IN} to crawl your own network)"
@@ -146,15 +175,9 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
             raise httpcore.ConnectError(f"DNS lookup of {host} failed: {exc}") from exc
         except TimeoutError as exc:
             raise httpcore.ConnectTimeout(f"DNS lookup of {host} timed out") from exc
-        allowed: list[str] = []
-        refused: list[str] = []
-        for text in addresses:
-            ip = _literal(text)
-            why = "not an IP address" if ip is None else address_refusal(ip) if self.check else None
-            (refused if why else allowed).append(text if not why else f"{text} ({why})")
+        allowed, why = split_addresses(host, addresses) if self.check else (addresses, None)
         if not allowed:
-            what = ", ".join(refused) or "no address"
-            raise AddressRefused(refusal_message(f"{host} resolves to {what}"))
+            raise AddressRefused(refusal_message(why or f"{host} resolves to no address"))
         error: Exception | None = None
         for address in allowed:  # the first that accepts a connection
             try:

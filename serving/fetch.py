@@ -31,8 +31,8 @@ Politeness and limits (all in ``FetchOptions``):
   (cloud metadata), multicast, reserved and their IPv6 forms are refused by name before any request
   and by resolved address at connect time, for every hop and robots.txt alike; such a page is
   cached as ``address_refused``. ``allow_private_addresses`` (``--allow-private-addresses``) lifts
-  this to audit one's own intranet. Through an HTTP(S)_PROXY from the environment the proxy resolves
-  the name, so only the name check applies there.
+  this to audit one's own intranet. Through an HTTP(S)_PROXY from the environment the proxy connects,
+  so each hop's name is resolved here first and refused if it leads to a non-public address.
 """
 
 from __future__ import annotations
@@ -80,7 +80,14 @@ from features.page_cache import (
 from features.records import MAX_HTML_BYTES
 from features.urls import InvalidURL, check_url, host_of, url_key
 
-from .addresses import AddressRefused, GuardedBackend, Resolver, host_refusal, refusal_message
+from .addresses import (
+    AddressRefused,
+    GuardedBackend,
+    Resolver,
+    host_refusal,
+    proxied_refusal,
+    refusal_message,
+)
 
 __all__ = [
     "DEFAULT_USER_AGENT",
@@ -300,6 +307,8 @@ class _Crawler:
         # origin -> rules, or (outcome, why) when robots.txt is unreachable or its address refused
         self.robots: dict[str, RobotsRules | tuple[str, str]] = {}
         self.robots_locks: dict[str, asyncio.Lock] = {}
+        # An HTTP(S)_PROXY from the environment connects for us: check names before asking it.
+        self.proxied = not options.allow_private_addresses and any(_env_proxies(options).values())
 
     def host(self, url: str) -> _Host:
         name = (urlsplit(url).hostname or "").lower()
@@ -455,6 +464,20 @@ class _Crawler:
 
     # one page ------------------------------------------------------------------------------------
 
+    async def address_refusal(self, url: str) -> str | None:
+        """Why ``url``'s host must not be asked for, before any request (the name, and what it resolves
+        to when a proxy will connect); direct connections are checked again at connect time."""
+        if self.options.allow_private_addresses:
+            return None
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        if not self.proxied:
+            return host_refusal(host)
+        with contextlib.suppress(ValueError):
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+            return await proxied_refusal(host, port, self.options.resolver)
+        return host_refusal(host)
+
     async def fetch_one(self, url: str) -> PageEntry:
         """Fetch ``url`` following redirects; never raises for a page problem."""
         opts = self.options
@@ -462,7 +485,7 @@ class _Crawler:
         seen = {_loop_key(url)}
         hops = 0
         while True:
-            if not opts.allow_private_addresses and (why := host_refusal(urlsplit(current).hostname or "")):
+            if why := await self.address_refusal(current):
                 return PageEntry(url=url, outcome=ADDRESS_REFUSED, final_url=current, error=refusal_message(why))
             blocked = await self.robots_block(current)
             if blocked is not None:
@@ -584,6 +607,7 @@ async def fetch_pages(
         headers={"User-Agent": options.user_agent, "Accept": ACCEPT},
         timeout=httpx.Timeout(options.page_timeout, connect=options.connect_timeout),
         transport=_guarded_transport(options, limits),
+        mounts=_env_proxy_mounts(options, limits),
         follow_redirects=False,
         trust_env=options.trust_env,
     )
@@ -632,6 +656,23 @@ def _guarded_transport(options: FetchOptions, limits: httpx.Limits) -> httpx.Asy
         network_backend=GuardedBackend(options.resolver, check=not options.allow_private_addresses),
     )
     return transport
+
+
+def _env_proxies(options: FetchOptions) -> dict[str, str | None]:
+    """URL pattern -> proxy URL (None: no proxy) from HTTP(S)_PROXY / ALL_PROXY / NO_PROXY, with
+    ``trust_env``. httpx reads these itself only when it builds its own transport, so its reading
+    (its helper; httpx is pinned) is applied here; tests/test_fetch_addresses.py runs through a proxy."""
+    if not options.trust_env:
+        return {}
+    from httpx._utils import get_environment_proxies
+
+    return get_environment_proxies()
+
+
+def _env_proxy_mounts(options: FetchOptions, limits: httpx.Limits) -> dict[str, httpx.AsyncBaseTransport | None]:
+    """The environment's proxies as httpx mounts (None: the guarded direct transport)."""
+    return {pattern: None if url is None else httpx.AsyncHTTPTransport(proxy=url, limits=limits, trust_env=True)
+            for pattern, url in _env_proxies(options).items()}
 
 
 async def _all(coros: Iterable[Coroutine[Any, Any, None]]) -> None:

@@ -211,3 +211,22 @@ def test_cli_fetch_refuses_private_hosts_unless_allowed(internal: InternalServer
                                   "--allow-private-addresses"])
     assert allowed.exit_code == 0, allowed.output
     assert "1 ok" in allowed.output and internal.hits["/cli"] == 1
+
+
+def test_through_a_proxy_names_are_resolved_here_first(internal: InternalServer, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """With HTTP_PROXY set the proxy connects, not us: a name leading to loopback is refused before it
+    is asked for; a name leading to a public address goes through the proxy as before."""
+    for name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY",
+                 "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{internal.port}")  # the test server plays the proxy
+    hostile, public = "http://news.example-public.com/x", "http://shop.example-public.com/y"
+    resolve = resolver_to({"news.example-public.com": "127.0.0.1", "shop.example-public.com": PUBLIC_IP})
+    with PageCache.open(tmp_path / "c.sqlite") as cache:
+        crawl([hostile, public], cache, resolver=resolve, trust_env=True, respect_robots=False)
+        refused, through = cache.get_entry(hostile), cache.get_entry(public)
+    assert refused is not None and refused.outcome == ADDRESS_REFUSED
+    assert "resolves to 127.0.0.1 (a loopback address)" in (refused.error or "")
+    assert dict(internal.hits) == {public: 1}, dict(internal.hits)
+    assert through is not None and through.outcome == OK  # the proxy was asked for the public page only
