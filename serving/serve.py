@@ -28,6 +28,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
@@ -91,7 +92,7 @@ def serve(
         check_model(model_id, models_dir)
     # Its own session: a terminal's Ctrl-C reaches the server once, through us, not twice.
     proc = subprocess.Popen(serve_command(host, port), env=service_env(model_id, models_dir, workers), cwd=REPO,
-                            start_new_session=True, preexec_fn=_die_with_parent)
+                            start_new_session=True, preexec_fn=_parent_death_signal())
     stopping: list[int] = []
     tree: dict[int, str] = {}
 
@@ -115,12 +116,19 @@ def serve(
         raise RuntimeError(f"bentoml serve exited with status {code}")
 
 
-def _die_with_parent() -> None:
-    """In the child before exec: get SIGTERM when ``linkq serve`` dies, even by SIGKILL (Linux)."""
-    with contextlib.suppress(Exception):
+def _parent_death_signal() -> Callable[[], None] | None:
+    """A function for the child before exec that makes it get SIGTERM when ``linkq serve`` dies, even
+    by SIGKILL (Linux ``PR_SET_PDEATHSIG``); None elsewhere. libc is loaded here, in the parent, so
+    the child between fork and exec only makes one system call."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
         import ctypes
 
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    return lambda: prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def descendants(root: int) -> list[int]:
