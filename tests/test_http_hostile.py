@@ -177,3 +177,15 @@ def test_no_page_the_service_serves_loads_a_third_party_script(server: Server, c
     for path in ("/docs.json", "/schema.json", "/livez", "/readyz", "/model", "/metrics"):
         r = client.get(path)
         assert "<script" not in r.text.lower(), path
+
+
+@given(st.binary(max_size=2000) | st.lists(st.text(st.characters(exclude_categories=("Cs",)), max_size=30),
+                                           min_size=3, max_size=30).map(lambda cells: (
+    "source_url,target_url,anchor_text\n" + "\n".join(",".join(cells[i:i + 3]) for i in range(0, len(cells), 3))
+).encode("utf-8")))
+def test_random_files_to_score_export_never_get_a_5xx(client: httpx.Client, data: bytes) -> None:
+    r = client.post("/score_export", files={"file": ("export.csv", data, "text/csv")})
+    event(f"HTTP {r.status_code}")
+    assert r.status_code < 500, (r.status_code, r.text[:300])
+    if r.status_code != 200:
+        assert r.json().get("error")
