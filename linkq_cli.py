@@ -130,6 +130,8 @@ def _print_table(rows: list[dict], cols: list[str]) -> None:
               help="Your own target pages (folder with manifest.csv, or a page cache from `linkq fetch --targets`): "
                    "their title and text improve relevance.")
 @click.option("--fetch", is_flag=True, help="First download the source pages into the --pages cache file.")
+@click.option("--allow-private-addresses", is_flag=True,
+              help="With --fetch: also crawl loopback, private and link-local hosts (your own intranet).")
 @model_option
 @models_dir_option
 @click.option("--engine", default="local", show_default=True, type=click.Choice(["local", "dask"]),
@@ -151,7 +153,7 @@ def _print_table(rows: list[dict], cols: list[str]) -> None:
 def score(inputs: tuple[Path, ...], out: Path, fmt: str, column_map: str | None, pages: Path | None,
           target_pages: Path | None, fetch: bool, model_id: str | None, models_dir: str | None, engine: str,
           scheduler: str | None, workers: int | None, explain: bool, resume: bool, report_path: Path | None,
-          show: bool, brands: tuple[str, ...], money: tuple[str, ...]) -> None:
+          show: bool, brands: tuple[str, ...], money: tuple[str, ...], allow_private_addresses: bool) -> None:
     """Score every backlink in INPUT... (an Ahrefs, Semrush, Majestic, Moz or Search Console
     export, or canonical .csv/.jsonl records).
 
@@ -168,7 +170,7 @@ def score(inputs: tuple[Path, ...], out: Path, fmt: str, column_map: str | None,
         if pages is None or pages.is_dir():
             raise click.UsageError("--fetch needs --pages FILE: the page cache to fill (e.g. pages.sqlite)")
         for path in inputs:
-            _fetch(path, pages)
+            _fetch(path, pages, allow_private_addresses=allow_private_addresses)
     options = BatchOptions(format=fmt, column_map=column_map, model_id=model_id,
                            models_dir=Path(models_dir) if models_dir else None, pages=pages,
                            target_pages=target_pages, engine=engine, scheduler=scheduler, workers=workers,
@@ -202,24 +204,29 @@ def score(inputs: tuple[Path, ...], out: Path, fmt: str, column_map: str | None,
 @click.option("--targets", is_flag=True, help="Also fetch the target URLs.")
 @click.option("--concurrency", default=8, show_default=True, help="Requests in flight over all hosts.")
 @click.option("--delay", default=1.0, show_default=True, help="Seconds between requests to one host.")
+@click.option("--allow-private-addresses", is_flag=True,
+              help="Also crawl loopback, private (10/8, 192.168/16, ...), link-local and local-name hosts, "
+                   "e.g. to audit your own intranet. Off: such pages are recorded as address_refused.")
 def fetch_cmd(input_path: Path, cache_path: Path, refresh: bool, ignore_hosts: tuple[str, ...], targets: bool,
-              concurrency: int, delay: float) -> None:
+              concurrency: int, delay: float, allow_private_addresses: bool) -> None:
     """Download the source pages of INPUT (any export linkq reads) into a page cache.
 
     Polite (robots.txt, one request at a time per host) and resumable: every page is saved
     as soon as it is fetched; run the command again to continue an interrupted crawl.
     """
-    _fetch(input_path, cache_path, refresh, ignore_hosts, targets, concurrency, delay)
+    _fetch(input_path, cache_path, refresh, ignore_hosts, targets, concurrency, delay, allow_private_addresses)
 
 
 def _fetch(input_path: Path, cache_path: Path, refresh: bool = False, ignore_hosts: tuple[str, ...] = (),
-           targets: bool = False, concurrency: int = 8, delay: float = 1.0) -> None:
+           targets: bool = False, concurrency: int = 8, delay: float = 1.0,
+           allow_private_addresses: bool = False) -> None:
     from serving.fetch import FetchOptions, fetch, urls_from_export
     from serving.progress import Progress
 
     urls = urls_from_export(input_path, targets=targets)
     options = FetchOptions(refresh=refresh, ignore_robots_hosts=frozenset(ignore_hosts),
-                           concurrency=concurrency, per_host_delay=delay)
+                           concurrency=concurrency, per_host_delay=delay,
+                           allow_private_addresses=allow_private_addresses)
     try:
         with Progress(None, "pages") as bar:
             def progress(done: int, total: int) -> None:
@@ -374,7 +381,7 @@ def serve(host: str, port: int, workers: int, model_id: str | None, models_dir: 
     """Start the HTTP scoring service (BentoML): POST /score, POST /score_export, GET /model.
 
     Set LINKQ_API_KEY to require `Authorization: Bearer <key>`. Health: /livez, /readyz;
-    OpenAPI at /docs.json and the interactive page at /.
+    OpenAPI at /docs.json and a plain page about the API at /.
     """
     from serving.serve import serve as run
 

@@ -52,8 +52,9 @@ FETCH_FAILED = "fetch_failed"  # no usable response: DNS, connection, TLS, timeo
 ROBOTS_DISALLOWED = "robots_disallowed"  # robots.txt forbids the URL for our user agent
 REDIRECT_LOOP = "redirect_loop"
 TOO_MANY_REDIRECTS = "too_many_redirects"
+ADDRESS_REFUSED = "address_refused"  # the host is (or resolves to) a non-public address; not requested
 OUTCOMES = (OK, PAGE_GONE, NOT_HTML, TOO_LARGE, HTTP_ERROR, FETCH_FAILED, ROBOTS_DISALLOWED, REDIRECT_LOOP,
-            TOO_MANY_REDIRECTS)
+            TOO_MANY_REDIRECTS, ADDRESS_REFUSED)
 
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 

@@ -138,6 +138,9 @@ class PagesDir:
         if key in self._recent:
             self._recent.move_to_end(key)
             return self._recent[key]
+        # A manifest is a stranger's file too: "../", an absolute path or a symlink must not read outside.
+        if not path.resolve().is_relative_to(self.folder.resolve()):
+            raise PageError(f"manifest names {str(path)[:200]!r} for {url}, which is outside the pages folder")
         if not path.is_file():
             raise PageError(f"manifest names {path.name} for {url}, but the file is missing")
         html = read_page_file(path, self.max_bytes)

@@ -18,6 +18,7 @@ from typing import Any
 
 from .batch_engines import ChunkResult
 from .batch_options import BatchError, BatchIntegrityError
+from .exports import csv_reader
 from .table import EXPLAIN_FEATURES, arrow_types, output_columns
 
 STATE_VERSION = 2  # 2: the profile pass (parts/profile.npz), brands and money
@@ -217,7 +218,7 @@ def _assemble_csv(parts: Path, stems: list[str], headers: list[dict[str, Any]], 
             k = len(position)
             writer = csv.writer(fh)
             with body.open(encoding="utf-8", newline="") as src:
-                for row in csv.reader(src):
+                for row in csv_reader(src):
                     mapped = [""] * len(originals)
                     for j, v in zip(position, row[lead: lead + k], strict=True):
                         mapped[j] = v
@@ -260,4 +261,4 @@ def _count_rows(path: Path, suffix: str) -> int:
                 n += block.count(b"\n")
         return n
     with path.open(encoding="utf-8", newline="") as fh:
-        return max(0, sum(1 for _ in csv.reader(fh)) - 1)
+        return max(0, sum(1 for _ in csv_reader(fh)) - 1)

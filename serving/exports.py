@@ -7,16 +7,20 @@ keys at top level). The format is recognised from the bytes and the header, neve
 Reading rules, in short:
 
 * Bytes: UTF-16 with a BOM (Ahrefs), UTF-8 with or without a BOM, UTF-16 without a BOM (by its NUL
-  pattern), otherwise cp1252. A UTF-8 file with a few stray cp1252 bytes further down decodes those
-  bytes as cp1252 instead of failing. Binary files (images, PDF, XLS/XLSX, NUL bytes) are refused.
+  pattern), otherwise cp1252. A UTF-8 file with stray cp1252 bytes (anywhere, the first lines
+  included) decodes each invalid byte as cp1252 and everything else as UTF-8; the file is read as
+  cp1252 as a whole only when its first 256 KB hold at least 3 invalid bytes and more invalid bytes
+  than UTF-8 sequences. ``ExportInfo.decoding.replaced_bytes`` counts the bytes so read (and a
+  warning names the count). Binary files (images, PDF, XLS/XLSX, NUL bytes) are refused.
 * Layout: the header is the line, among the first ``MAX_PREAMBLE_LINES`` non-blank lines, with the most
   known column names (so Moz's preamble is skipped); the delimiter is the one of ``,`` ``;`` TAB that
   makes it so. A ZIP (Search Console) is searched for its per-link table.
 * Rows: a quoted field may span lines (Ahrefs titles). A quote that is never closed would swallow the
   rest of the file in a plain CSV reader; here, when a multi-line record does not come out with the
-  header's field count, or its closing quote is followed by text instead of a delimiter, or the next
-  line is by itself a complete well-formed row, or the record grows past ``MAX_RECORD_LINES`` lines,
-  only its first line is reported as an error row and reading restarts on the line after it. So every data row of the file appears exactly once, in file order, with the
+  header's field count (exactly, when one of its lines is by itself a complete well-formed row), or
+  its closing quote is followed by text instead of a delimiter, or the record grows past
+  ``MAX_RECORD_LINES`` lines, only its first line is reported as an error row and reading restarts
+  on the line after it. So every data row of the file appears exactly once, in file order, with the
   1-based physical line number where it starts. Blank lines (or lines of bare delimiters) are skipped.
 * Columns map to canonical fields through the single :data:`ALIASES` table (lower-cased header ->
   field); the first column that maps to a field wins, later ones stay in ``original`` only. A few
@@ -46,18 +50,22 @@ import functools
 import io
 import itertools
 import json
+import logging
 import math
 import re
+import sys
 import zipfile
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import IO, NamedTuple
 
 from features.errors import LinkqError
 from features.records import METRIC_DATE_FIELDS, METRIC_FIELDS, METRIC_TEXT_FIELDS, parse_date, parse_number
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "ALIASES",
@@ -86,7 +94,7 @@ FORMATS = (
 SAMPLE_BYTES = 256 * 1024  # read to recognise encoding, header and format
 MAX_PREAMBLE_LINES = 30  # non-blank lines searched for the header (Moz has 6 before it)
 MAX_RECORD_LINES = 100  # a quoted field spanning more lines than this is taken as an unclosed quote
-MAX_RECORD_CHARS = 1_000_000
+MAX_RECORD_CHARS = 64 * 2**20  # a multi-line quoted record longer than this is taken as an unclosed quote
 
 TEXT_FIELDS = (
     "source_url",
@@ -425,6 +433,14 @@ class ExportRow:
                f"error={self.error!r})"
 
 
+@dataclass
+class DecodeReport:
+    """Filled in while a file is read: ``replaced_bytes`` is the number of bytes that were not valid
+    UTF-8 in a UTF-8 file and were read as cp1252 instead (0 for other encodings)."""
+
+    replaced_bytes: int = 0
+
+
 @dataclass(frozen=True)
 class ExportInfo:
     """What was recognised: format, encoding, delimiter, header and its mapping to canonical fields.
@@ -441,6 +457,7 @@ class ExportInfo:
     mapping: dict[str, str]
     header_line: int = 1
     table: str | None = None
+    decoding: DecodeReport = field(default_factory=DecodeReport, compare=False, repr=False)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -557,19 +574,57 @@ def _sniff_encoding(sample: bytes, label: str) -> tuple[str, str]:
         return "utf-16", "replace"
     if b"\x00" in sample:
         even, odd = sample[0::2], sample[1::2]
-        if len(sample) >= 4 and odd.count(0) > 0.4 * len(odd) and even.count(0) < 0.02 * len(even):
+        if len(sample) >= 16 and odd.count(0) > 0.4 * len(odd) and even.count(0) < 0.02 * len(even):
             return "utf-16-le", "replace"
-        if len(sample) >= 4 and even.count(0) > 0.4 * len(even) and odd.count(0) < 0.02 * len(odd):
+        if len(sample) >= 16 and even.count(0) > 0.4 * len(even) and odd.count(0) < 0.02 * len(odd):
             return "utf-16-be", "replace"
         raise ExportFormatError(
             f"{label}: binary data (NUL bytes), not a text export; save the export as CSV or TSV"
         )
-    try:
-        codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
-    except UnicodeDecodeError:
-        return "cp1252", "replace"
+    text = codecs.getincrementaldecoder("utf-8")("surrogateescape").decode(sample, final=False)
+    if not text.isascii():
+        invalid = len(_ESCAPED.findall(text))  # one escape per byte that is not UTF-8
+        sequences = sum(1 for ch in text if ord(ch) > 0x7F) - invalid
+        if invalid >= 3 and invalid > sequences:
+            return "cp1252", "replace"
     _register_fallback()
     return "utf-8", _FALLBACK_ERRORS
+
+
+_ESCAPED = re.compile("[\udc80-\udcff]")
+
+
+class _InvalidUTF8Counter(io.BufferedIOBase):
+    """Passes a binary stream through unchanged, counting the bytes that are not valid UTF-8 (those
+    the fallback error handler reads as cp1252). A strict UTF-8 pass over valid bytes costs ~0.25 ms
+    per MB; only a block with invalid bytes is decoded again to count them."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        super().__init__()
+        self._raw = raw
+        self._pending = b""  # an incomplete UTF-8 sequence at the end of the last block
+        self.invalid = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def _count(self, data: bytes) -> bytes:
+        block = self._pending + data if self._pending else data
+        final = not data
+        try:
+            _, used = codecs.utf_8_decode(block, "strict", final)
+        except UnicodeDecodeError:
+            text, used = codecs.utf_8_decode(block, "surrogateescape", final)
+            self.invalid += len(_ESCAPED.findall(text))  # one escape per invalid byte
+        self._pending = block[used:]
+        return data
+
+    def read(self, size: int | None = -1) -> bytes:
+        return self._count(self._raw.read(-1 if size is None else size))
+
+    def read1(self, size: int = -1) -> bytes:
+        read1 = getattr(self._raw, "read1", None)
+        return self._count(read1(size) if read1 is not None else self._raw.read(size))
 
 
 def _decode_sample(sample: bytes, complete: bool, encoding: str, errors: str, label: str) -> str:
@@ -595,12 +650,21 @@ def _norm(name: str) -> str:
     return " ".join(name.replace("\ufeff", "").strip().strip('"').split()).lower()
 
 
+def csv_reader(lines: Iterable[str], **fmt: object) -> Iterator[list[str]]:
+    """``csv.reader`` without the csv module's 128 KB field limit: any field the CSV format allows
+    (a 1 MB anchor, a page's text) is read. The limit is process-wide, so it is lifted here, in
+    whatever process reads, rather than relying on some import having done it."""
+    if csv.field_size_limit() < sys.maxsize:
+        csv.field_size_limit(sys.maxsize)
+    return csv.reader(lines, **fmt)  # type: ignore[arg-type]
+
+
 def _split_line(line: str, delimiter: str) -> list[str]:
     line = line.rstrip("\r\n")
     if '"' not in line:
         return line.split(delimiter)
     try:
-        return next(csv.reader([line], delimiter=delimiter), [])
+        return next(csv_reader([line], delimiter=delimiter), [])
     except csv.Error:
         return line.split(delimiter)
 
@@ -918,8 +982,8 @@ def _scan(text: str, delimiter: str, in_quotes: bool) -> tuple[bool, bool]:
 def _parse_record(text: str, delimiter: str) -> list[str]:
     """Fields of one complete record, as the csv module (non-strict) reads them."""
     try:
-        return next(csv.reader([text], delimiter=delimiter), [])
-    except csv.Error:  # e.g. a field over csv.field_size_limit(): same rules, in Python
+        return next(csv_reader([text], delimiter=delimiter), [])
+    except csv.Error:  # same rules, in Python
         return _split_fields(text.rstrip("\r\n"), delimiter)
 
 
@@ -1013,15 +1077,16 @@ def _raw_rows(lines: Iterator[tuple[int, str]], delimiter: str, ncols: int,
             yield _RawRow(line_no, _parse_record(text, delimiter), None, text)
             continue
         # A quoted field continues on the next line(s): a legitimate multi-line value or an unclosed quote.
+        # A continuation line that is by itself a complete row usually means the quote was never
+        # closed; the record is still taken when its quote closes cleanly with exactly the header's
+        # field count (a quoted value whose middle line happens to look like a row).
         taken: list[tuple[int, str]] = []
-        parts, size, ok = [text], len(text), False
+        parts, size, ok, looks_like_rows = [text], len(text), False, False
         while True:
             nxt = take()
             if nxt is None:
                 break
-            if complete_row(nxt[1]):
-                pending.appendleft(nxt)
-                break
+            looks_like_rows = looks_like_rows or complete_row(nxt[1])
             taken.append(nxt)
             parts.append(nxt[1])
             size += len(nxt[1])
@@ -1035,7 +1100,7 @@ def _raw_rows(lines: Iterator[tuple[int, str]], delimiter: str, ncols: int,
                 break
         if ok:
             fields = _parse_record("".join(parts), delimiter)
-            if _count_ok(fields, ncols):
+            if len(fields) == ncols if looks_like_rows else _count_ok(fields, ncols):
                 yield _RawRow(line_no, fields, None, "".join(parts))
                 continue
         pending.extendleft(reversed(taken))
@@ -1054,39 +1119,51 @@ def _original(columns: list[str], fields: list[str]) -> dict[str, str]:
 
 
 def _rows(plan: _Plan) -> Iterator[ExportRow]:
+    """The rows of the plan's file; counts (and reports) bytes read as cp1252 in a UTF-8 file."""
+    layout = plan.layout
+    with plan.source.open() as fh:
+        counter = _InvalidUTF8Counter(fh) if layout.errors == _FALLBACK_ERRORS else None
+        with _text_stream(counter or fh, layout.encoding, layout.errors) as stream:
+            yield from _rows_of(plan, enumerate(stream, 1))
+        if counter is not None and counter.invalid:
+            plan.info.decoding.replaced_bytes = counter.invalid
+            log.warning("%s: %d byte%s not valid UTF-8, read as cp1252 (each byte on its own; the rest as UTF-8)",
+                        plan.source.label, counter.invalid, " was" if counter.invalid == 1 else "s were")
+
+
+def _rows_of(plan: _Plan, lines: Iterator[tuple[int, str]]) -> Iterator[ExportRow]:
+    """Rows from the numbered text lines of the plan's file."""
     layout, info = plan.layout, plan.info
-    with plan.source.open() as fh, _text_stream(fh, layout.encoding, layout.errors) as stream:
-        lines = enumerate(stream, 1)
-        if layout.jsonl:
-            yield from _jsonl_rows(lines)
-            return
-        for line_no, _ in lines:
-            if line_no >= layout.header_line:
-                break
-        delimiter = layout.delimiter or "\x1f"  # single column: a delimiter that never occurs
-        columns, ncols = info.columns, len(info.columns)
-        pairs = CellPairs((columns.index(c), f) for c, f in info.mapping.items())
-        for raw in _raw_rows(lines, delimiter, ncols, (columns, pairs)):
-            if type(raw) is ExportRow:  # a plain line with its cells
-                yield raw
+    if layout.jsonl:
+        yield from _jsonl_rows(lines)
+        return
+    for line_no, _ in lines:
+        if line_no >= layout.header_line:
+            break
+    delimiter = layout.delimiter or "\x1f"  # single column: a delimiter that never occurs
+    columns, ncols = info.columns, len(info.columns)
+    pairs = CellPairs((columns.index(c), f) for c, f in info.mapping.items())
+    for raw in _raw_rows(lines, delimiter, ncols, (columns, pairs)):
+        if type(raw) is ExportRow:  # a plain line with its cells
+            yield raw
+            continue
+        if raw.fields is None and raw.error is None:  # a line without quotes
+            if raw.text.count(delimiter) + 1 == ncols:
+                yield ExportRow.from_cells(raw.line_no, columns, raw.text, pairs, delimiter)
                 continue
-            if raw.fields is None and raw.error is None:  # a line without quotes
-                if raw.text.count(delimiter) + 1 == ncols:
-                    yield ExportRow.from_cells(raw.line_no, columns, raw.text, pairs, delimiter)
-                    continue
-                raw = _RawRow(raw.line_no, raw.text.rstrip("\r\n").split(delimiter), None, raw.text)
-            if raw.fields is None:
-                fields = _parse_record(raw.text.rstrip("\r\n"), delimiter)
-                yield ExportRow(raw.line_no, _original(columns, fields), None, raw.error)
-                continue
-            fields = raw.fields
-            if not _count_ok(fields, ncols):
-                yield ExportRow(
-                    raw.line_no, _original(columns, fields), None,
-                    f"line {raw.line_no}: expected {ncols} fields, found {len(fields)}",
-                )
-                continue
-            yield ExportRow.from_cells(raw.line_no, columns, fields, pairs, delimiter)
+            raw = _RawRow(raw.line_no, raw.text.rstrip("\r\n").split(delimiter), None, raw.text)
+        if raw.fields is None:
+            fields = _parse_record(raw.text.rstrip("\r\n"), delimiter)
+            yield ExportRow(raw.line_no, _original(columns, fields), None, raw.error)
+            continue
+        fields = raw.fields
+        if not _count_ok(fields, ncols):
+            yield ExportRow(
+                raw.line_no, _original(columns, fields), None,
+                f"line {raw.line_no}: expected {ncols} fields, found {len(fields)}",
+            )
+            continue
+        yield ExportRow.from_cells(raw.line_no, columns, fields, pairs, delimiter)
 
 
 def _jsonl_rows(lines: Iterable[tuple[int, str]]) -> Iterator[ExportRow]:

@@ -27,6 +27,12 @@ Politeness and limits (all in ``FetchOptions``):
 * Retries (``retries``, exponential back-off from ``backoff`` seconds, ``Retry-After`` honoured up
   to ``max_retry_after`` seconds) on 429/500/502/503/504 and on connection errors. Not retried:
   DNS failures, TLS errors and pages that hit the total timeout (a slow page is usually slow again).
+* Only public addresses (``serving.addresses``): local names, loopback, private, CGNAT, link-local
+  (cloud metadata), multicast, reserved and their IPv6 forms are refused by name before any request
+  and by resolved address at connect time, for every hop and robots.txt alike; such a page is
+  cached as ``address_refused``. ``allow_private_addresses`` (``--allow-private-addresses``) lifts
+  this to audit one's own intranet. Through an HTTP(S)_PROXY from the environment the proxy connects,
+  so each hop's name is resolved here first and refused if it leads to a non-public address.
 """
 
 from __future__ import annotations
@@ -47,10 +53,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpcore
 import httpx
+from protego import Protego
 
 from features.html_text import sniff_binary
 from features.page_cache import (
+    ADDRESS_REFUSED,
     FETCH_FAILED,
     HTML_TYPES,
     HTTP_ERROR,
@@ -70,6 +79,15 @@ from features.page_cache import (
 )
 from features.records import MAX_HTML_BYTES
 from features.urls import InvalidURL, check_url, host_of, url_key
+
+from .addresses import (
+    AddressRefused,
+    GuardedBackend,
+    Resolver,
+    host_refusal,
+    proxied_refusal,
+    refusal_message,
+)
 
 __all__ = [
     "DEFAULT_USER_AGENT",
@@ -119,6 +137,9 @@ class FetchOptions:
     # robots_disallowed are always re-fetched once robots.txt is ignored for their host.
     retry_failed: bool = True
     trust_env: bool = True  # use HTTP(S)_PROXY / NO_PROXY / SSL_CERT_FILE from the environment
+    allow_private_addresses: bool = False  # crawl loopback/private/link-local hosts too (your own intranet)
+    # (host, port) -> addresses to connect to; None = the system resolver. Every connection uses it.
+    resolver: Resolver | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         hosts = self.ignore_robots_hosts
@@ -165,92 +186,27 @@ class FetchSummary:
 # -- robots.txt --------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Rule:
-    """One Allow/Disallow line: the pattern split at ``*`` and whether it ends with ``$``."""
-
-    length: int  # characters of the pattern as written: the longest matching rule wins
-    allow: bool
-    pieces: tuple[str, ...]
-    anchored: bool
-
-    @classmethod
-    def of(cls, pattern: str, allow: bool) -> _Rule:
-        anchored = pattern.endswith("$")
-        body = pattern[:-1] if anchored else pattern
-        if not body.startswith(("/", "*")):
-            body = "/" + body
-        return cls(len(pattern), allow, tuple(body.split("*")), anchored)
-
-    def matches(self, path: str) -> bool:
-        """Wildcard match in linear time (no regex: a hostile robots.txt must not make us backtrack).
-        Leftmost placement of each literal piece is optimal when ``*`` is the only wildcard."""
-        first, *rest = self.pieces
-        if not path.startswith(first):
-            return False
-        pos = len(first)
-        if not rest:
-            return pos == len(path) if self.anchored else True
-        middle, last = (rest[:-1], rest[-1]) if self.anchored else (rest, None)
-        for piece in middle:
-            found = path.find(piece, pos)
-            if found < 0:
-                return False
-            pos = found + len(piece)
-        return last is None or (len(path) - len(last) >= pos and path.endswith(last))
-
-
-@dataclass(frozen=True)
 class RobotsRules:
-    """The robots.txt rules that apply to one agent (RFC 9309): the longest matching pattern wins,
-    ``allow`` wins a tie, ``*`` matches any characters and a final ``$`` anchors the end."""
+    """The robots.txt rules that apply to one agent, parsed by Protego (RFC 9309: the group naming the
+    product token, else ``*``; longest match wins, ``allow`` wins a tie, ``*`` and a final ``$``;
+    wildcard matching in linear time, so a hostile file cannot make us backtrack)."""
 
-    rules: tuple[_Rule, ...] = ()
-    crawl_delay: float | None = None  # s, as the file says
+    def __init__(self, parser: Protego | None = None, agent: str = "") -> None:
+        self._parser = parser
+        self._agent = agent
 
     @classmethod
     def parse(cls, text: str, agent: str) -> RobotsRules:
         """Rules of the groups naming ``agent`` (case-insensitive product token), else of ``*``."""
-        groups: list[tuple[list[str], list[_Rule], list[float]]] = []
-        in_agents = False  # consecutive User-agent lines share one group
-        for raw in text.splitlines():
-            line = raw.split("#", 1)[0].strip()
-            if ":" not in line:
-                continue
-            name, value = (s.strip() for s in line.split(":", 1))
-            name = name.lower().replace(" ", "-")
-            if name in ("user-agent", "useragent"):
-                if not in_agents:
-                    groups.append(([], [], []))
-                    in_agents = True
-                groups[-1][0].append(value.split("/")[0].strip().lower())
-                continue
-            if name not in ("allow", "disallow", "crawl-delay"):
-                continue  # sitemap, host, unknown lines: not part of any group
-            in_agents = False
-            if not groups:
-                continue  # rules before any User-agent line belong to nobody
-            if name == "crawl-delay":
-                with contextlib.suppress(ValueError):
-                    groups[-1][2].append(float(value))
-            elif value and len(value) <= 2000:  # "Disallow:" with no path allows everything: no rule
-                groups[-1][1].append(_Rule.of(value, name == "allow"))
-        token = agent.lower()
-        chosen = [g for g in groups if token in g[0]] or [g for g in groups if "*" in g[0]]
-        delays = [d for g in chosen for d in g[2]]
-        return cls(rules=tuple(r for g in chosen for r in g[1]), crawl_delay=max(delays) if delays else None)
+        return cls(Protego.parse(text), agent.lower())
+
+    @property
+    def crawl_delay(self) -> float | None:
+        """Crawl-delay of the group that applies, in seconds, as the file says (None if absent)."""
+        return None if self._parser is None else self._parser.crawl_delay(self._agent)
 
     def allowed(self, url: str) -> bool:
-        parts = urlsplit(url)
-        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        if path == "/robots.txt":
-            return True
-        best: _Rule | None = None
-        for rule in self.rules:
-            if (best is None or rule.length > best.length or (rule.length == best.length and rule.allow)) \
-                    and rule.matches(path):
-                best = rule
-        return best is None or best.allow
+        return self._parser is None or self._parser.can_fetch(url, self._agent)
 
 
 ALLOW_ALL = RobotsRules()
@@ -348,8 +304,11 @@ class _Crawler:
         self.options = options
         self.slots = asyncio.Semaphore(options.concurrency)
         self.hosts: dict[str, _Host] = {}
-        self.robots: dict[str, RobotsRules | str] = {}  # origin -> rules, or why robots.txt is unreachable
+        # origin -> rules, or (outcome, why) when robots.txt is unreachable or its address refused
+        self.robots: dict[str, RobotsRules | tuple[str, str]] = {}
         self.robots_locks: dict[str, asyncio.Lock] = {}
+        # An HTTP(S)_PROXY from the environment connects for us: check names before asking it.
+        self.proxied = not options.allow_private_addresses and any(_env_proxies(options).values())
 
     def host(self, url: str) -> _Host:
         name = (urlsplit(url).hostname or "").lower()
@@ -430,6 +389,8 @@ class _Crawler:
             try:
                 resp = await self._attempt(url, limit, html_only, truncate)
             except (httpx.HTTPError, httpx.InvalidURL) as exc:
+                if _caused_by(exc, AddressRefused):
+                    return _Response(url, outcome=ADDRESS_REFUSED, error=str(exc))
                 retry, why = self._fail(exc)
                 if not retry or last:
                     return _Response(url, outcome=FETCH_FAILED, error=why)
@@ -448,7 +409,7 @@ class _Crawler:
 
     # robots.txt ----------------------------------------------------------------------------------
 
-    async def robots_for(self, url: str) -> RobotsRules | str:
+    async def robots_for(self, url: str) -> RobotsRules | tuple[str, str]:
         parts = urlsplit(url)
         origin = f"{parts.scheme.lower()}://{parts.netloc.lower()}"
         got = self.robots.get(origin)
@@ -464,12 +425,14 @@ class _Crawler:
                     gate.delay = max(gate.delay, min(got.crawl_delay, self.options.max_crawl_delay))
         return got
 
-    async def _load_robots(self, origin: str) -> RobotsRules | str:
+    async def _load_robots(self, origin: str) -> RobotsRules | tuple[str, str]:
         current = origin + "/robots.txt"
-        for _ in range(ROBOTS_MAX_REDIRECTS + 1):
+        for hop in range(ROBOTS_MAX_REDIRECTS + 1):
             resp = await self.get(current, ROBOTS_MAX_BYTES, html_only=False, truncate=True)
             if resp.status is None:
-                return resp.error or "no response"
+                if resp.outcome == ADDRESS_REFUSED and hop == 0:  # the host itself is refused
+                    return ADDRESS_REFUSED, resp.error or "refused"
+                return FETCH_FAILED, resp.error or "no response"
             location = (resp.headers or httpx.Headers()).get("location")
             if resp.status in REDIRECT_CODES and location:
                 try:
@@ -481,7 +444,7 @@ class _Crawler:
                 return RobotsRules.parse((resp.body or b"").decode("utf-8", "replace"), self.options.robots_agent)
             if 400 <= resp.status < 500 and resp.status != 429:
                 return ALLOW_ALL  # RFC 9309 "unavailable": no rules
-            return f"HTTP {resp.status}"  # 5xx/429 "unreachable": assume complete disallow
+            return FETCH_FAILED, f"HTTP {resp.status}"  # 5xx/429 "unreachable": assume complete disallow
         return ALLOW_ALL  # too many redirects: treated as unavailable
 
     async def robots_block(self, url: str) -> tuple[str, str] | None:
@@ -489,14 +452,31 @@ class _Crawler:
         if self.options.robots_ignored(url):
             return None
         rules = await self.robots_for(url)
-        if isinstance(rules, str):
-            return FETCH_FAILED, f"robots.txt unreachable ({rules}); not crawling the host"
+        if isinstance(rules, tuple):
+            outcome, why = rules
+            if outcome == ADDRESS_REFUSED:
+                return rules
+            return FETCH_FAILED, f"robots.txt unreachable ({why}); not crawling the host"
         if not rules.allowed(url):
             origin = "{0.scheme}://{0.netloc}".format(urlsplit(url))
             return ROBOTS_DISALLOWED, f"robots.txt of {origin} disallows this URL for {self.options.robots_agent}"
         return None
 
     # one page ------------------------------------------------------------------------------------
+
+    async def address_refusal(self, url: str) -> str | None:
+        """Why ``url``'s host must not be asked for, before any request (the name, and what it resolves
+        to when a proxy will connect); direct connections are checked again at connect time."""
+        if self.options.allow_private_addresses:
+            return None
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        if not self.proxied:
+            return host_refusal(host)
+        with contextlib.suppress(ValueError):
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+            return await proxied_refusal(host, port, self.options.resolver)
+        return host_refusal(host)
 
     async def fetch_one(self, url: str) -> PageEntry:
         """Fetch ``url`` following redirects; never raises for a page problem."""
@@ -505,12 +485,14 @@ class _Crawler:
         seen = {_loop_key(url)}
         hops = 0
         while True:
+            if why := await self.address_refusal(current):
+                return PageEntry(url=url, outcome=ADDRESS_REFUSED, final_url=current, error=refusal_message(why))
             blocked = await self.robots_block(current)
             if blocked is not None:
                 return PageEntry(url=url, outcome=blocked[0], final_url=current, error=blocked[1])
             resp = await self.get(current, opts.max_bytes)
             if resp.status is None:
-                return PageEntry(url=url, outcome=FETCH_FAILED, final_url=current, error=resp.error)
+                return PageEntry(url=url, outcome=resp.outcome or FETCH_FAILED, final_url=current, error=resp.error)
             if resp.status not in REDIRECT_CODES:
                 return _page_entry(url, current, resp)
             location = (resp.headers or httpx.Headers()).get("location", "").strip()
@@ -590,6 +572,7 @@ def _plan(urls: Iterable[str], cache: PageCache, options: FetchOptions) -> tuple
         if entry is not None and not (
             (options.retry_failed and entry.transient)
             or (entry.outcome == ROBOTS_DISALLOWED and options.robots_ignored(url))  # e.g. --ignore-robots-for
+            or (entry.outcome == ADDRESS_REFUSED and options.allow_private_addresses)
         ):
             summary.skipped += 1
             continue
@@ -619,11 +602,12 @@ async def fetch_pages(
     # Biggest hosts first: they take longest under the per-host delay, so start them early.
     queue = deque(sorted(by_host.values(), key=len, reverse=True))
 
+    limits = httpx.Limits(max_connections=options.concurrency * 2, max_keepalive_connections=options.concurrency * 2)
     client = httpx.AsyncClient(
         headers={"User-Agent": options.user_agent, "Accept": ACCEPT},
         timeout=httpx.Timeout(options.page_timeout, connect=options.connect_timeout),
-        limits=httpx.Limits(max_connections=options.concurrency * 2,
-                            max_keepalive_connections=options.concurrency * 2),
+        transport=_guarded_transport(options, limits),
+        mounts=_env_proxy_mounts(options, limits),
         follow_redirects=False,
         trust_env=options.trust_env,
     )
@@ -656,6 +640,39 @@ async def fetch_pages(
         await _all(runner() for _ in range(min(len(queue), options.concurrency * 4)))
     summary.seconds = time.monotonic() - t0
     return summary
+
+
+def _guarded_transport(options: FetchOptions, limits: httpx.Limits) -> httpx.AsyncHTTPTransport:
+    """httpx's transport with every direct connection made through ``GuardedBackend`` (our resolver,
+    addresses checked unless ``allow_private_addresses``). httpx 0.28 has no network-backend
+    parameter, so its connection pool is replaced by the same pool built with our backend; the
+    rebinding test in tests/test_fetch.py fails if that stops taking effect."""
+    transport = httpx.AsyncHTTPTransport(limits=limits, trust_env=options.trust_env)
+    transport._pool = httpcore.AsyncConnectionPool(
+        ssl_context=httpx.create_ssl_context(trust_env=options.trust_env),
+        max_connections=limits.max_connections,
+        max_keepalive_connections=limits.max_keepalive_connections,
+        keepalive_expiry=limits.keepalive_expiry,
+        network_backend=GuardedBackend(options.resolver, check=not options.allow_private_addresses),
+    )
+    return transport
+
+
+def _env_proxies(options: FetchOptions) -> dict[str, str | None]:
+    """URL pattern -> proxy URL (None: no proxy) from HTTP(S)_PROXY / ALL_PROXY / NO_PROXY, with
+    ``trust_env``. httpx reads these itself only when it builds its own transport, so its reading
+    (its helper; httpx is pinned) is applied here; tests/test_fetch_addresses.py runs through a proxy."""
+    if not options.trust_env:
+        return {}
+    from httpx._utils import get_environment_proxies
+
+    return get_environment_proxies()
+
+
+def _env_proxy_mounts(options: FetchOptions, limits: httpx.Limits) -> dict[str, httpx.AsyncBaseTransport | None]:
+    """The environment's proxies as httpx mounts (None: the guarded direct transport)."""
+    return {pattern: None if url is None else httpx.AsyncHTTPTransport(proxy=url, limits=limits, trust_env=True)
+            for pattern, url in _env_proxies(options).items()}
 
 
 async def _all(coros: Iterable[Coroutine[Any, Any, None]]) -> None:

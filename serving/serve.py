@@ -2,8 +2,11 @@
 
 ``serve()`` is what ``linkq serve`` calls: it checks the model first (so a missing or stale model is
 a clear error, not a worker that never becomes ready), then runs ``bentoml serve
-serving.service:LinkQ`` from the repository root in a subprocess and waits for it. The service reads
-its settings from the environment, which ``serve()`` sets for it:
+serving.service:LinkQ`` from the repository root in a subprocess and waits for it. SIGTERM or SIGINT
+(Ctrl-C) to ``linkq serve`` stops the whole tree: the signal is passed on to the BentoML server,
+which stops its workers; whatever is still alive ``STOP_GRACE`` seconds later is killed. If
+``linkq serve`` itself is killed (SIGKILL), Linux sends the server SIGTERM (parent-death signal).
+The service reads its settings from the environment, which ``serve()`` sets for it:
 
 * ``LINKQ_MODEL`` / ``LINKQ_MODELS``: the model id (or folder) and where models live;
 * ``LINKQ_WORKERS``: worker processes, each loading the models once;
@@ -25,11 +28,15 @@ import signal
 import subprocess
 import sys
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
+from types import FrameType
 
 REPO = Path(__file__).resolve().parent.parent
 SERVICE = "serving.service:LinkQ"
 BENTO_MODEL_NAME = "linkq"
+STOP_GRACE = 20.0  # s the server gets to stop its workers after SIGTERM/SIGINT before the tree is killed
 
 _QUIET_ENV = {
     "HF_HUB_OFFLINE": "1",
@@ -84,29 +91,105 @@ def serve(
         raise ValueError(f"workers must be at least 1, got {workers}")
     if not os.environ.get("LINKQ_BENTO_MODEL"):
         check_model(model_id, models_dir)
-    proc = subprocess.Popen(serve_command(host, port), env=service_env(model_id, models_dir, workers), cwd=REPO)
+    # Its own session: a terminal's Ctrl-C reaches the server once, through us, not twice.
+    proc = subprocess.Popen(serve_command(host, port), env=service_env(model_id, models_dir, workers), cwd=REPO,
+                            start_new_session=True, preexec_fn=_parent_death_signal())
     stopping: list[int] = []
+    tree: dict[int, str] = {}
 
-    def stop(signum: int, frame: object) -> None:  # SIGTERM (kill, a supervisor): the server stops its workers
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        tree.update(_identified(descendants(proc.pid)))  # before they are orphaned and lose their parent link
+        with contextlib.suppress(ProcessLookupError):
+            proc.send_signal(signum if not stopping else signal.SIGKILL)  # a second signal: no more waiting
         stopping.append(signum)
-        proc.terminate()
 
+    # signal handlers can only be set from the main thread (a test or a host app may serve from another)
     in_main = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, stop) if in_main else None
+    previous = ({sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+                if in_main else {})
     try:
         code = proc.wait()
-    except KeyboardInterrupt:  # the terminal sent SIGINT to the server too; let it shut down
-        try:
-            code = proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            code = proc.wait()
-        return
     finally:
-        if in_main:
-            signal.signal(signal.SIGTERM, previous)
-    if code != 0 and not stopping:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if stopping or proc.poll() is None:
+            stop_tree(proc, tree)
+    if stopping:
+        return
+    if code != 0:
         raise RuntimeError(f"bentoml serve exited with status {code}")
+
+
+def _parent_death_signal() -> Callable[[], None] | None:
+    """A function for the child before exec that makes it get SIGTERM when ``linkq serve`` dies, even
+    by SIGKILL (Linux ``PR_SET_PDEATHSIG``); None elsewhere. libc is loaded here, in the parent, so
+    the child between fork and exec only makes one system call."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    return lambda: prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def descendants(root: int) -> list[int]:
+    """Pids of the processes under ``root`` (by parent pid in /proc; empty where there is no /proc)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            children.setdefault(ppid, []).append(int(stat.parent.name))
+    out, todo = [], list(children.get(root, []))
+    while todo:
+        out.append(pid := todo.pop())
+        todo.extend(children.get(pid, []))
+    return out
+
+
+def _stat(pid: int) -> list[str] | None:
+    """Fields of /proc/<pid>/stat after the command name (state first), or None if gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def _identified(pids: list[int]) -> dict[int, str]:
+    """pid -> start time (clock ticks since boot): tells a process from a later one given its pid."""
+    out = {}
+    for pid in pids:
+        if (fields := _stat(pid)) is not None:
+            out[pid] = fields[19]
+    return out
+
+
+def _alive(pid: int, started: str) -> bool:
+    """True while the process ``pid`` that started at ``started`` runs (a zombie counts as gone)."""
+    fields = _stat(pid)
+    return fields is not None and fields[19] == started and fields[0] not in ("Z", "X")
+
+
+def stop_tree(proc: subprocess.Popen, tree: dict[int, str], grace: float = STOP_GRACE) -> None:
+    """Wait up to ``grace`` seconds for ``proc`` and the processes in ``tree`` (pid -> start time,
+    plus ``proc``'s current descendants) to exit after a stop signal, then SIGKILL what is left."""
+    tree = {**tree, **_identified(descendants(proc.pid))}
+    deadline = time.monotonic() + grace
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        tree.update(_identified(descendants(proc.pid)))
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        proc.wait()
+    while any(_alive(p, t) for p, t in tree.items()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    for pid, started in tree.items():
+        if _alive(pid, started):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
 
 
 def import_model(model_id: str | None = None, models_dir: Path | None = None) -> str:

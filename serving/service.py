@@ -18,7 +18,7 @@ Endpoints:
   goes, so its memory does not grow with the number of rows.
 * ``GET /model``: the loaded model (id, schema version, embedding, thresholds, held-out metrics).
 * ``GET /livez``, ``/readyz`` (503 until the models are loaded), ``/metrics``; the OpenAPI document at
-  ``/docs.json`` and the interactive page at ``/``.
+  ``/docs.json`` and a plain page at ``/`` (no script; see ``serving.http_front``).
 
 Errors are JSON ``{"error": ..., "detail": ...}``: 400 for a body that is not valid JSON or does not
 match the schema (``detail`` names each field, e.g. ``["records", 3, "source_url"]``, and the
@@ -65,6 +65,7 @@ from starlette.routing import Route
 
 from features.records import MAX_HTML_BYTES
 from serving.exports import FORMATS, ExportFormatError
+from serving.http_front import index_page, quiet_client_errors
 
 if TYPE_CHECKING:
     from serving.scoring import Scorer
@@ -350,6 +351,7 @@ class LinkQ:
         self.queue: ScoringQueue | None = None
         self.load_error: str | None = None
         self._closed = False
+        quiet_client_errors()  # a 4xx is logged in one line, not with a traceback
         threading.Thread(target=self._load, name="linkq-load", daemon=True).start()
 
     def _load(self) -> None:
@@ -471,7 +473,8 @@ def error_response(status: int, error: str, detail: object = None, headers: dict
 
 
 # ------------------------------------------------------------------------------------------------
-# GET /model (BentoML APIs are POST-only, so it is a small mounted Starlette route)
+# GET /model (BentoML APIs are POST-only, so it is a small mounted Starlette route), and linkq's own
+# page at / in place of BentoML's, which loads a third-party tag manager
 
 
 async def _model_info(request: Request) -> Response:
@@ -481,7 +484,8 @@ async def _model_info(request: Request) -> Response:
     return JSONResponse(svc.describe())
 
 
-LinkQ.mount_asgi_app(Starlette(routes=[Route("/model", _model_info, methods=["GET"])]), path="/", name="model")
+LinkQ.mount_asgi_app(Starlette(routes=[Route("/model", _model_info, methods=["GET"]),
+                                       Route("/", index_page, methods=["GET"])]), path="/", name="model")
 
 
 # ------------------------------------------------------------------------------------------------

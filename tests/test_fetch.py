@@ -264,7 +264,8 @@ def fresh_server() -> Iterator[LocalServer]:
 
 def opts(**kw: object) -> FetchOptions:
     base: dict[str, object] = {"per_host_delay": 0.0, "retries": 2, "backoff": 0.01, "connect_timeout": 2.0,
-                               "page_timeout": 3.0, "trust_env": False, "concurrency": 4}
+                               "page_timeout": 3.0, "trust_env": False, "concurrency": 4,
+                               "allow_private_addresses": True}  # the test server is on loopback
     base.update(kw)
     return FetchOptions(**base)  # type: ignore[arg-type]
 
@@ -604,7 +605,8 @@ def test_killed_process_keeps_committed_pages(fresh_server: LocalServer, tmp_pat
         "import sys\n"
         "from serving.fetch import FetchOptions, fetch\n"
         f"urls = {urls!r}\n"
-        "opts = FetchOptions(per_host_delay=0.0, trust_env=False, retries=0, page_timeout=5.0)\n"
+        "opts = FetchOptions(per_host_delay=0.0, trust_env=False, retries=0, page_timeout=5.0,"
+        " allow_private_addresses=True)\n"
         f"fetch(urls, {str(path)!r}, opts, progress=lambda d, t: print(d, flush=True))\n"
     )
     proc = subprocess.Popen([sys.executable, "-c", code], cwd=REPO, stdout=subprocess.PIPE, text=True)
@@ -699,7 +701,7 @@ def test_cache_file_checks_pickling_and_concurrent_readers(tmp_path: Path) -> No
 def test_robots_rules() -> None:
     text = (
         "User-agent: *\nDisallow: /\n\n"
-        "User-agent: OtherBot\nUser-agent: LinkQ/0.1\nDisallow: /private\nAllow: /private/ok\n"
+        "User-agent: OtherBot\nUser-agent: LinkQ\nDisallow: /private\nAllow: /private/ok\n"
         "Disallow: /*.pdf$\nDisallow: /search?\nCrawl-delay: 2\nSitemap: https://x.example/s.xml\n"
         "Disallow:\n"
     )
