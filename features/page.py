@@ -67,6 +67,12 @@ VOCAB: dict[str, re.Pattern[str]] = {
         r"inhoud|artikel|articulo|articolo|artigo|testo|corpo|cuerpo|noticia|notizia|nachricht|beitrag|corps"
     ),
 }
+# Post metadata (byline, date, tags, categories): inside the article element but not its prose.
+# Placement-model evidence only (pm_cls_meta_depth), not a schema column.
+META_VOCAB = re.compile(
+    r"meta|byline|(^|[\s_-])tags?([\s_-]|$)|tagged|categor|author|posted|dateline|timestamp|kategorie|etiquet|"
+    r"schlagw|autor|auteur|rubri"
+)
 BOILER_VOCAB = ("nav", "header", "footer", "sidebar", "comment", "related", "share", "sponsor", "blogroll")
 BOILER_SET = frozenset(BOILER_VOCAB)
 # Text-bearing elements whose parents are scored to find the page's main block (see _main_block).
@@ -76,7 +82,7 @@ MIN_PARA_CHARS = 25  # non-link, non-whitespace characters for an element to cou
 # link model): the link against the page's main block, and resiliparse's main-content verdict.
 EXTRA_FEATURES: tuple[str, ...] = (
     "pm_in_main", "pm_in_article", "pm_up", "pm_down", "pm_text_dist", "pm_block_vs_main", "pm_ld_vs_main", "pm_main_ld",
-    "pm_main_share", "pm_page_ld", "pm_block_nonlink", "res_has_anchor", "res_has_context", "res_page_share",
+    "pm_main_share", "pm_page_ld", "pm_block_nonlink", "pm_cls_meta_depth", "res_has_anchor", "res_has_context", "res_page_share",
 )
 ROLE_TAGS = {"navigation": "nav", "banner": "header", "contentinfo": "footer", "complementary": "aside", "main": "article"}
 
@@ -137,6 +143,8 @@ def _element_evidence(el: etree._Element) -> tuple[set[str], set[str]]:
     vocab = {name for name, rx in VOCAB.items() if attrs and rx.search(attrs)} if attrs else set()
     if el.get("itemprop", "").lower() in ("articlebody", "text"):
         vocab.add("content")
+    if attrs and META_VOCAB.search(attrs):
+        vocab.add("meta")
     return tags, vocab
 
 
@@ -476,6 +484,7 @@ def parse_page(html: str, url: str) -> ParsedPage:
             "pm_main_share": m_chars / total if total else 0.0,
             "pm_page_ld": link_text_chars / total if total else 1.0,
             "pm_block_nonlink": float(block_chars - blk_link_chars),
+            "pm_cls_meta_depth": float(vocab_depth["meta"]) if "meta" in vocab_depth else np.nan,
             "res_has_anchor": float(bool(an) and f" {an} " in res_norm),
             "res_has_context": float(bool(an) and bool(left or right) and f" {window} " in res_norm),
         }

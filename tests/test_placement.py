@@ -24,7 +24,7 @@ def _link(page, key_start: str):
 
 def test_main_block_holds_the_article_link_not_the_social_bar(science_html) -> None:
     page = parse_page(science_html, SCIENCE_URL)
-    paper, social = _link(page, "nature.com/articles"), _link(page, "facebook.com/sciencealert")
+    paper, social = _link(page, "nature.com/articles"), _link(page, "facebook.com/ScienceAlert")
     assert paper.extra["pm_in_main"] == 1.0 and paper.extra["pm_down"] == 0.0 and paper.extra["pm_text_dist"] == 0.0
     assert social.extra["pm_in_main"] == 0.0 and social.extra["pm_down"] > 0
     assert paper.extra["res_has_anchor"] == 1.0  # resiliparse keeps the article's words

@@ -57,9 +57,8 @@ def dom_path(html: str, link_idx: int) -> tuple[str, str]:
     return "(link not found)", ""
 
 
-def worst(df: pd.DataFrame, top: int) -> pd.DataFrame:
+def worst(df: pd.DataFrame, top: int, thr: float) -> pd.DataFrame:
     """Per corpus: the ``top`` missed content links and the ``top`` boilerplate links taken for content."""
-    thr = main_threshold()
     parts = []
     for _, part in df.groupby("corpus"):
         fn = part[(part["y"] == 1) & (part["prob"] < thr)].nsmallest(top, "prob").assign(kind="missed")
@@ -68,9 +67,8 @@ def worst(df: pd.DataFrame, top: int) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-def error_classes(df: pd.DataFrame) -> pd.DataFrame:
-    """Counts of errors at the shipped threshold by coarse evidence class, per corpus."""
-    thr = main_threshold()
+def error_classes(df: pd.DataFrame, thr: float) -> pd.DataFrame:
+    """Counts of errors at threshold ``thr`` by coarse evidence class (first match), per corpus."""
     err = df[(df["y"] == 1) != (df["prob"] >= thr)].copy()
     err["kind"] = np.where(err["y"] == 1, "missed", "false_main")
     cls = np.select(
@@ -89,16 +87,20 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--build", type=Path, default=Path("data/build"))
     ap.add_argument("--top", type=int, default=8)
     ap.add_argument("--corpus", action="append", help="only these corpora (repeatable)")
+    ap.add_argument("--threshold", type=float, help="decision threshold (default: the shipped one)")
+    ap.add_argument("--table", type=Path, help="placement table (default: BUILD/placement_links.parquet)")
+    ap.add_argument("--oof", type=Path, help="out-of-fold predictions (default: BUILD/placement_oof.parquet)")
     args = ap.parse_args(argv)
-    table = pd.read_parquet(args.build / "placement_links.parquet")
-    oof = pd.read_parquet(args.build / "placement_oof.parquet").rename(columns={"placement_oof": "prob"})
+    thr = args.threshold if args.threshold is not None else main_threshold()
+    table = pd.read_parquet(args.table or args.build / "placement_links.parquet")
+    oof = pd.read_parquet(args.oof or args.build / "placement_oof.parquet").rename(columns={"placement_oof": "prob"})
     df = table.merge(oof, on=["corpus", "page_id", "link_idx"], how="inner")
     df["y"] = (df["label"] == "content").astype(int)
     if args.corpus:
         df = df[df["corpus"].isin(args.corpus)]
     with pd.option_context("display.width", 200, "display.max_columns", 20):
-        print(error_classes(df).to_string())
-    for _, r in worst(df, args.top).iterrows():
+        print(error_classes(df, thr).to_string())
+    for _, r in worst(df, args.top, thr).iterrows():
         path = page_file(args.shared / "corpora" / r["corpus"], r["corpus"], r["page_id"])
         with gzip.open(path) as fh:
             html = decode_html(fh.read())
