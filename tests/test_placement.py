@@ -52,6 +52,16 @@ def test_shipped_model_reads_its_features_and_threshold() -> None:
     assert np.all(np.diff(cal) > 0) and np.all((cal > 0) & (cal < 1))  # calibration keeps the ranking
 
 
+def test_single_thread_prediction_equals_lightgbm_default(science_html) -> None:
+    """PlacementModel.predict runs LightGBM on one thread (cheaper per page); same numbers."""
+    from features.placement import model_matrix
+
+    model = PlacementModel.load()
+    x = model_matrix(parse_page(science_html, SCIENCE_URL).links)
+    want = model.calibration.apply(model.booster.predict(x, validate_features=False))
+    assert np.array_equal(model.predict(x), want)
+
+
 def test_calibration_from_json() -> None:
     cal = Calibration.from_json('{"slope": 1.0, "intercept": 0.0, "threshold": 0.4}')
     assert cal.apply(np.array([0.3]))[0] == pytest.approx(0.3) and cal.threshold == 0.4

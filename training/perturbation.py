@@ -2,7 +2,8 @@
 paid, unrelated-commercial or boilerplate?
 
 Editorial links (gold ``content``, external, with anchor text) are taken in their own page and
-rewritten three ways, each in a copy of the page: ``sponsored`` (``rel="sponsored"`` on that
+rewritten three ways, each in a copy of the page (the original is the same page parsed and
+written back unchanged, so that only the rewrite differs): ``sponsored`` (``rel="sponsored"`` on that
 ``<a>``), ``money`` (its href pointed at an unrelated commercial site, its anchor an exact-match
 money keyword) and ``footer`` (the same ``<a>`` moved into the page footer, its words left in
 place as plain text). Every original and variant is scored by the shipped link model (``Scorer``
@@ -71,6 +72,8 @@ def rewrite(html: str, link_idx: int, kind: str, rng: random.Random) -> tuple[st
     if got is None:
         return None
     root, a = got
+    if kind == "original":  # the same serialisation as the variants, so only the rewrite differs
+        return _html(root), None
     if kind == "sponsored":
         a.set("rel", "sponsored")
         return _html(root), None
@@ -120,7 +123,7 @@ def pick_cases(pages: list[GoldPage], n: int, seed: int = 7) -> list[Case]:
         if len(cases) >= n or f"{gp.corpus}/{gp.page_id}" in seen:
             continue
         variants = {}
-        for kind in KINDS:
+        for kind in ("original", *KINDS):
             try:
                 got = rewrite(gp.html, gl.idx, kind, rng)
             except (ValueError, etree.ParserError):
@@ -129,10 +132,11 @@ def pick_cases(pages: list[GoldPage], n: int, seed: int = 7) -> list[Case]:
                 break
             new_html, href = got
             variants[kind] = (new_html, href or urljoin(gp.url, gl.href.strip()))
-        if len(variants) == len(KINDS):
+        if len(variants) == 1 + len(KINDS):
             seen.add(f"{gp.corpus}/{gp.page_id}")
+            original = variants.pop("original")[0]
             cases.append(Case(f"{gp.corpus}/{gp.page_id}", gp.url, urljoin(gp.url, gl.href.strip()), gl.anchor,
-                              gp.html, variants))
+                              original, variants))
     return cases
 
 
