@@ -85,7 +85,7 @@ def infer_site(raw: bytes) -> str | None:
     return None
 
 
-def _page_files(root: Path, corpus: str, pid: str) -> Path:
+def page_file(root: Path, corpus: str, pid: str) -> Path:
     if corpus == "scrapinghub-aeb":
         return root / "html" / f"{pid}.html.gz"
     if corpus == "cleaneval":
@@ -114,7 +114,7 @@ def iter_gold_pages(shared: Path, corpora: tuple[str, ...] = CORPORA) -> Iterato
             gt = json.loads((root / "ground-truth.json").read_text())
             urls.update({k: v["url"] for k, v in gt.items()})
         for pid in sorted(links):
-            path = _page_files(root, corpus, pid)
+            path = page_file(root, corpus, pid)
             if not path.exists():
                 continue
             with gzip.open(path) as fh:

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from features.page import parse_page
-from features.placement import DOM_FEATURES
+from features.page import EXTRA_FEATURES, parse_page
+from features.placement import DOM_FEATURES, MODEL_FEATURES
 from features.urls import registered_domain
 
 from .corpora import CORPORA, GoldPage, iter_gold_pages
@@ -51,21 +51,25 @@ def page_rows(gp: GoldPage) -> list[dict]:
                 "target_key": key,
                 "anchor": lk.anchor,
                 **{k: lk.dom[k] for k in DOM_FEATURES},
+                **{k: lk.extra[k] for k in EXTRA_FEATURES},
             }
         )
     return rows
 
 
 def build_placement_table(shared: Path, cache: Path, corpora: tuple[str, ...] = CORPORA, workers: int = 2) -> pd.DataFrame:
-    """The joined table, read from ``cache`` when present (delete it to rebuild)."""
+    """The joined table, read from ``cache`` when present with every placement feature (delete it
+    to rebuild after a change to ``features.page``)."""
     if cache.exists():
-        return pd.read_parquet(cache)
+        cached = pd.read_parquet(cache)
+        if all(k in cached.columns for k in MODEL_FEATURES):
+            return cached
     pages = iter_gold_pages(shared, corpora)
     with mp.get_context("fork").Pool(workers) as pool:
         chunks = pool.imap(page_rows, pages, chunksize=4)
         rows = [r for chunk in chunks for r in chunk]
     df = pd.DataFrame(rows)
-    for k in DOM_FEATURES:
+    for k in MODEL_FEATURES:
         df[k] = df[k].astype(np.float32)
     cache.parent.mkdir(parents=True, exist_ok=True)
     df.to_parquet(cache, index=False)
