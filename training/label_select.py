@@ -88,8 +88,8 @@ def select_rows(export: Path, out: Path, n: int, model: ModelArtifact, ctx: Feat
     if not records:
         raise LabelError(f"{export}: no row that could be labelled (every row is malformed or already labelled)")
     batch = extract_features(records, ctx, pages)  # the whole file: one profile, as when it is scored
-    ok = np.array([not s.startswith("error") for s in batch.status]) & \
-        (batch.frame["metric_lost"].to_numpy(dtype=np.float64) < 0.5)
+    lost = batch.frame["metric_lost"].to_numpy(dtype=np.float64) >= 0.5  # NaN: not known to be lost
+    ok = np.array([not s.startswith("error") for s in batch.status]) & ~lost
     idx = np.flatnonzero(ok)
     if len(idx) == 0:
         raise LabelError(f"{export}: every row is lost or cannot be scored")
