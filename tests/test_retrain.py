@@ -75,6 +75,13 @@ def write_ahrefs(path: Path, rows: list[dict[str, str]], labels: list[str] | Non
     return path
 
 
+@pytest.fixture(autouse=True)
+def _no_shared(tmp_path: Path, monkeypatch) -> None:
+    """Users have no ../shared: the promotion rule then checks the labels and the shipped floors only
+    (the panel floors are tested on their own below)."""
+    monkeypatch.setattr("training.promotion.DEFAULT_SHARED", tmp_path / "no-shared")
+
+
 @pytest.fixture()
 def models_dir(tmp_path: Path) -> Path:
     """A models folder holding the shipped model as the current one."""
@@ -252,3 +259,22 @@ def test_label_command_round_trip(tmp_path: Path, models_dir: Path) -> None:
     files, problems = read_labels([out])
     assert not problems and files[0].format == "ahrefs" and len(files[0].labelled) == 12
     assert {row.record["source_url"] for row in files[0].labelled.values()} == set(urls)
+
+
+
+def test_where_shared_exists_the_panel_floors_are_part_of_the_rule(tmp_path: Path, models_dir: Path,
+                                                                   monkeypatch) -> None:
+    from training import promotion
+
+    shared = tmp_path / "shared"  # the layout of ../shared/real-exports, with a small generated panel
+    (shared / "real-exports" / "ahrefs").mkdir(parents=True)
+    rows, truth = ahrefs_rows(16, 4, "aligned")
+    write_ahrefs(shared / "real-exports" / "ahrefs" / "site.csv", rows, None)
+    (shared / "real-exports" / "panel-labels.tsv").write_text(
+        "id\tlabel_a\tlabel_b\n" + "".join(f"ahrefs/site.csv:{i}\t{t}\t{t}\n" for i, t in enumerate(truth, 1)))
+    floors = tmp_path / "panel_floors.json"
+    floors.write_text(json.dumps({"at_least": {"roc_auc": 0.5}, "at_most": {"strong_called_weak": -1.0}}))
+    monkeypatch.setattr(promotion, "PANEL_FLOORS", floors)
+    problems = promotion.panel_problems(models_dir, "linkq-default-v2", shared)
+    assert len(problems) == 1 and problems[0].startswith("real-export panel floor: strong_called_weak")
+    assert promotion.panel_problems(models_dir, "linkq-default-v2", tmp_path / "no-shared") == []

@@ -7,7 +7,9 @@ A model becomes the default (``models/CURRENT``) only when:
    interval on the held-out labels is above 0 ("no change", "worse" and "too few labels" are refused; an
    evaluation against another model than the current one is refused: retrain to compare again);
 2. and its link model holds the built-in quality floors (``data/quality_floors.json``, the held-out
-   corpora metrics a model carries in ``metadata.metrics.test``) when that file exists.
+   corpora metrics a model carries in ``metadata.metrics.test``) when that file exists;
+3. and, where ``../shared`` exists (developers and CI, never users) and ``data/panel_floors.json`` is
+   pinned, the real-export panel of ``make eval`` scored with the model holds those floors.
 
 A model without a user-label evaluation (trained on the corpora) is held to the floors alone. ``force``
 promotes anyway and is recorded in the model's metadata (``promotions``: when, forced, what it overrode).
@@ -24,7 +26,10 @@ from features.artifact import CURRENT_FILE, load_model, resolve_model_dir, set_c
 from .floors import check_metrics
 from .retrain import record_promotion
 
-DEFAULT_FLOORS = Path(__file__).resolve().parent.parent / "data" / "quality_floors.json"
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_FLOORS = ROOT / "data" / "quality_floors.json"
+PANEL_FLOORS = ROOT / "data" / "panel_floors.json"
+DEFAULT_SHARED = ROOT.parent / "shared"  # ../shared: present for developers and CI only
 
 
 class PromotionRefused(RuntimeError):
@@ -62,7 +67,25 @@ def check(models_dir: Path, model_id: str, floors: Path | None = DEFAULT_FLOORS)
                                 f"{current} (interval of the gain above 0) is promoted")
     if floors is not None and Path(floors).is_file():
         out.problems += [f"quality floor: {p}" for p in check_metrics(Path(floors), meta.get("metrics", {}).get("test", {}))]
+    out.problems += panel_problems(models_dir, folder.name)
     return out
+
+
+def panel_problems(models_dir: Path, model_id: str, shared: Path | None = None) -> list[str]:
+    """The real-export panel floors the model misses (``make eval``'s evaluation, scored with this
+    model); nothing to check without ``../shared`` or without pinned panel floors."""
+    import json
+    import sys
+
+    shared = DEFAULT_SHARED if shared is None else shared
+    if not (shared / "real-exports" / "panel-labels.tsv").is_file() or not PANEL_FLOORS.is_file():
+        return []
+    from .eval_panel import check_floors, evaluate, summarise
+
+    linkq = str(Path(sys.executable).parent / "linkq")
+    rows = evaluate(shared / "real-exports", linkq, ["--model", model_id, "--models-dir", str(models_dir)])
+    res = summarise(rows)
+    return [f"real-export panel floor: {p}" for p in check_floors(res, json.loads(PANEL_FLOORS.read_text()))]
 
 
 def promote(models_dir: Path, model_id: str, force: bool = False, floors: Path | None = DEFAULT_FLOORS,
