@@ -10,7 +10,9 @@ On the agreed rows (strong = 1, weak + risky = 0, neutral unused for the weights
 - few labels: 30, 60, 120 labelled rows drawn at random (neutral included, as a user labelling rows
   would get them) from the other three sites, 10 draws each, the same pooled comparison per draw;
 - what ``linkq train`` itself says with all four files as labels (cross-validation by referring domain);
-- the sensitivity to the prior strength (fixed at ``PRIOR_STRENGTH`` before this was run).
+- the sensitivity to the prior strength (fixed at ``PRIOR_STRENGTH`` before this was run);
+- all of it again on the files without their authority and traffic columns (``without_metric_columns``:
+  what a user with a metric-less export, e.g. Search Console, would get).
 
 Every row is featurised once through the scoring path (``ModelArtifact.worth``), each file as one profile.
 
@@ -23,6 +25,7 @@ import argparse
 import csv
 import json
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +40,8 @@ from .retrain import (
     factor_design,
     featurise_labels,
     fit_weights,
+    folds_by_domain,
+    out_of_fold,
     predict,
     prior_of,
     roc_auc,
@@ -46,17 +51,24 @@ SIZES = (30, 60, 120)
 DRAWS = 10
 
 
-def panel_files(root: Path) -> tuple[list[LabelFile], list[Problem]]:
-    """The four exports as label files carrying the panel's agreed labels (id FILE:N = N-th data row)."""
+def panel_files(root: Path, bare: Path | None = None) -> tuple[list[LabelFile], list[Problem]]:
+    """The four exports as label files carrying the panel's agreed labels (id FILE:N = N-th data row);
+    with ``bare`` (a temporary folder), the files without their authority and traffic columns."""
     from features.urls import registered_domain
+
+    from .eval_panel import drop_metrics
 
     panel = list(csv.DictReader((root / "panel-labels.tsv").open(encoding="utf-8"), delimiter="\t"))
     agreed = {r["id"]: r["label_a"] for r in panel if r["label_a"] == r["label_b"]}
     files: list[LabelFile] = []
     problems: list[Problem] = []
     for name in sorted({i.rsplit(":", 1)[0] for i in agreed}):
-        fmt, _, rows = _rows(root / name)
-        lf = LabelFile(path=root / name, kind="panel", format=fmt)
+        path = root / name
+        if bare is not None:
+            path = bare / name.replace("/", "_")
+            drop_metrics(root / name, path)
+        fmt, _, rows = _rows(path)
+        lf = LabelFile(path=path, kind="panel", format=fmt)
         for n, (line, _, rec, error) in enumerate(rows, start=1):
             value = agreed.get(f"{name}:{n}")
             if rec is None or not rec.get("source_url") or not rec.get("target_url"):
@@ -83,13 +95,43 @@ def _pooled(y: np.ndarray, new: np.ndarray, old: np.ndarray, dom: np.ndarray, n_
             "gain_ci95": [round(lo, 4), round(hi, 4)]}
 
 
-def run(shared: Path, model_id: str, n_boot: int, seed: int = 0) -> dict:
+def verdict_shares(x: np.ndarray, y: np.ndarray, has: np.ndarray, site: np.ndarray, sites: list[str],
+                   domains: np.ndarray, prior, pooled: np.ndarray, ship_scores: np.ndarray, shipped) -> dict:
+    """Share of strong labels called weak and of weak+risky labels called weak on the held-out sites:
+    the retrained model with thresholds picked (as ``linkq train`` does) on out-of-fold scores of the
+    three training sites, the shipped model with its own thresholds."""
+    from .fit import pick_thresholds
+
+    weak_t = np.full(len(y), np.nan)
+    strong_t = np.full(len(y), np.nan)
+    picked = {}
+    for s in sites:
+        tr = has & (site != s)
+        folds = folds_by_domain(y[tr], domains[tr])
+        oof = out_of_fold(x[tr], y[tr], folds, prior, PRIOR_STRENGTH)
+        st, wt = pick_thresholds(oof, y[tr].astype(int), 0.95)
+        weak_t[site == s], strong_t[site == s] = wt, st
+        picked[s] = {"strong": round(float(st), 3), "weak": round(float(wt), 3)}
+
+    def shares(score: np.ndarray, weak: np.ndarray, strong: np.ndarray) -> dict:
+        pos, neg = has & (y == 1), has & (y == 0)
+        return {"strong_called_weak": round(float((score[pos] < weak[pos]).mean()), 3),
+                "weak_or_risky_called_weak": round(float((score[neg] < weak[neg]).mean()), 3),
+                "strong_called_strong": round(float((score[pos] >= strong[pos]).mean()), 3),
+                "weak_or_risky_called_strong": round(float((score[neg] >= strong[neg]).mean()), 3)}
+
+    n = len(y)
+    return {"retrained": shares(pooled, weak_t, strong_t), "retrained_thresholds_per_held_out_site": picked,
+            "shipped": shares(ship_scores, np.full(n, shipped.weak_threshold), np.full(n, shipped.strong_threshold))}
+
+
+def run(shared: Path, model_id: str, n_boot: int, seed: int = 0, bare: Path | None = None) -> dict:
     from features.pipeline import load_context
 
     root = shared / "real-exports"
     shipped = load_model(resolve_model_dir(default_models_dir(), model_id))
     prior = prior_of(shipped)
-    files, problems = panel_files(root)
+    files, problems = panel_files(root, bare)
     table = featurise_labels(files, load_context(shipped.embedding), None, problems)
     x = factor_design(shipped, table)
     ship_scores, _, _ = shipped.worth(table.frame, table.with_page)
@@ -114,6 +156,8 @@ def run(shared: Path, model_id: str, n_boot: int, seed: int = 0) -> dict:
 
     ev = has
     pooled = loso(PRIOR_STRENGTH)
+    out["verdicts_leave_one_site_out"] = verdict_shares(x, y, has, site, sites, table.domains, prior, pooled,
+                                                        ship_scores, shipped)
     out["leave_one_site_out"] = _pooled(y[ev], pooled[ev], ship_scores[ev], table.domains[ev], n_boot, seed)
     out["leave_one_site_out"]["per_site_roc_auc"] = {
         s: {"retrained": round(roc_auc(y[ev & (site == s)], pooled[ev & (site == s)]), 3),
@@ -166,9 +210,12 @@ def main(argv: list[str] | None = None) -> None:
     if not (args.shared / "real-exports" / "panel-labels.tsv").is_file():
         sys.exit(f"{args.shared}/real-exports/panel-labels.tsv not found: this evaluation needs ../shared")
     res = run(args.shared, args.model, args.boot)
+    with tempfile.TemporaryDirectory(prefix="linkq-retrain-") as tmp:
+        res["without_metric_columns"] = run(args.shared, args.model, args.boot, bare=Path(tmp))
     slim = json.loads(json.dumps(res))
-    for v in slim["few_labels"].values():
-        v.pop("draws")
+    for part in (slim, slim["without_metric_columns"]):
+        for v in part["few_labels"].values():
+            v.pop("draws")
     print(json.dumps(slim, indent=2))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
