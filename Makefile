@@ -31,9 +31,11 @@ test: venv
 lint: venv
 	$(BIN)/ruff check .
 
-# Rebuild everything derived from ../shared: the placement model (deterministic, shipped in
+# Rebuild everything derived from ../shared: the source-knowledge lists (Majestic top 15k, Wikipedia
+# reliability; shipped in features/resources with ATTRIBUTION.md), the placement model (deterministic, shipped in
 # features/resources) with its out-of-fold predictions, then the labelled training table.
 data: venv
+	$(BIN)/python -m training.build_domain_resources --shared $(SHARED)
 	$(BIN)/python -m training.train_placement --shared $(SHARED)
 	$(BIN)/python -m training.build_dataset --shared $(SHARED) --out data/build
 

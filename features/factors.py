@@ -42,7 +42,8 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "patterns": 1.5,
 }
 DEFAULT_BIAS = 0.0
-PAGE_PLACEMENT_WEIGHT = 2.5  # with the page, where the link sits is measured, not read off a tool flag
+PAGE_PLACEMENT_WEIGHT = 2.5
+NETWORK_DOMAINS = 5  # referring domains sharing one short generated page path: a network, not chance  # with the page, where the link sits is measured, not read off a tool flag
 
 
 @dataclass(frozen=True)
@@ -187,6 +188,7 @@ def factor_values(cols: Mapping[str, np.ndarray], n: int, with_page: np.ndarray,
     outbound = np.where(_known(c("page_ext_links")), np.log10(1.0 + c("page_ext_links")), c("metric_log_outbound"))
     out["source"] = _sum_known([
         _flag(c("src_kind_generated"), -1.0),
+        _flag(c("src_kind_doorway"), -1.0),
         _flag(c("src_kind_directory"), -0.6),
         _flag(c("src_kind_ugc"), -0.5),
         _flag(c("src_kind_syndication"), -0.4),
@@ -195,14 +197,12 @@ def factor_values(cols: Mapping[str, np.ndarray], n: int, with_page: np.ndarray,
         np.where(c("metric_spam_score") >= 60, -1.0, np.nan),
         np.where(_known(outbound), np.clip(-(outbound - 2.0) / 1.0, -1.0, 0.2), np.nan),
         _flag(c("metric_http_ok"), np.nan, -0.5),
-        np.where(c("src_title_domain_overlap") == 0.0, -0.1, np.nan),
     ], n)
 
-    # patterns across the profile: the same page template or title on many referring domains
-    path = c("prof_path_domains")
-    title = c("prof_title_domains")
-    net = np.fmax(path, title)
-    out["patterns"] = np.where(_known(net), np.where(net >= 3, -np.clip((net - 1.0) / 4.0, 0.0, 1.0), 0.0), np.nan)
+    # patterns across the profile: the same short generated page path on many referring domains
+    net = c("prof_template_domains")
+    out["patterns"] = np.where(_known(net), np.where(net >= NETWORK_DOMAINS, -np.clip(net / 10.0, 0.5, 1.0), 0.0),
+                               np.nan)
     return out
 
 

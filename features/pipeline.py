@@ -11,6 +11,7 @@ status ``error: ...`` for that row; it never stops the batch.
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -24,11 +25,14 @@ from .page import ParsedPage, parse_page
 from .page_signals import metric_features, page_features, url_features
 from .pages import NoPages, PageError, PageSource
 from .placement import PlacementModel, best_link, place_page
+from .profile import ProfileStats, profile_of
 from .records import MAX_HTML_BYTES, LinkRecord, RecordError, parse_record
 from .rel import rel_features
 from .schema import NUMERIC_INDEX, empty_frame, frame_from_block, frame_from_rows
+from .source_kind import SourceKinds
+from .source_knowledge import SourceKnowledge
 from .topical import TopicalTexts, target_text, topical_columns
-from .urls import url_key
+from .urls import host_of, url_key
 
 STATUS_OK = "ok"
 STATUS_NO_PAGE = "ok_without_page"
@@ -46,6 +50,8 @@ class FeatureContext:
     embedder: Embedder
     placement: PlacementModel | None
     lists: DomainLists
+    kinds: SourceKinds | None = None  # the kind of the linking page (None: not known to this context)
+    knowledge: SourceKnowledge | None = None  # established-site and reliability priors
     max_html_bytes: int = MAX_HTML_BYTES
     pages_parsed: int = 0  # counter for tests and benchmarks
     brands: tuple[str, ...] = ()  # the user's brand names (normalised words), --brand
@@ -55,10 +61,13 @@ class FeatureContext:
 def load_context(embedding: str = DEFAULT_EMBEDDING, embedder: Embedder | None = None) -> FeatureContext:
     """Load the embedding model, the shipped placement model and the domain lists."""
     emb = embedder if embedder is not None else load_embedder(embedding)
+    kinds = SourceKinds.load()
     return FeatureContext(
         embedder=emb if isinstance(emb, CachedEmbedder) else CachedEmbedder(emb),
         placement=PlacementModel.load(),
         lists=DomainLists.load(),
+        kinds=kinds,
+        knowledge=SourceKnowledge.load(kinds),
     )
 
 
@@ -85,16 +94,27 @@ def _page_key(rec: LinkRecord, html: str, hashes: dict[int, tuple[str, str]]) ->
     return rec.source_url + "\x00" + got[1]
 
 
+def profile_view(rec: LinkRecord) -> dict[str, object]:
+    """The fields of a record that the profile counts (``features.profile``), as a flat mapping."""
+    m = rec.metrics
+    return {"source_url": rec.source_url, "source_title": rec.source_title, "anchor_text": rec.anchor_text,
+            "page_authority": m.page_authority, "domain_authority": m.domain_authority, "traffic": m.traffic,
+            "outbound_links": m.outbound_links}
+
+
 def extract_features(
     records: Sequence[Mapping[str, object] | LinkRecord],
     ctx: FeatureContext,
     pages: PageSource | None = None,
     use_pages: bool = True,
+    profile: ProfileStats | None = None,
 ) -> FeatureBatch:
     """Features for ``records`` (raw mappings or LinkRecords), in input order.
 
     ``use_pages=False`` ignores any HTML (export-only mode), which training uses
-    to teach the model what a row without its page looks like.
+    to teach the model what a row without its page looks like. ``profile``: the patterns of the
+    whole export these records belong to (built by a pass over the file, see ``features.profile``);
+    without it the batch itself is the profile (one HTTP request, one labels file).
     """
     pages = pages or NoPages()
     n = len(records)
@@ -106,13 +126,22 @@ def extract_features(
     parsed: dict[str, ParsedPage | str] = {}  # page key -> page or error message
     hashes: dict[int, tuple[str, str]] = {}  # id(html str) -> (the str, its content hash)
 
+    parsed_records: list[LinkRecord | None] = [None] * n
     for i, raw in enumerate(records):
         rec = raw if isinstance(raw, LinkRecord) else parse_record(raw, ctx.max_html_bytes)
         if isinstance(rec, RecordError):
             status[i] = f"error: {rec.message}"
             continue
+        parsed_records[i] = rec
+    if profile is None:
+        profile = profile_of(profile_view(r) for r in parsed_records if r is not None)
+
+    for i, rec in enumerate(parsed_records):
+        if rec is None:
+            continue
         try:
             row, ev, st, texts = _one(rec, ctx, pages, parsed, hashes, use_pages)
+            row.update(profile.features(profile_view(rec)))
         except PageProblem as exc:
             status[i] = f"error: {exc}"
             continue
@@ -134,6 +163,35 @@ def extract_features(
             else:
                 block[at, NUMERIC_INDEX[name]] = values
     return FeatureBatch(frame=frame_from_block(block, zone, pd.RangeIndex(n)), status=status, evidence=evidence)
+
+
+# Kinds of linking page (features.source_kind) by what they say about a link's worth.
+GENERATED_KINDS = frozenset({"domain_stats", "link_list", "url_share", "parked", "search"})
+UGC_KINDS = frozenset({"profile", "forum", "comment", "qa", "social", "link_in_bio", "ugc_platform"})
+SYNDICATION_KINDS = frozenset({"syndication", "feed"})
+
+
+def source_features(source_url: str, title: str | None, anchor: str | None, kinds: SourceKinds,
+                    knowledge: SourceKnowledge, ev: dict[str, object]) -> dict[str, float]:
+    """What kind of page links, and what the shipped lists know of its site (see the schema's
+    ``source`` group). A platform user's space gets no rank or reliability of its platform."""
+    sk = kinds.classify(source_url, title or "", anchor or "")
+    prior = knowledge.lookup(host_of(source_url))
+    kind = sk.kind
+    user_space = sk.user_space or prior.platform
+    if kind:
+        ev["source_kind"] = f"{kind.replace('_', ' ')} ({sk.evidence})" if sk.evidence else kind.replace("_", " ")
+    rank = prior.majestic_rank
+    return {
+        "src_kind_generated": float(kind in GENERATED_KINDS),
+        "src_kind_doorway": float(kind == "hacked_doorway"),
+        "src_kind_directory": float(kind == "directory"),
+        "src_kind_ugc": float(kind in UGC_KINDS),
+        "src_kind_syndication": float(kind in SYNDICATION_KINDS),
+        "src_platform_user": float(user_space),
+        "src_majestic_rank": math.log10(rank) if rank == rank and rank > 0 and not user_space else math.nan,
+        "src_wiki_reliability": prior.wiki_reliability if not user_space else math.nan,
+    }
 
 
 def _one(
@@ -210,6 +268,8 @@ def _one(
     row.update(rel_features(rel))
     title = rec.source_title if rec.source_title is not None else (page.title if page else None)
     row.update(url_features(rec.source_url, rec.target_url, title, ctx.lists))
+    if ctx.kinds is not None and ctx.knowledge is not None:
+        row.update(source_features(rec.source_url, title, anchor or image_alt, ctx.kinds, ctx.knowledge, ev))
     row.update(metric_features(rec.metrics))
     if rec.metrics.tool:
         ev["tool"] = rec.metrics.tool

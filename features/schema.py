@@ -191,9 +191,6 @@ FEATURES: tuple[FeatureSpec, ...] = (
        "log10 of the source site's Majestic Million rank (an established, widely linked site; NaN if not listed)"),
     _f("src_wiki_reliability", "source",
        "Wikipedia editors' reliability of the source site (+1 reliable, 0 no consensus, -1 unreliable)"),
-    _f("src_title_domain_overlap", "source",
-       "share of the source domain name's words found in its page title (low: a repurposed domain)",
-       ("source_url", "source_title")),
     # --- the export's own columns, each on its tool's scale (see features.records.METRIC_FIELDS)
     _m("metric_domain_authority", "the tool's domain authority of the source (Ahrefs DR, Moz DA, Semrush AS; 0-100)",
        "domain_authority"),
@@ -218,12 +215,17 @@ FEATURES: tuple[FeatureSpec, ...] = (
     _m("metric_lost", "the tool lists the link as lost or deleted", "lost"),
     # --- patterns across the export (the other rows of the same profile)
     _f("prof_domain_rows", "profile", "rows of this export from the same referring domain (site-wide runs)"),
+    _f("prof_domain_share", "profile", "share of this export's rows from the same referring domain"),
     _f("prof_path_domains", "profile",
        "referring domains of this export whose page has the same path template (a generated network)"),
+    _f("prof_template_domains", "profile",
+       "referring domains of this export whose page has the same short generated path (/domain-list-7)"),
     _f("prof_title_domains", "profile",
        "referring domains of this export whose page has the same title (a generated network)",
        ("source_title",)),
     _f("prof_anchor_domains", "profile", "referring domains of this export using the same anchor",
+       ("anchor_text",)),
+    _f("prof_anchor_share", "profile", "share of this export's referring domains using the same anchor",
        ("anchor_text",)),
     _f("prof_page_authority_pct", "profile", "page authority's rank among this export's links (0 lowest, 1 highest)",
        ("metrics.page_authority",)),
@@ -233,6 +235,9 @@ FEATURES: tuple[FeatureSpec, ...] = (
        ("metrics.traffic",)),
     _f("prof_outbound_pct", "profile", "outbound links' rank among this export's links (0 fewest, 1 most)",
        ("metrics.outbound_links",)),
+    _f("prof_domain_topic_mismatch", "profile",
+       "no word of the page title in the source's domain name, nor the reverse (a repurposed domain?)",
+       ("source_title",)),
 )
 
 FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in FEATURES)

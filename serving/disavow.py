@@ -3,9 +3,12 @@
 Google's own guidance (see /work/shared/docs/disavow-format.md) is that disavow is for paid links and
 link schemes, not for every low-quality link: it ignores most spam by itself. So a link is a candidate
 only when the model scored it **weak** *and* it carries **manipulation signals** (the ``flags`` column,
-or the ``--explain`` feature columns of older files: paid, spam-listed source, money anchor, site-wide,
-high tool spam score, spam vocabulary). A weak nofollow forum link without flags is worthless, not
-risky, and is never listed. ``spam_target`` is not counted: it describes the user's own site.
+or the ``--explain`` feature columns of older files: paid, spam-listed source, money or spam-keyword
+anchor, the tool's spam verdict, a generated network, a doorway page, spam vocabulary) *and* its
+evidence is **live and followed**: a lost link, and a nofollow, ugc or sponsored one, passes nothing,
+so it is never listed (a link whose rel the file does not give counts as followed). A weak nofollow forum link without
+flags is worthless, not risky, and is never listed. ``spam_target`` is not counted: it describes the
+user's own site.
 
 ``min_risk`` is the minimum number of *distinct* manipulation signals a weak link must carry (default 1;
 2 keeps only links where two independent signals agree, e.g. paid + money anchor).
@@ -13,9 +16,12 @@ risky, and is never listed. ``spam_target`` is not counted: it describes the use
 Rules for the file:
 
 * ``level="domain"``: one ``domain:`` line per referring site (registered domain, IDNA/punycode, private
-  suffixes such as blogspot.com kept apart). A site that also sends strong or review links, or that
-  has a subdomain or page on the allow-list, or that is an IP address, is listed by URL instead, so
-  good links are never disavowed with it. ``level="url"``: one line per linking page URL.
+  suffixes such as blogspot.com kept apart) when its rows justify it: a flag that speaks of the whole
+  site (spam-listed, the tool's spam verdict or score, a generated network, spam vocabulary) or two or
+  more risky links. A site with one risky link and nothing against the site itself (a keyword anchor
+  in one forum post), that also sends strong or review links, that has a subdomain or page on the
+  allow-list, or that is an IP address, is listed by URL instead, so good links are never disavowed
+  with it. ``level="url"``: one line per linking page URL.
 * URLs are written with the host in punycode and non-ASCII/space characters percent-encoded; a
   candidate URL over 2,048 characters is **skipped** (and counted), because one such line makes Google
   reject the whole file. An over-long URL in the user's *existing* file is refused (we do not drop
@@ -45,6 +51,7 @@ from features.urls import host_of, url_key
 from serving.report import (
     FLAG_TEXT,
     ScoredFileError,
+    ScoredLink,
     display_host,
     host_to_ascii,
     is_risky,
@@ -286,6 +293,19 @@ def _read_existing(path: Path, allow: AllowList) -> _Existing:
 # building
 
 
+# Flags that speak against the whole referring site, not only the one page (see the module docstring).
+SITE_FLAGS = frozenset({"spam_source", "tool_spam", "tool_spam_score", "network", "spam_vocabulary"})
+PASSES_NOTHING = frozenset({"nofollow", "ugc", "sponsored"})
+
+
+def live_and_followed(link: ScoredLink) -> bool:
+    """False when the file says the link passes nothing: lost, or rel nofollow, ugc or sponsored (a
+    link whose rel the file does not give is taken as followed: nothing says otherwise)."""
+    if link.status == "lost":
+        return False
+    return link.rel is None or not (set(link.rel.split()) & PASSES_NOTHING)
+
+
 @dataclass
 class _Site:
     links: int = 0
@@ -330,6 +350,7 @@ def build_disavow(
     sites: dict[str, _Site] = defaultdict(_Site)
     good_sites: set[str] = set()
     candidates = 0
+    passes_nothing = 0  # risky links that are lost, nofollow, ugc or sponsored
     file_model: str | None = None
     try:
         with open_scored(scored_path) as (_, links):
@@ -343,6 +364,9 @@ def build_disavow(
                 if link.verdict in ("strong", "review"):
                     good_sites.add(site)
                 if not is_risky(link, min_risk):
+                    continue
+                if not live_and_followed(link):
+                    passes_nothing += 1
                     continue
                 candidates += 1
                 flags = set(risk_flags_of(link))
@@ -380,6 +404,8 @@ def build_disavow(
                 reason = "also sends strong or review links: only its risky pages are listed"
             elif allow_list.inside(site):
                 reason = "a subdomain or page of it is on the allow-list: only its risky pages are listed"
+            elif s.links < 2 and not (set(s.flags) & SITE_FLAGS):
+                reason = "one risky link and nothing against the site itself: listed by URL"
             if reason is None:
                 if existing.covers_domain(site):
                     already += 1
@@ -473,6 +499,7 @@ def build_disavow(
         "min_risk": min_risk,
         "model_id": model_id,
         "candidate_links": candidates,
+        "skipped_not_live_or_followed": passes_nothing,
         "candidate_sites": len(sites),
         "domains_added": n_domains,
         "urls_added": n_urls,

@@ -205,16 +205,11 @@ def factor_phrase(name: str, get: Mapping[str, object], ev: Mapping[str, object]
             bits.append("the page did not answer 2xx to the tool")
         return ", ".join(bits) or None
     if name == "patterns":
-        path, title = v("prof_path_domains"), v("prof_title_domains")
-        bits = []
-        if path >= 3:
-            bits.append(f"the same page path on {path:.0f} referring domains of this export")
-        if title >= 3:
-            bits.append(f"the same page title on {title:.0f} referring domains of this export")
-        if bits:
-            return ", ".join(bits)
-        if _known(path) or _known(title):
-            return "no repeated template across this export"
+        net = v("prof_template_domains")
+        if net >= 5:
+            return f"the same generated page path on {net:.0f} referring domains of this export (a network)"
+        if _known(net):
+            return "no generated page path repeated across this export"
         return None
     return None
 

@@ -42,6 +42,7 @@ from features.html_text import norm_text
 from features.recordio import write_text_atomic
 from features.urls import host_of, url_key
 from serving.exports import ExportFormatError, ExportInfo, ExportRow, read_export
+from serving.result_fields import FLAG_RULES, FLAG_WORDS
 
 __all__ = [
     "ANCHOR_CLASSES",
@@ -92,15 +93,7 @@ MAX_CHART_MONTHS = 120
 
 # Flags that describe the target (the user's own site), not the linking page: never a reason to disavow it.
 NON_SOURCE_FLAGS = frozenset({"spam_target"})
-FLAG_TEXT = {
-    "paid": "paid placement (rel=sponsored)",
-    "spam_source": "linking site is on a spam list",
-    "spam_target": "target site is on a spam list",
-    "money_anchor": "exact-match money anchor",
-    "sitewide": "site-wide link",
-    "tool_spam_score": "high spam score from the SEO tool",
-    "spam_vocabulary": "spam vocabulary on the linking page",
-}
+FLAG_TEXT = {**FLAG_WORDS, "sitewide": "site-wide link (files scored by linkq before 0.2)"}
 ZONE_ORDER = ("main_content", "comments", "navigation", "header", "footer", "sidebar", "link_list", "not_found",
               "unknown")
 ZONE_LABELS = {
@@ -321,10 +314,7 @@ def open_scored(path: Path) -> Iterator[tuple[ExportInfo, Iterator[ScoredLink]]]
 def _flag_rules(columns: Sequence[str]) -> tuple[tuple[str, str, float], ...]:
     if not any(c in columns for c in _FLAG_FEATURES):
         return ()
-    # Imported only for --explain files: serving.scoring loads the feature pipeline (slow to import).
-    from serving.scoring import FLAG_RULES
-
-    return FLAG_RULES
+    return tuple(rule[:3] for rule in FLAG_RULES)
 
 
 def _links(info: ExportInfo, chunks: Iterator[list[ExportRow]]) -> Iterator[ScoredLink]:
@@ -361,7 +351,7 @@ def _link(
         score = None
     status = _text(o.get("status")) or ("scored" if verdict_or_none else "not scored")
     flags = [f.lower() for f in _split_list(o.get("flags"))]
-    for name, feature, at_least, _words in rules:
+    for name, feature, at_least in rules:
         v = _float(o.get(feature))
         if v is not None and v >= at_least:
             flags.append(name)

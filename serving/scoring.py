@@ -29,23 +29,7 @@ from features.records import LinkRecord
 from features.schema import FEATURE_NAMES, NUMERIC_NAMES
 
 from .reasons import factor_reasons_batch
-from .result_fields import RESULT_FIELDS  # noqa: F401 - re-exported for callers of this module
-
-# Manipulation signals: what makes a link *risky* (a disavow candidate) rather than merely worthless.
-# (flag name, feature, at least, words of the reason)
-FLAG_RULES: tuple[tuple[str, str, float, str], ...] = (
-    ("paid", "rel_sponsored", 1.0, "marked rel=sponsored: a paid link"),
-    ("spam_source", "src_spam_listed", 1.0, "the source domain is on a public spam list"),
-    ("spam_target", "tgt_spam_listed", 1.0, "the target domain is on a public spam list"),
-    ("money_anchor", "anchor_overoptimised", 1.0, "an exact-match money-keyword anchor"),
-    ("spam_anchor", "anchor_commercial_unrelated", 1.0, "a spam-niche keyword anchor unrelated to the target"),
-    ("tool_spam", "metric_tool_spam", 1.0, "the SEO tool marks the source as spam"),
-    ("tool_spam_score", "metric_spam_score", 60.0, "the SEO tool's spam score is 60 or more"),
-    ("spam_vocabulary", "page_spam_words", 5.0, "the page is full of spam vocabulary"),
-    ("network", "prof_path_domains", 3.0, "the same page path on 3+ referring domains: a generated network"),
-    ("doorway", "src_kind_doorway", 1.0, "a doorway page in an upload folder of another site"),
-)
-FLAG_WORDS: dict[str, str] = {name: words for name, _, _, words in FLAG_RULES}
+from .result_fields import FLAG_RULES, FLAG_WORDS, RESULT_FIELDS  # noqa: F401 - re-exported for callers
 
 
 def risk_flags(values: Mapping[str, object]) -> list[str]:
@@ -85,6 +69,20 @@ _WITH_PAGE = frozenset({"ok", STATUS_LINK_MISSING})  # feature statuses of rows 
 _REASON_COLUMNS = tuple(n for n in NUMERIC_NAMES if not n.startswith(("dom_", "cls_", "block_", "list_", "traf_")))
 
 
+def normalise_terms(terms: Sequence[str]) -> tuple[str, ...]:
+    """Brand names or keywords as anchors are compared with them: NFKC, lower case, single spaces;
+    comma-separated lists are split, blanks dropped, order kept."""
+    from features.html_text import norm_text
+
+    out: dict[str, None] = {}
+    for t in terms:
+        for part in str(t).split(","):
+            words = " ".join(norm_text(part).split())
+            if words:
+                out[words] = None
+    return tuple(out)
+
+
 def result_status(feature_status: str) -> str:
     if feature_status.startswith("error: page_gone"):
         return "page_gone"
@@ -120,9 +118,14 @@ class Scorer:
         records: Sequence[Mapping[str, object] | LinkRecord],
         pages: PageSource | None = None,
         explain: bool = False,
-        n_reasons: int = 3,
+        brands: Sequence[str] = (),
+        money: Sequence[str] = (),
     ) -> list[dict[str, object]]:
-        """One result per record, in order: score (0-1), verdict, reasons, placement_zone, status."""
+        """One result per record, in order: score (0-1), verdict, risk, reasons, placement_zone, status,
+        flags. ``brands`` / ``money``: the user's brand names and money keywords (``--brand``,
+        ``--money``): anchors are classed against them instead of the target's domain name alone."""
+        self.ctx.brands = normalise_terms(brands)
+        self.ctx.money = normalise_terms(money)
         batch = extract_features(records, self.ctx, pages)
         ok = [i for i, s in enumerate(batch.status) if not s.startswith("error")]
         results: list[dict[str, object]] = []

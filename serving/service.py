@@ -7,7 +7,7 @@ Endpoints:
 * ``POST /score``: ``{"records": [...]}``, at most 1,000 canonical link records (``source_url``,
   ``target_url`` required; ``source_html`` optional, at most 5 MB; any other field, e.g. your ``id``,
   is passed through) -> ``{"model_id", "results": [...]}`` in request order. Each result is the
-  record without ``source_html`` plus ``score``, ``verdict``, ``reasons``, ``placement_zone``,
+  record without ``source_html`` plus ``score``, ``verdict``, ``risk``, ``reasons``, ``placement_zone``,
   ``status``, ``flags``, ``evidence`` (when the link was found on the page) and ``model_id``. A record
   that cannot be scored comes back with ``status: "error: ..."`` and no score; the others are scored.
 * ``POST /score_export``: a backlink export (Ahrefs, Semrush, Majestic, Moz, Search Console, CSV,
@@ -150,9 +150,11 @@ class LinkResult(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    score: float | None = Field(description="0-1: probability that the link passes editorial value")
+    score: float | None = Field(description="0-1: how much the link is worth having (features.factors)")
     verdict: Literal["strong", "review", "weak"] | None
-    reasons: list[str] = Field(description="the strongest reasons, '+' raises the score, '-' lowers it")
+    risk: Literal["risky", "worthless", ""] = Field(
+        "", description="risky: manipulation flags, consider disavowing; worthless: weak, ignore it")
+    reasons: list[str] = Field(description="per factor, what its evidence says, the largest part first")
     placement_zone: str | None = Field(description="where the link sits on the page ('unknown' without HTML)")
     status: str = Field(description="scored, scored_without_page, link_missing or 'error: ...'")
     flags: list[str] = Field([], description="manipulation signals (paid, spam_source, money_anchor, ...)")
@@ -209,8 +211,8 @@ def load_scorer() -> Scorer:
 
 
 def error_result(message: str) -> dict[str, object]:
-    return {"score": None, "verdict": None, "reasons": [], "placement_zone": None, "status": f"error: {message}",
-            "flags": []}
+    return {"score": None, "verdict": None, "risk": "", "reasons": [], "placement_zone": None,
+            "status": f"error: {message}", "flags": []}
 
 
 class ScoringQueue:

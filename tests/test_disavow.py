@@ -24,8 +24,9 @@ AHREFS = FIXTURES / "ahrefs_scored.csv"
 CANONICAL = FIXTURES / "canonical_scored.csv"
 DAY = date(2026, 9, 30)
 
+# best-seo-links.xyz (paid + money_anchor) is marked rel=sponsored: it passes nothing, so it is not listed.
+PAID_SPONSORED = "best-seo-links.xyz"
 RISKY_DOMAINS = {
-    "best-seo-links.xyz",  # paid + money_anchor
     "casino-bonus-news.top",  # spam_source + spam_vocabulary
     "spinlinkhub.net",  # sitewide + money_anchor, on two subdomains
     "linkfarm-directory.info",  # spam_source + tool_spam_score
@@ -77,8 +78,10 @@ def test_domain_level_lists_exactly_the_risky_sites(tmp_path):
     parsed = parse_disavow(text)
     assert parsed.domains == RISKY_DOMAINS
     assert parsed.urls == {_key(u) for u in RUNWRITERS_SPAM}
-    assert summary["domains_added"] == 6 and summary["urls_added"] == 4
-    assert summary["candidate_links"] == 43 and summary["candidate_sites"] == 7
+    assert summary["domains_added"] == 5 and summary["urls_added"] == 4
+    assert summary["candidate_links"] == 33 and summary["candidate_sites"] == 6
+    assert summary["skipped_not_live_or_followed"] == 10  # the rel=sponsored links of best-seo-links.xyz
+    assert not parsed.covers(f"https://{PAID_SPONSORED}/anything")
     assert set(summary["sites_as_urls"]) == {"runwriters.net"}
     assert not parsed.covers("https://runwriters.net/essays/why-i-run-trails")  # its strong link
     assert parsed.covers("https://news.spinlinkhub.net/anything")  # domain: covers subdomains
@@ -88,9 +91,8 @@ def test_file_has_dated_comments_and_reasons_per_group(tmp_path):
     _, text = _build(tmp_path, model_id="linkq-test-1")
     lines = text.splitlines()
     assert lines[0] == "# linkq disavow, 2026-09-30, from ahrefs_scored.csv, model linkq-test-1"
-    assert "# paid + money_anchor: paid placement (rel=sponsored); exact-match money anchor (1 domain, 10 links)" in lines
-    i = lines.index("domain:best-seo-links.xyz")
-    assert lines[i - 1].startswith("# paid + money_anchor")
+    i = lines.index("domain:casino-bonus-news.top")
+    assert lines[i - 1].startswith("# spam_source + spam_vocabulary: the source domain is on a public spam list")
     assert "# bücher-laufen.de" in lines  # the readable name next to the punycode entry
     assert text.endswith("\n") and "\r" not in text
     assert all(line.isascii() for line in lines if not line.startswith("#"))
@@ -98,12 +100,13 @@ def test_file_has_dated_comments_and_reasons_per_group(tmp_path):
 
 def test_url_level_parses_back_to_every_risky_linking_page(tmp_path):
     summary, text = _build(tmp_path, level="url")
-    expected = {_key(r["Referring page URL"]) for r in _rows() if r["verdict"] == "weak" and r["flags"]}
-    assert len(expected) == 43
+    expected = {_key(r["Referring page URL"]) for r in _rows()
+                if r["verdict"] == "weak" and r["flags"] and r["Sponsored"].lower() != "true"}
+    assert len(expected) == 33
     parsed = parse_disavow(text)
     assert parsed.domains == set()
     assert parsed.urls == expected
-    assert summary["urls_added"] == 43
+    assert summary["urls_added"] == 33
     # the unicode path is percent-encoded, the host punycoded; url_key reads it back to the same page
     assert any(line.startswith("https://xn--bcher-laufen-dlb.de/b%C3%BCcher") for line in text.splitlines())
 
@@ -127,7 +130,7 @@ def test_min_risk_is_the_number_of_distinct_flags(tmp_path):
     # bücher-laufen.de (spam_source) and the runwriters pages (money_anchor) have one flag only
     assert parsed.domains == RISKY_DOMAINS - {"xn--bcher-laufen-dlb.de"}
     assert parsed.urls == set()
-    assert summary["candidate_links"] == 36
+    assert summary["candidate_links"] == 26
     assert "min-risk: 2 (weak links with at least 2 manipulation signals)" in text
     assert parse_disavow(_build(tmp_path, name="3.txt", min_risk=3)[1]).domains == set()
 
@@ -142,8 +145,10 @@ def test_bad_options_are_refused(tmp_path, kw):
 def test_explain_columns_give_flags_when_the_file_has_no_flags_column(tmp_path):
     summary, text = _build(tmp_path, scored=CANONICAL)
     parsed = parse_disavow(text)
-    # rel_sponsored + anchor_overoptimised; src_spam_listed + page_spam_words >= 5
-    assert parsed.domains == {"sponsored-coffee-deals.biz", "spam-kaffee.xyz"}
+    # src_spam_listed + page_spam_words >= 5; sponsored-coffee-deals.biz (rel_sponsored + anchor_overoptimised)
+    # is marked sponsored: it passes nothing and is not listed
+    assert parsed.domains == {"spam-kaffee.xyz"}
+    assert not parsed.covers("https://sponsored-coffee-deals.biz/")
     assert not parsed.covers("https://toolflagged-blog.net/10/article-1")  # tool spam score 45 < 60
     assert not parsed.covers("https://espressoforum.net/4/article-1")  # weak nofollow forum, no signals
     assert summary["model_id"] == "linkq-20260901-ab12cd"  # from the file's model_id column
@@ -153,10 +158,11 @@ def test_explain_columns_give_flags_when_the_file_has_no_flags_column(tmp_path):
 def test_spam_target_alone_does_not_make_a_link_risky(tmp_path):
     scored = _scored_csv(tmp_path / "s.csv", [
         {"source_url": "https://blog.neutral-site.com/a", "flags": "spam_target"},
-        {"source_url": "https://paid-links.net/b", "flags": "paid; spam_target"},
+        {"source_url": "https://paid-links.net/b", "flags": "money_anchor; spam_target"},
     ])
     _, text = _build(tmp_path, scored=scored)
-    assert parse_disavow(text).domains == {"paid-links.net"}
+    # one risky link and nothing against the site itself: its page is listed, not the domain
+    assert parse_disavow(text).urls == {"paid-links.net/b"} and parse_disavow(text).domains == set()
 
 
 def test_jsonl_and_parquet_scored_files_give_the_same_entries(tmp_path):
@@ -206,7 +212,7 @@ def test_merge_keeps_the_users_file_and_adds_no_duplicates(tmp_path):
     assert "domain:xn--bcher-laufen-dlb.de" not in entries  # already there as domain:bücher-laufen.de
     assert "https://runwriters.net/u/shoedeals99" not in lines[8:]
     assert summary["existing_entries"] == 5
-    assert summary["already_listed"] == 3  # best-seo-links.xyz, bücher-laufen.de, /u/shoedeals99
+    assert summary["already_listed"] == 2  # bücher-laufen.de, /u/shoedeals99 (best-seo-links.xyz: sponsored)
     assert summary["domains_added"] == 4 and summary["urls_added"] == 3
     assert not any("--merge" in w for w in summary["warnings"])
 
@@ -252,7 +258,7 @@ def test_allowlist_entries_are_never_listed(tmp_path):
     )
     summary, text = _build(tmp_path, allow=allow)
     parsed = parse_disavow(text)
-    assert parsed.domains == {"best-seo-links.xyz", "spinlinkhub.net"}
+    assert parsed.domains == {"spinlinkhub.net"}
     assert parsed.urls == {_key(u) for u in RUNWRITERS_SPAM if u != "https://runwriters.net/u/shoedeals99"}
     assert summary["skipped_allowlist"] == 5  # 4 domains and 1 URL (its /posts sibling is still listed)
     for r in _rows():
@@ -347,7 +353,7 @@ def test_more_than_100k_lines_is_refused_and_nothing_written(tmp_path):
 
 def test_more_than_2mb_is_refused(tmp_path):
     n = MAX_BYTES // 1_800 + 10  # lines of about 1,890 bytes: 2.1 MB
-    rows = [{"source_url": f"https://spam{i}-links.net/" + "p" * 1_860} for i in range(n)]
+    rows = [{"source_url": f"https://spam{i}-links.net/" + "p" * 1_860, "flags": "spam_source"} for i in range(n)]
     scored = _scored_csv(tmp_path / "s.csv", rows)
     with pytest.raises(DisavowError, match="bytes; Google accepts at most 2 MB"):
         _build(tmp_path, scored=scored, level="url")
@@ -382,3 +388,33 @@ def test_summary_reports_size_and_warns_about_replacing(tmp_path):
     assert summary["bytes"] == len(text.encode("utf-8"))
     assert any(".txt" in w for w in summary["warnings"])
     assert any("--merge" in w for w in summary["warnings"])
+
+
+def test_only_live_followed_links_are_listed_and_a_domain_only_when_its_rows_justify_it(tmp_path):
+    """A lost, nofollow, ugc or sponsored link passes nothing: never listed. One keyword-anchor link on
+    a forum is its page, not the forum's domain; two risky links or a site-wide flag make a domain line."""
+    cols = ["source_url", "target_url", "anchor_text", "rel", "score", "verdict", "status", "flags"]
+    rows = [
+        ("https://forum-site.org/t/1", "", "scored_without_page", "money_anchor"),  # one risky page
+        ("https://lost-site.net/a", "", "lost", "money_anchor"),
+        ("https://nofollow-site.net/a", "nofollow", "scored_without_page", "money_anchor"),
+        ("https://ugc-site.net/a", "ugc", "scored_without_page", "spam_anchor"),
+        ("https://two-links.net/a", "", "scored_without_page", "money_anchor"),
+        ("https://two-links.net/b", "", "scored_without_page", "spam_anchor"),
+        ("https://network-site.info/domain-list-7", "", "scored_without_page", "network"),
+    ]
+    path = tmp_path / "s.csv"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(cols)
+        for url, rel, status, flags in rows:
+            lost = status == "lost"
+            w.writerow([url, "https://shop.example.com/", "cheap shoes", rel, "" if lost else "0.05",
+                        "" if lost else "weak", status, flags])
+    summary, text = _build(tmp_path, scored=path)
+    parsed = parse_disavow(text)
+    assert parsed.domains == {"two-links.net", "network-site.info"}
+    assert parsed.urls == {"forum-site.org/t/1"}
+    assert summary["skipped_not_live_or_followed"] == 2  # nofollow and ugc (the lost row is not weak)
+    for url in ("https://lost-site.net/a", "https://nofollow-site.net/a", "https://ugc-site.net/a"):
+        assert not parsed.covers(url)

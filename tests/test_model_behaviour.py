@@ -211,3 +211,17 @@ def test_a_money_keyword_anchor_is_flagged(scorer: Scorer) -> None:
                             "rel": "", "target_url": "https://shop.example.com/best-cheap-shoes"}])
     assert res["flags"] == ["money_anchor"] and res["risk"] == "risky"
     assert any(r.startswith("risk: an exact-match money-keyword anchor") for r in res["reasons"])
+
+
+def test_the_users_brand_and_money_keywords_class_the_anchor(scorer: Scorer) -> None:
+    """--brand names make a brand anchor natural whatever the target's domain; --money keywords make an
+    anchor a money anchor even outside the built-in vocabulary."""
+    rec = {"source_url": "https://blog.example.org/post", "target_url": "https://mfb-shop.example.com/running",
+           "anchor_text": "Mountain Feet Boots", "rel": ""}
+    plain, branded = scorer.score([rec]), scorer.score([rec], brands=["Mountain Feet Boots, MFB"])
+    assert "anchor: the brand" in "; ".join(branded[0]["reasons"])
+    assert "anchor: the brand" not in "; ".join(plain[0]["reasons"])
+    (money,) = scorer.score([{**rec, "anchor_text": "trail running boots"}], money=["running boots"])
+    assert money["flags"] == ["money_anchor"]
+    (after,) = scorer.score([{**rec, "anchor_text": "trail running boots"}])
+    assert after["flags"] == []  # the options hold for one call, not for the next
