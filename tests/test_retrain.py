@@ -31,6 +31,7 @@ AHREFS_HEADER = ["Referring page title", "Referring page URL", "Language", "Plat
                  "Content", "Nofollow", "UGC", "Sponsored", "Lost status", "First seen", "Last seen", "Links in group"]
 TOPICS = ["sourdough baking", "trail running shoes", "home composting", "budget travel in Portugal",
           "learning the cello", "urban beekeeping", "indoor climbing", "watercolour painting"]
+ANGLES = ["beginners", "mistakes", "tools", "history", "costs", "myths", "routines", "seasons", "kids", "weekends"]
 
 
 def ahrefs_rows(n: int, seed: int, scenario: str) -> tuple[list[dict[str, str]], list[str]]:
@@ -50,9 +51,10 @@ def ahrefs_rows(n: int, seed: int, scenario: str) -> tuple[list[dict[str, str]],
         else:
             dr, ur = int(5 + 80 * q), int(1 + 50 * q)
         traffic = int(10 ** (q * 4))
+        angle = ANGLES[(i // len(TOPICS)) % len(ANGLES)]  # each row its own page: no shared path or title
         rows.append({
-            "Referring page title": f"A practical guide to {topic} ({i})",
-            "Referring page URL": f"https://www.{topic.split()[0]}-notes-{i}.com/blog/{topic.replace(' ', '-')}-{i}",
+            "Referring page title": f"{topic.capitalize()}: {angle} ({i})",
+            "Referring page URL": f"https://www.{topic.split()[0]}-notes-{i}.com/{angle}-{topic.replace(' ', '-')}",
             "Language": "en", "Platform": "", "Referring page HTTP code": "200", "Domain rating": str(dr),
             "UR": str(ur), "Domain traffic": str(traffic * 5), "Referring domains": str(rng.randint(1, 40)),
             "Linked domains": str(rng.randint(3, 60)), "External links": str(rng.randint(3, 60)),
