@@ -177,6 +177,18 @@ def test_refit_shares_the_scoring_path_keeps_weights_signed_and_few_labels_stay_
     assert 0 < moved < 0.5
 
 
+def test_thresholds_from_labels_keep_their_guarantees() -> None:
+    from training.retrain import thresholds_from_labels
+
+    rng = np.random.default_rng(0)
+    scores = np.concatenate([rng.beta(5, 2, 40), rng.beta(2, 5, 60)])
+    y = np.array([1] * 40 + [0] * 60)
+    strong, weak = thresholds_from_labels(scores, y)
+    assert weak <= strong
+    assert (scores[y == 1] < weak).mean() <= 0.05
+    assert (scores[y == 0] >= strong).mean() <= 0.10
+
+
 def _train(models_dir: Path, labels: Path, *extra: str):
     from linkq_cli import cli
 
@@ -241,7 +253,14 @@ def test_label_command_round_trip(tmp_path: Path, models_dir: Path) -> None:
 
     rows, truth = ahrefs_rows(40, 5, "traffic")
     rows[3]["Lost status"] = "lost"  # never asked for
+    rows.append(dict(rows[7], **{"First seen": "2025-06-01"}))  # the same link again: asked for once
+    truth.append(truth[7])
     export = write_ahrefs(tmp_path / "export.csv", rows, None)
+    every = CliRunner().invoke(cli, ["label", str(export), "--n", "100", "--out", str(tmp_path / "all.csv"),
+                                     "--models-dir", str(models_dir)])
+    assert every.exit_code == 0, every.output
+    with (tmp_path / "all.csv").open(encoding="utf-8", newline="") as fh:
+        assert len({r["Referring page URL"] for r in csv.DictReader(fh)}) == 39  # 41 rows, one lost, one repeat
     out = tmp_path / "to_label.csv"
     result = CliRunner().invoke(cli, ["label", str(export), "--n", "12", "--out", str(out), "--models-dir",
                                       str(models_dir)])

@@ -100,7 +100,7 @@ def verdict_shares(x: np.ndarray, y: np.ndarray, has: np.ndarray, site: np.ndarr
     """Share of strong labels called weak and of weak+risky labels called weak on the held-out sites:
     the retrained model with thresholds picked (as ``linkq train`` does) on out-of-fold scores of the
     three training sites, the shipped model with its own thresholds."""
-    from .fit import pick_thresholds
+    from .retrain import thresholds_from_labels
 
     weak_t = np.full(len(y), np.nan)
     strong_t = np.full(len(y), np.nan)
@@ -109,7 +109,7 @@ def verdict_shares(x: np.ndarray, y: np.ndarray, has: np.ndarray, site: np.ndarr
         tr = has & (site != s)
         folds = folds_by_domain(y[tr], domains[tr])
         oof = out_of_fold(x[tr], y[tr], folds, prior, PRIOR_STRENGTH)
-        st, wt = pick_thresholds(oof, y[tr].astype(int), 0.95)
+        st, wt = thresholds_from_labels(oof, y[tr].astype(int))
         weak_t[site == s], strong_t[site == s] = wt, st
         picked[s] = {"strong": round(float(st), 3), "weak": round(float(wt), 3)}
 

@@ -4,7 +4,7 @@ Why these rows: a label teaches the factor weights most where the current score 
 verdict threshold (in log-odds), and only if the labels do not all come from one site or speak about
 one factor. Rows are picked greedily by ``uncertainty + DOMAIN_PENALTY * rows already picked from the
 same referring domain + FACTOR_PENALTY * rows already picked whose largest factor part is the same``;
-lost links and rows that cannot be scored are never asked for.
+lost links, rows that cannot be scored and repeats of a link already in the file are never asked for.
 
 The output is the export's own rows (its columns, as read) with an empty ``label`` column first filled
 by the user (strong / neutral / weak / risky, see ``training.labels``) and read back by
@@ -24,7 +24,7 @@ from features.factors import FACTORS
 from features.pipeline import STATUS_LINK_MISSING, STATUS_OK, FeatureContext, extract_features
 from features.urls import registered_domain
 
-from .labels import LabelError, _label_column, _rows
+from .labels import LabelError, _label_column, _rows, label_hash
 
 DOMAIN_PENALTY = 1.0  # log-odds per row already picked from the same referring domain
 FACTOR_PENALTY = 0.25  # log-odds per row already picked with the same leading factor
@@ -76,13 +76,16 @@ def select_rows(export: Path, out: Path, n: int, model: ModelArtifact, ctx: Feat
     _, columns, rows = _rows(Path(export))
     existing = _label_column(columns)
     originals, records = [], []
+    seen: set[str] = set()
     total = 0
     for _, original, rec, _ in rows:
         total += 1
         if rec is None or not rec.get("source_url") or not rec.get("target_url"):
             continue
-        if existing and str(original.get(existing) or "").strip():
-            continue  # already labelled
+        key = label_hash(str(rec["source_url"]), str(rec["target_url"]))
+        if key in seen or (existing and str(original.get(existing) or "").strip()):
+            continue  # the same link again (one label per link), or already labelled
+        seen.add(key)
         originals.append(original)
         records.append(rec)
     if not records:
