@@ -126,17 +126,24 @@ def _print_table(rows: list[dict], cols: list[str]) -> None:
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the HTML profile report here.")
 @click.option("--show", is_flag=True, help="Also print the scored rows as a table (for small inputs).")
+@click.option("--brand", "brands", multiple=True,
+              help="Your brand name(s), repeatable or comma-separated: anchors naming them are brand anchors "
+                   "(default: the target's domain name).")
+@click.option("--money", "money", multiple=True,
+              help="Your money keywords, repeatable or comma-separated: anchors holding them are money anchors.")
 def score(inputs: tuple[Path, ...], out: Path, fmt: str, column_map: str | None, pages: Path | None,
           target_pages: Path | None, fetch: bool, model_id: str | None, models_dir: str | None, engine: str,
           scheduler: str | None, workers: int | None, explain: bool, resume: bool, report_path: Path | None,
-          show: bool) -> None:
+          show: bool, brands: tuple[str, ...], money: tuple[str, ...]) -> None:
     """Score every backlink in INPUT... (an Ahrefs, Semrush, Majestic, Moz or Search Console
     export, or canonical .csv/.jsonl records).
 
-    Keeps your columns in their order and adds score (0-1, probability the link passes editorial
-    value), verdict (strong / review / weak), reasons, placement_zone, status and flags. Every row
-    comes back once, in order; rows that cannot be scored say why in status.
+    Keeps your columns in their order and adds score (0-1, how much the link is worth having),
+    verdict (strong / review / weak), risk (risky: consider disavowing; worthless: ignore), reasons
+    (per factor, what its evidence says), placement_zone, status and flags. Every row comes back
+    once, in order; rows that cannot be scored say why in status (lost links: status lost).
     """
+    from features.html_text import normalise_terms
     from serving.batch import BatchError, BatchIntegrityError, BatchOptions, estimate_rows, score_files
     from serving.exports import ExportFormatError
 
@@ -151,7 +158,8 @@ def score(inputs: tuple[Path, ...], out: Path, fmt: str, column_map: str | None,
     options = BatchOptions(format=fmt, column_map=column_map, model_id=model_id,
                            models_dir=Path(models_dir) if models_dir else None, pages=pages,
                            target_pages=target_pages, engine=engine, scheduler=scheduler, workers=workers,
-                           explain=explain, resume=resume)
+                           explain=explain, resume=resume, brands=normalise_terms(brands),
+                           money=normalise_terms(money))
     total = estimate_rows(list(inputs))
     last = [0.0]
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import re
 import unicodedata
+from collections.abc import Sequence
 
 _MAGIC = {
     b"%PDF": "a PDF document",
@@ -93,3 +94,15 @@ def norm_text(s: str) -> str:
 
 def collapse_ws(s: str) -> str:
     return " ".join(s.split())
+
+
+def normalise_terms(terms: Sequence[str]) -> tuple[str, ...]:
+    """Brand names or keywords as anchors are compared with them: NFKC, lower case, single spaces;
+    comma-separated lists are split, blanks dropped, order kept."""
+    out: dict[str, None] = {}
+    for t in terms:
+        for part in str(t).split(","):
+            words = " ".join(norm_text(part).split())
+            if words:
+                out[words] = None
+    return tuple(out)

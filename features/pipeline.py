@@ -107,14 +107,15 @@ def extract_features(
     ctx: FeatureContext,
     pages: PageSource | None = None,
     use_pages: bool = True,
-    profile: ProfileStats | None = None,
+    profile: ProfileStats | Sequence[ProfileStats] | None = None,
 ) -> FeatureBatch:
     """Features for ``records`` (raw mappings or LinkRecords), in input order.
 
     ``use_pages=False`` ignores any HTML (export-only mode), which training uses
     to teach the model what a row without its page looks like. ``profile``: the patterns of the
-    whole export these records belong to (built by a pass over the file, see ``features.profile``);
-    without it the batch itself is the profile (one HTTP request, one labels file).
+    whole export these records belong to (built by a pass over the file, see ``features.profile``),
+    or one per record (requests merged into one call keep each its own); without it the batch
+    itself is the profile (one HTTP request, one labels file).
     """
     pages = pages or NoPages()
     n = len(records)
@@ -135,13 +136,16 @@ def extract_features(
         parsed_records[i] = rec
     if profile is None:
         profile = profile_of(profile_view(r) for r in parsed_records if r is not None)
+    profiles = [profile] * n if isinstance(profile, ProfileStats) else list(profile)
+    if len(profiles) != n:
+        raise ValueError(f"{len(profiles)} profiles for {n} records")
 
     for i, rec in enumerate(parsed_records):
         if rec is None:
             continue
         try:
             row, ev, st, texts = _one(rec, ctx, pages, parsed, hashes, use_pages)
-            row.update(profile.features(profile_view(rec)))
+            row.update(profiles[i].features(profile_view(rec)))
         except PageProblem as exc:
             status[i] = f"error: {exc}"
             continue

@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import dataclasses
 import functools
 import gc
 import hashlib
@@ -84,7 +85,7 @@ OUTPUT_SUFFIXES = (".csv", ".jsonl", ".parquet")
 ENGINES = ("local", "dask")
 DEFAULT_CHUNK_ROWS = 5_000
 AUTO_WORKERS_MIN_ROWS = 20_000  # below this, scoring in one process beats starting a pool
-STATE_VERSION = 1
+STATE_VERSION = 2  # 2: the profile pass (parts/profile.npz), brands and money
 HIDDEN_FIELDS = frozenset({"source_html"})  # used for scoring, never copied to the output
 GSC_NO_PAGE = "skipped: needs the source page (Search Console rows carry no anchor)"
 GSC_NO_TARGET = "skipped: needs the target URL (Search Console rows name only the linking page)"
@@ -132,6 +133,8 @@ class BatchOptions:
     explain: bool = False
     resume: bool = False
     chunk_rows: int = DEFAULT_CHUNK_ROWS
+    brands: tuple[str, ...] = ()  # the user's brand names: anchors naming them are brand anchors
+    money: tuple[str, ...] = ()  # the user's money keywords: anchors holding them are money anchors
 
     def parsed_column_map(self) -> dict[str, str] | None:
         if self.column_map is None:
@@ -170,6 +173,8 @@ class BatchSummary:
     examples: list[str] = field(default_factory=list)  # first skipped / error rows, "file: status"
     target_pages_used: int = 0
     workers: int = 1  # scoring processes (local engine) or Dask workers asked for
+    risks: dict[str, int] = field(default_factory=dict)  # risky / worthless among scored rows
+    summary_path: Path | None = None  # the JSON summary written beside the output
 
     @property
     def ok(self) -> bool:
@@ -188,7 +193,8 @@ class BatchSummary:
             f"(start-up {self.startup_seconds:.1f} s, then {self.rows_per_s:,.0f} rows/s; engine {self.engine}"
             f"{f' x{self.workers}' if self.workers > 1 else ''}{resumed}) -> {self.out}",
             "  inputs:   " + "; ".join(f"{i.path} ({i.format}, {i.rows} rows)" for i in self.inputs),
-            "  verdicts: " + (", ".join(f"{k} {v}" for k, v in _by_count(self.verdicts)) or "none"),
+            "  verdicts: " + (", ".join(f"{k} {v}" for k, v in _by_count(self.verdicts)) or "none")
+            + (" (" + ", ".join(f"{k} {v}" for k, v in _by_count(self.risks)) + ")" if self.risks else ""),
             "  status:   " + (", ".join(f"{k} {v}" for k, v in _by_count(self.statuses)) or "none"),
         ]
         if self.weak_domains:
@@ -247,6 +253,9 @@ class WorkSpec:
     explain: bool
     output: str  # ".csv", ".jsonl" or ".parquet": the part bodies are written in the output's format
     multi: bool  # several inputs: rows start with the source_file column
+    profile: str | None = None  # the export's patterns (features.profile), written before scoring starts
+    brands: tuple[str, ...] = ()  # the user's brand names (--brand)
+    money: tuple[str, ...] = ()  # the user's money keywords (--money)
 
 
 @dataclass(frozen=True)
@@ -397,18 +406,19 @@ def _fill_target(record: dict[str, object], folder: str) -> tuple[dict[str, obje
     return (filled, True) if filled != record else (record, False)
 
 
-def _score_records(scorer: Any, records: list[dict[str, object]], pages: Any, explain: bool) -> list[dict]:
+def _score_records(scorer: Any, records: list[dict[str, object]], pages: Any, spec: WorkSpec) -> list[dict]:
     """Scorer.score for a chunk; if the chunk as a whole fails, row by row so that one row cannot
     take its neighbours down."""
     if not records:
         return []
+    kw = {"explain": spec.explain, "profile": get_profile(spec.profile), "brands": spec.brands, "money": spec.money}
     try:
-        return scorer.score(records, pages, explain=explain)
+        return scorer.score(records, pages, **kw)
     except Exception:  # noqa: BLE001 - fall back to single rows, each with its own error
         out = []
         for rec in records:
             try:
-                out.extend(scorer.score([rec], pages, explain=explain))
+                out.extend(scorer.score([rec], pages, **kw))
             except Exception as exc:  # noqa: BLE001
                 out.append({"status": f"error: internal: {type(exc).__name__}: {exc}"})
         return out
@@ -623,7 +633,7 @@ def _process_chunk(task: ChunkTask) -> ChunkResult:
         todo.append(i)
         records.append(rec)
     results: list[dict | None] = [None] * n
-    for i, res in zip(todo, _score_records(scorer, records, pages, spec.explain), strict=True):
+    for i, res in zip(todo, _score_records(scorer, records, pages, spec), strict=True):
         results[i] = res
 
     seen: dict[str, None] = {}
@@ -645,6 +655,7 @@ def _process_chunk(task: ChunkTask) -> ChunkResult:
         list(_EXPLAIN_FEATURES) if spec.explain else [])
     lead = [task.label] if spec.multi else []
     verdicts: Counter[str] = Counter()
+    risks: Counter[str] = Counter()
     status_counts: Counter[str] = Counter()
     weak: Counter[str] = Counter()
     examples: list[str] = []
@@ -662,6 +673,8 @@ def _process_chunk(task: ChunkTask) -> ChunkResult:
         verdict = res.get("verdict")
         if verdict:
             verdicts[str(verdict)] += 1
+            if res.get("risk"):
+                risks[str(res["risk"])] += 1
             if verdict == "weak" and row.record is not None:
                 src = row.record.get("source_url")
                 if isinstance(src, str) and src:
@@ -695,6 +708,7 @@ def _process_chunk(task: ChunkTask) -> ChunkResult:
         "fields": list(fields),
         "stats": {
             "verdicts": dict(verdicts),
+            "risks": dict(risks),
             "statuses": dict(status_counts),
             "weak_domains": dict(weak),
             "examples": examples,
@@ -735,6 +749,44 @@ def tune_scoring_process() -> None:
     _keep_freed_memory()
     if "lightgbm" not in sys.modules:
         sys.modules.setdefault("sklearn", None)  # type: ignore[assignment]
+
+
+_PROFILES: dict[str, Any] = {}
+
+
+def get_profile(path: str | None) -> Any:
+    """The export's ProfileStats from its file, read once per process (None: no profile pass)."""
+    if path is None:
+        return None
+    got = _PROFILES.get(path)
+    if got is None:
+        from features.profile import ProfileStats
+
+        _PROFILES.clear()  # one export at a time per process
+        got = _PROFILES[path] = ProfileStats.from_bytes(Path(path).read_bytes())
+    return got
+
+
+def profile_chunk(rows: list[ExportRow]) -> Any:
+    """The profile counts of one chunk (a ProfileBuilder, merged in the reading process): the first
+    pass over an export, run by the same engine as the scoring."""
+    from features.profile import ProfileBuilder
+
+    return ProfileBuilder().add_all(row.record for row in rows)
+
+
+def _build_profile(engine: Any, inputs: Sequence[Path], opts: BatchOptions, column_map: dict[str, str] | None,
+                   path: Path) -> None:
+    """One pass over every input (all the rows of this run are one profile), in the engine's
+    processes, merged here and written to ``path`` (atomically: a resumed run reuses it)."""
+    from features.profile import ProfileBuilder
+
+    total = ProfileBuilder()
+    for p in inputs:
+        _, chunks = read_export(p, opts.format, column_map, opts.chunk_rows)
+        for part in engine.map(profile_chunk, chunks):
+            total.merge(part)
+    _atomic_write(path, total.build().to_bytes())
 
 
 def _pool_worker(spec: WorkSpec) -> None:
@@ -846,6 +898,13 @@ class _LocalEngine:
         for f in [self._pool.submit(warm_worker, self.spec) for _ in range(self.workers)]:
             f.result()
 
+    def map(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
+        """``fn`` of each item, in order, in the pool's processes (here without a pool)."""
+        if self._pool is None:
+            yield from map(fn, items)
+            return
+        yield from _ordered(items, lambda item: self._pool.submit(fn, item), 2 * self.workers)
+
     def run(self, items: Iterable[ChunkTask | _Done]) -> Iterator[ChunkResult | _Done]:
         if self._pool is None:
             for item in items:
@@ -904,6 +963,11 @@ class _DaskEngine:
             # left as its owner set it up (the README says how to start workers for linkq).
             self.client.run(tune_scoring_process)
         self.client.run(warm_worker, self.spec)  # load the model in every worker, in parallel
+
+    def map(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
+        """``fn`` of each item, in order, on the cluster's workers."""
+        slots = 2 * max(1, len(self.client.scheduler_info().get("workers", {})))
+        yield from _ordered(items, lambda item: self.client.submit(fn, item, pure=False), slots)
 
     def run(self, items: Iterable[ChunkTask | _Done]) -> Iterator[ChunkResult | _Done]:
         slots = 2 * max(1, len(self.client.scheduler_info().get("workers", {})))
@@ -1225,6 +1289,8 @@ def score_files(
     models_dir = Path(opts.models_dir) if opts.models_dir else default_models_dir()
     model_dir = resolve_model_dir(models_dir, opts.model_id).resolve()
     multi = len(inputs) > 1
+    parts = out.with_name(out.name + ".parts")
+    profile_path = parts / "profile.npz"
     spec = WorkSpec(
         model_dir=str(model_dir),
         pages=str(Path(opts.pages).resolve()) if opts.pages else None,
@@ -1232,6 +1298,9 @@ def score_files(
         explain=opts.explain,
         output=suffix,
         multi=multi,
+        profile=str(profile_path.resolve()),
+        brands=tuple(opts.brands),
+        money=tuple(opts.money),
     )
     fields = result_fields()
     labels = [str(p) for p in inputs]
@@ -1248,9 +1317,10 @@ def score_files(
         "chunk_rows": opts.chunk_rows,
         "output": suffix,
         "fields": list(fields),
+        "brands": list(opts.brands),
+        "money": list(opts.money),
     }
     out.parent.mkdir(parents=True, exist_ok=True)
-    parts = out.with_name(out.name + ".parts")
     _prepare_parts(parts, state, opts.resume)
 
     counts = [0] * len(inputs)
@@ -1292,6 +1362,8 @@ def score_files(
     try:
         with engine:
             engine.start()
+            if not (opts.resume and profile_path.is_file()):
+                _build_profile(engine, inputs, opts, column_map, profile_path)
             t_work = time.perf_counter()
             for res in engine.run(items()):
                 if isinstance(res, ChunkResult):
@@ -1339,6 +1411,7 @@ def score_files(
     shutil.rmtree(parts, ignore_errors=True)
 
     verdicts: Counter[str] = Counter()
+    risks: Counter[str] = Counter()
     statuses: Counter[str] = Counter()
     weak: Counter[str] = Counter()
     examples: list[str] = []
@@ -1346,11 +1419,12 @@ def score_files(
     for h in headers:
         st = h["stats"]
         verdicts.update(st["verdicts"])
+        risks.update(st.get("risks", {}))
         statuses.update(st["statuses"])
         weak.update(st["weak_domains"])
         examples.extend(st["examples"][: max(0, _MAX_EXAMPLES - len(examples))])
         target_used += st.get("target_pages_used", 0)
-    return BatchSummary(
+    summary = BatchSummary(
         out=out,
         model_id=model_dir.name,
         engine=opts.engine,
@@ -1369,4 +1443,48 @@ def score_files(
         examples=examples,
         target_pages_used=target_used,
         workers=engine.workers,
+        risks=dict(risks),
     )
+    return dataclasses.replace(summary, summary_path=write_summary(summary, inputs, opts, model_dir))
+
+
+def linkq_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("linkq")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _sha256(path: Path) -> str:
+    with path.open("rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+def write_summary(summary: BatchSummary, inputs: Sequence[Path], opts: BatchOptions, model_dir: Path) -> Path:
+    """``<out>.summary.json`` beside the scored file: what made it (linkq version, model id and the
+    sha256 of its files, the inputs' sha256 and rows, the options) and what it holds (verdicts, risk,
+    statuses: lost links counted apart), so a scored file can be traced and compared later."""
+    from datetime import UTC, datetime
+
+    doc = {
+        "scored_file": summary.out.name,
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "linkq_version": linkq_version(),
+        "model": {"id": summary.model_id,
+                  "sha256": {f.name: _sha256(f) for f in sorted(model_dir.iterdir()) if f.is_file()}},
+        "inputs": [{"path": str(p), "format": i.format, "encoding": i.encoding, "rows": i.rows,
+                    "bytes": p.stat().st_size, "sha256": _sha256(p)} for p, i in zip(inputs, summary.inputs, strict=True)],
+        "options": {"pages": str(opts.pages) if opts.pages else None, "explain": opts.explain,
+                    "brands": list(opts.brands), "money": list(opts.money), "format": opts.format,
+                    "engine": summary.engine},
+        "rows_in": summary.rows_in,
+        "rows_out": summary.rows_out,
+        "verdicts": summary.verdicts,
+        "risk": summary.risks,
+        "statuses": summary.statuses,
+    }
+    path = summary.out.with_name(summary.out.name + ".summary.json")
+    _atomic_write(path, (json.dumps(doc, indent=2) + "\n").encode("utf-8"))
+    return path

@@ -17,6 +17,7 @@ import pandas as pd
 
 from features.artifact import ModelArtifact, default_models_dir, load_model, resolve_model_dir
 from features.embeddings import Embedder
+from features.html_text import normalise_terms
 from features.pages import PageSource
 from features.pipeline import (
     STATUS_LINK_MISSING,
@@ -25,6 +26,7 @@ from features.pipeline import (
     extract_features,
     load_context,
 )
+from features.profile import ProfileStats
 from features.records import LinkRecord
 from features.schema import FEATURE_NAMES, NUMERIC_NAMES
 
@@ -69,20 +71,6 @@ _WITH_PAGE = frozenset({"ok", STATUS_LINK_MISSING})  # feature statuses of rows 
 _REASON_COLUMNS = tuple(n for n in NUMERIC_NAMES if not n.startswith(("dom_", "cls_", "block_", "list_", "traf_")))
 
 
-def normalise_terms(terms: Sequence[str]) -> tuple[str, ...]:
-    """Brand names or keywords as anchors are compared with them: NFKC, lower case, single spaces;
-    comma-separated lists are split, blanks dropped, order kept."""
-    from features.html_text import norm_text
-
-    out: dict[str, None] = {}
-    for t in terms:
-        for part in str(t).split(","):
-            words = " ".join(norm_text(part).split())
-            if words:
-                out[words] = None
-    return tuple(out)
-
-
 def result_status(feature_status: str) -> str:
     if feature_status.startswith("error: page_gone"):
         return "page_gone"
@@ -120,13 +108,16 @@ class Scorer:
         explain: bool = False,
         brands: Sequence[str] = (),
         money: Sequence[str] = (),
+        profile: ProfileStats | Sequence[ProfileStats] | None = None,
     ) -> list[dict[str, object]]:
         """One result per record, in order: score (0-1), verdict, risk, reasons, placement_zone, status,
         flags. ``brands`` / ``money``: the user's brand names and money keywords (``--brand``,
-        ``--money``): anchors are classed against them instead of the target's domain name alone."""
+        ``--money``): anchors are classed against them instead of the target's domain name alone.
+        ``profile``: the patterns of the whole export (``features.profile``), or one per record;
+        without it the records given are the profile (one HTTP request)."""
         self.ctx.brands = normalise_terms(brands)
         self.ctx.money = normalise_terms(money)
-        batch = extract_features(records, self.ctx, pages)
+        batch = extract_features(records, self.ctx, pages, profile=profile)
         ok = [i for i, s in enumerate(batch.status) if not s.startswith("error")]
         results: list[dict[str, object]] = []
         statuses: dict[str, str] = {}  # feature status -> result status (a few distinct ones)

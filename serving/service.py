@@ -274,7 +274,9 @@ class ScoringQueue:
         while (batch := self._take()) is not None:
             live = [(recs, fut) for recs, fut in batch if fut.set_running_or_notify_cancel()]
             try:
-                results = self._score([r for recs, _ in live for r in recs])
+                # each request is its own profile (features.profile), also when merged into one call
+                profiles = [p for recs, _ in live for p in [request_profile(recs)] * len(recs)]
+                results = self._score([r for recs, _ in live for r in recs], profiles)
             except BaseException as exc:  # noqa: BLE001 - never let the scoring thread die
                 for _, fut in live:
                     fut.set_exception(exc)
@@ -284,16 +286,24 @@ class ScoringQueue:
                 fut.set_result(results[start: start + len(recs)])
                 start += len(recs)
 
-    def _score(self, records: list[Mapping[str, object]]) -> list[dict[str, object]]:
+    def _score(self, records: list[Mapping[str, object]], profiles: list[Any]) -> list[dict[str, object]]:
         self.calls += 1
         try:
-            return self.scorer.score(records)
+            return self.scorer.score(records, profile=profiles)
         except Exception as exc:  # noqa: BLE001 - isolate the failing record(s) by halving the batch
             if len(records) == 1:
                 logger.warning("linkq: a record failed to score: %s", type(exc).__name__)
                 return [error_result(f"{type(exc).__name__}: {exc}"[:300])]
             half = len(records) // 2
-            return self._score(records[:half]) + self._score(records[half:])
+            return self._score(records[:half], profiles[:half]) + self._score(records[half:], profiles[half:])
+
+
+def request_profile(records: Sequence[Mapping[str, object]]) -> Any:
+    """The patterns of one request's records (features.profile); a record that is not a mapping
+    counts for nothing (it comes back as an error row)."""
+    from features.profile import profile_of
+
+    return profile_of(r for r in records if isinstance(r, Mapping))
 
 
 def passthrough(record: Mapping[str, object]) -> dict[str, object]:

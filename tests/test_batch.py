@@ -570,3 +570,52 @@ def test_copied_cells_survive_a_result_value_with_a_line_break() -> None:
     buf = io.StringIO()
     csv.writer(buf).writerows(plain)
     assert batch._encode_csv_with_prefixes([[None, None, *r[2:]] for r in plain], 2, ["a,b", "f,g"]) == buf.getvalue()
+
+
+def _network_export(path: Path) -> Path:
+    """A generic CSV where six unrelated domains carry the same generated page path, one per chunk of
+    two rows, between ordinary links: the pattern is only visible across chunks."""
+    rows = []
+    for i in range(6):
+        rows.append({"source_url": f"https://site{i}-directory.info/domain-list-{100 + i}",
+                     "target_url": "https://shop.example.com/", "anchor_text": "shop.example.com", "rel": ""})
+        rows.append({"source_url": f"https://blog{i}.example.org/2024/post-{i}", "target_url": "https://shop.example.com/",
+                     "anchor_text": "Shop Example", "rel": ""})
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.DictWriter(fh, list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    return path
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_patterns_are_seen_across_the_whole_export_in_every_engine(tmp_path: Path, workers: int) -> None:
+    """The profile pass reads the whole file before scoring: a network spread over six chunks is
+    flagged in each, with one process or a pool."""
+    src = _network_export(tmp_path / "links.csv")
+    out = tmp_path / "scored.csv"
+    score_files([src], out, BatchOptions(chunk_rows=2, workers=workers))
+    _, rows = read_csv(out)
+    flags = [r["flags"] for r in rows]
+    assert flags[0::2] == ["network"] * 6 and flags[1::2] == [""] * 6
+    assert all("patterns: the same generated page path on 6 referring domains" in r["reasons"] for r in rows[0::2])
+    # chunk by chunk, each chunk alone would not see it
+    alone = tmp_path / "alone.csv"
+    (tmp_path / "two.csv").write_text("".join(src.read_text(encoding="utf-8").splitlines(keepends=True)[:3]),
+                                      encoding="utf-8")
+    score_files([tmp_path / "two.csv"], alone, BatchOptions())
+    assert read_csv(alone)[1][0]["flags"] == ""
+
+
+def test_a_summary_beside_the_scored_file_names_model_version_and_input_hashes(tmp_path: Path) -> None:
+    import hashlib
+
+    out = tmp_path / "scored.csv"
+    summary = score_files([FIX / "semrush.csv"], out, BatchOptions())
+    doc = json.loads((tmp_path / "scored.csv.summary.json").read_text(encoding="utf-8"))
+    assert summary.summary_path == tmp_path / "scored.csv.summary.json"
+    assert doc["model"]["id"] == summary.model_id and "model.txt" in doc["model"]["sha256"]
+    assert doc["linkq_version"] and doc["linkq_version"] != "unknown"
+    assert doc["inputs"][0]["sha256"] == hashlib.sha256((FIX / "semrush.csv").read_bytes()).hexdigest()
+    assert doc["rows_in"] == doc["rows_out"] == sum(doc["statuses"].values())
+    assert doc["statuses"].get("lost", 0) >= 1  # lost links are counted apart

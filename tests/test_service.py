@@ -466,7 +466,9 @@ class _SlowScorer:
         self.release = threading.Event()
         self.calls: list[int] = []
 
-    def score(self, records):
+    def score(self, records, profile=None):
+        assert profile is not None and len(profile) == len(records)  # one profile per record: its request's
+        self.profiles = getattr(self, "profiles", []) + [profile]
         self.calls.append(len(records))
         if len(self.calls) == 1:
             self.release.wait(10)
@@ -578,3 +580,40 @@ def test_import_model_into_the_bentoml_store_and_load_it_from_there(tmp_path: Pa
     tag, model_id = out.stdout.split()
     assert tag == f"linkq:{model_id.lower()}"
     assert (tmp_path / "models" / "linkq").is_dir()
+
+
+def test_requests_merged_into_one_call_keep_their_own_profiles() -> None:
+    """Each request is its own backlink profile: a network in one request does not flag the same page
+    path in another request scored in the same call."""
+    from serving.scoring import Scorer
+
+    real = Scorer.load()
+
+    class Held:
+        """The real scorer, its first call held until released: the next requests wait and merge."""
+
+        release = threading.Event()
+        calls = 0
+
+        def score(self, records, profile=None):
+            Held.calls += 1
+            if Held.calls == 1:
+                Held.release.wait(10)
+            return real.score(records, profile=profile)
+
+    q = service.ScoringQueue(Held())
+    try:
+        first = q.submit([{"source_url": "https://a.example.org/", "target_url": "https://b.example.com/"}])
+        time.sleep(0.05)  # the first call is now running
+        network = [{"source_url": f"https://site{i}-list.info/domain-list-{i}", "target_url": "https://shop.example.com/",
+                    "anchor_text": "shop.example.com", "rel": ""} for i in range(6)]
+        lone = [{"source_url": "https://other-site.info/domain-list-9", "target_url": "https://shop.example.com/",
+                 "anchor_text": "shop.example.com", "rel": ""}]
+        a, b = q.submit(network), q.submit(lone)
+        Held.release.set()
+        assert first.result(60)[0]["status"] == "scored_without_page"
+        assert all(r["flags"] == ["network"] for r in a.result(60))
+        assert b.result(60)[0]["flags"] == []
+        assert Held.calls == 2  # a and b were scored in one call
+    finally:
+        q.close()
