@@ -215,11 +215,14 @@ def score(inputs: tuple[Path, ...], out: Path, fmt: str, column_map: str | None,
 @click.option("--set-current", is_flag=True,
               help="Make the new model the default if it passes the promotion rule (as `models promote`).")
 @click.option("--force", is_flag=True, help="With --set-current: promote even if the rule refuses (recorded).")
+@click.option("--brand", "brands", multiple=True, help="Your brand name(s), as for `linkq score --brand`.")
+@click.option("--money", "money", multiple=True, help="Your money keywords, as for `linkq score --money`.")
 @click.option("--no-ablation", is_flag=True, help="With --data: skip the per-group ablation refits (faster).")
 @click.option("--embedding", default=None, help="With --data: embedding model the table was built with.")
 def train(labels: tuple[Path, ...], disavow: Path | None, export_path: Path | None, rest: str, pages: Path | None,
           base_id: str | None, prior_strength: float | None, data_path: Path | None, model_id: str | None,
-          models_dir: str | None, set_current: bool, force: bool, no_ablation: bool, embedding: str | None) -> None:
+          models_dir: str | None, set_current: bool, force: bool, brands: tuple[str, ...], money: tuple[str, ...],
+          no_ablation: bool, embedding: str | None) -> None:
     """Retrain on your labels: refit the worth score's factor weights from the shipped priors, compare
     with the current model on your held-out labels, write models/<id>/ (see training/retrain.py)."""
     from features.artifact import ModelMismatch
@@ -238,7 +241,7 @@ def train(labels: tuple[Path, ...], disavow: Path | None, export_path: Path | No
         else:
             res = train_on_labels(mdir, labels, disavow, export_path, rest, pages, base_id, model_id,
                                   PRIOR_STRENGTH if prior_strength is None else prior_strength,
-                                  log=lambda m: click.echo(m, err=True))
+                                  brands=brands, money=money, log=lambda m: click.echo(m, err=True))
             for line in res.lines():
                 click.echo(line, err=True)
             folder = res.folder
@@ -273,19 +276,21 @@ def _train_link_model(data_path: Path, mdir: Path, model_id: str | None, no_abla
 @click.option("--pages", type=click.Path(exists=True, path_type=Path), help="Saved source pages (as for score).")
 @click.option("--model", "model_id", default=None, help="Model id (default: models/CURRENT).")
 @click.option("--models-dir", default=None, help="Where models live (default: $LINKQ_MODELS or ./models).")
+@click.option("--brand", "brands", multiple=True, help="Your brand name(s), as for `linkq score --brand`.")
+@click.option("--money", "money", multiple=True, help="Your money keywords, as for `linkq score --money`.")
 def label(export: Path, n_rows: int, out: Path, pages: Path | None, model_id: str | None,
-          models_dir: str | None) -> None:
+          models_dir: str | None, brands: tuple[str, ...], money: tuple[str, ...]) -> None:
     """Pick the rows of EXPORT whose labels would teach the model most (unsure scores near the
     thresholds, spread over referring domains and factors) and write them with an empty label column."""
     from features.artifact import load_model, resolve_model_dir
     from features.pages import open_pages
-    from features.pipeline import load_context
     from training.label_select import select_rows
     from training.labels import LabelError
+    from training.retrain import context_for
 
     try:
         model = load_model(resolve_model_dir(_models_dir(models_dir), model_id))
-        sel = select_rows(export, out, n_rows, model, load_context(model.embedding), open_pages(pages))
+        sel = select_rows(export, out, n_rows, model, context_for(model, brands, money), open_pages(pages))
     except (LabelError, FileNotFoundError) as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"wrote {out}: {sel.picked} of {sel.candidates} scorable live rows ({sel.rows} rows read) from "

@@ -241,8 +241,11 @@ def test_no_change_is_not_promoted_by_either_command_and_force_is_recorded(tmp_p
 
 def test_few_labels_warn_and_one_sided_labels_are_refused(tmp_path: Path, models_dir: Path) -> None:
     rows, _ = ahrefs_rows(12, 2, "traffic")
-    result = _train(models_dir, write_ahrefs(tmp_path / "few.csv", rows[:8], ["strong", "weak"] * 4))
+    result = _train(models_dir, write_ahrefs(tmp_path / "few.csv", rows[:8], ["strong", "weak"] * 4),
+                    "--brand", "My Site, MySite", "--money", "sourdough starter")
     assert result.exit_code == 0, result.output
+    terms = json.loads((models_dir / "mine" / "metadata.json").read_text())["retrain"]["terms"]
+    assert terms == {"brands": ["my site", "mysite"], "money": ["sourdough starter"]}  # as `score --brand` reads them
     assert "too few to say anything" in result.output and "verdict against linkq-default-v2: too few labels" in result.output
     one = _train(models_dir, write_ahrefs(tmp_path / "one.csv", rows, ["weak"] * 12))
     assert one.exit_code != 0 and "got 0 strong/keep/good and 12 weak/risky/disavow/bad" in one.output

@@ -47,8 +47,9 @@ class PromotionCheck:
         return not self.problems
 
 
-def check(models_dir: Path, model_id: str, floors: Path | None = DEFAULT_FLOORS) -> PromotionCheck:
-    """Whether ``model_id`` may replace the current model (see the module's rule)."""
+def check(models_dir: Path, model_id: str, floors: Path | None = DEFAULT_FLOORS, panel: bool = True) -> PromotionCheck:
+    """Whether ``model_id`` may replace the current model (see the module's rule); ``panel=False`` leaves
+    out the real-export panel (it scores four exports: run only when the rest passes or is forced)."""
     folder = resolve_model_dir(models_dir, model_id)
     meta = load_model(folder).metadata
     cur_file = models_dir / CURRENT_FILE
@@ -67,7 +68,8 @@ def check(models_dir: Path, model_id: str, floors: Path | None = DEFAULT_FLOORS)
                                 f"{current} (interval of the gain above 0) is promoted")
     if floors is not None and Path(floors).is_file():
         out.problems += [f"quality floor: {p}" for p in check_metrics(Path(floors), meta.get("metrics", {}).get("test", {}))]
-    out.problems += panel_problems(models_dir, folder.name)
+    if panel:
+        out.problems += panel_problems(models_dir, folder.name)
     return out
 
 
@@ -91,7 +93,9 @@ def panel_problems(models_dir: Path, model_id: str, shared: Path | None = None) 
 def promote(models_dir: Path, model_id: str, force: bool = False, floors: Path | None = DEFAULT_FLOORS,
             via: str = "models promote") -> PromotionCheck:
     """Apply the rule; make the model current (raise :class:`PromotionRefused` unless it passes or ``force``)."""
-    res = check(models_dir, model_id, floors)
+    res = check(models_dir, model_id, floors, panel=False)
+    if res.ok or force:
+        res.problems += panel_problems(models_dir, res.model_id)
     if not res.ok and not force:
         raise PromotionRefused(f"{res.model_id} is not promoted (use --force to promote anyway):\n  "
                                + "\n  ".join(res.problems))

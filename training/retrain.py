@@ -347,7 +347,8 @@ def risk_report(table: LabelTable) -> dict:
 
 def retrain(files: Sequence[LabelFile], problems: list[Problem], base: ModelArtifact, current: ModelArtifact | None,
             ctx: FeatureContext, models_dir: Path, model_id: str | None = None, pages: object | None = None,
-            strength: float = PRIOR_STRENGTH, n_boot: int = N_BOOT, log: Callable[[str], None] = print) -> Path:
+            strength: float = PRIOR_STRENGTH, n_boot: int = N_BOOT, log: Callable[[str], None] = print,
+            terms: dict | None = None) -> Path:
     """Refit the factor weights on the labels, evaluate against ``current``, write ``models_dir/model_id``."""
     from .build_dataset import sha256_file
     from .labels import LabelError
@@ -385,6 +386,7 @@ def retrain(files: Sequence[LabelFile], problems: list[Problem], base: ModelArti
         "evaluation": ev,
         "risk": risk_report(table),
         "thresholds_from": thresholds.pop("from"),
+        "terms": terms or {"brands": list(ctx.brands), "money": list(ctx.money)},
     }
     folder = package(base.path, models_dir, model_id, factors=fm, strong=thresholds["strong"],
                      weak=thresholds["weak"], extra={"retrain": retrain_meta})
@@ -407,6 +409,17 @@ def record_promotion(folder: Path, info: dict) -> None:
 
 def fmt(v: float) -> str:
     return "nan" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.3f}"
+
+
+def context_for(model: ModelArtifact, brands: Sequence[str] = (), money: Sequence[str] = ()) -> FeatureContext:
+    """The feature context of ``model`` with the user's brand names and money keywords (as scoring sets them)."""
+    from features.html_text import normalise_terms
+    from features.pipeline import load_context
+
+    ctx = load_context(model.embedding)
+    ctx.brands = normalise_terms(brands)
+    ctx.money = normalise_terms(money)
+    return ctx
 
 
 @dataclass
@@ -451,22 +464,24 @@ class TrainResult:
 def train_on_labels(models_dir: Path, labels: Sequence[Path] = (), disavow: Path | None = None,
                     export: Path | None = None, rest: str = "unlabelled", pages: Path | None = None,
                     base_id: str | None = None, model_id: str | None = None, strength: float = PRIOR_STRENGTH,
-                    n_boot: int = N_BOOT, log: Callable[[str], None] = print) -> TrainResult:
+                    n_boot: int = N_BOOT, brands: Sequence[str] = (), money: Sequence[str] = (),
+                    log: Callable[[str], None] = print) -> TrainResult:
     """``linkq train --labels ...``: read the labels, refit from ``base_id`` (default: the current
-    model), evaluate against the current model, write the new model (not made current here)."""
+    model), evaluate against the current model, write the new model (not made current here).
+    ``brands`` / ``money``: the user's terms, as ``linkq score --brand / --money`` takes them (the
+    anchors of the labels are classed as they will be when scoring)."""
     from features.artifact import CURRENT_FILE, resolve_model_dir
     from features.pages import open_pages
-    from features.pipeline import load_context
 
     from .labels import read_labels
 
     files, problems = read_labels(labels, disavow, export, rest)
     base = load_model(resolve_model_dir(models_dir, base_id))
     current = load_model(resolve_model_dir(models_dir)) if (models_dir / CURRENT_FILE).is_file() else None
-    ctx = load_context(base.embedding)
+    ctx = context_for(base, brands, money)
     log(f"featurising {sum(len(f.records) for f in files)} rows of {len(files)} label file(s) "
         f"({sum(len(f.labelled) for f in files)} labelled)")
     folder = retrain(files, problems, base, current, ctx, models_dir, model_id, open_pages(pages), strength,
-                     n_boot, log)
+                     n_boot, log, terms={"brands": list(ctx.brands), "money": list(ctx.money)})
     meta = json.loads((folder / "metadata.json").read_text())
     return TrainResult(folder=folder, problems=problems, metadata=meta)
