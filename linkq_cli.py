@@ -194,6 +194,114 @@ def score(inputs: tuple[Path, ...], out: Path, fmt: str, column_map: str | None,
         _say(f"  report: {report_path}")
 
 
+@cli.command()
+@click.option("--labels", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Your labels (repeatable, tools mixed): any export linkq scores, or canonical CSV/JSONL, with a "
+                   "label column: strong / neutral / weak / risky, keep / disavow, good / bad, 1 / 0.")
+@click.option("--disavow", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A Google disavow file: the export rows it covers become disavow labels (needs --export).")
+@click.option("--export", "export_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The backlink export the disavow file was made from.")
+@click.option("--rest", type=click.Choice(["unlabelled", "strong"]), default="unlabelled", show_default=True,
+              help="With --disavow: what the links not disavowed are.")
+@click.option("--pages", type=click.Path(exists=True, path_type=Path),
+              help="Saved source pages for your labelled rows (manifest.csv folder or page cache).")
+@click.option("--base", "base_id", default=None, help="Model to start from (default: models/CURRENT).")
+@click.option("--prior-strength", type=float, default=None,
+              help="Pull of the weights towards the shipped priors (default 10; larger: labels move them less).")
+@click.option("--data", "data_path", type=click.Path(path_type=Path), default=None,
+              help="Developers: retrain the link model (LightGBM) on the corpora table of `make data` instead.")
+@click.option("--model-id", default=None, help="Folder name for the new model (default: linkq-user-<time>).")
+@models_dir_option
+@click.option("--set-current", is_flag=True,
+              help="Make the new model the default if it passes the promotion rule (as `models promote`).")
+@click.option("--force", is_flag=True, help="With --set-current: promote even if the rule refuses (recorded).")
+@click.option("--brand", "brands", multiple=True, help="Your brand name(s), as for `linkq score --brand`.")
+@click.option("--money", "money", multiple=True, help="Your money keywords, as for `linkq score --money`.")
+@click.option("--no-ablation", is_flag=True, help="With --data: skip the per-group ablation refits (faster).")
+@click.option("--embedding", default=None, help="With --data: embedding model the table was built with.")
+def train(labels: tuple[Path, ...], disavow: Path | None, export_path: Path | None, rest: str, pages: Path | None,
+          base_id: str | None, prior_strength: float | None, data_path: Path | None, model_id: str | None,
+          models_dir: str | None, set_current: bool, force: bool, brands: tuple[str, ...], money: tuple[str, ...],
+          no_ablation: bool, embedding: str | None) -> None:
+    """Retrain on your labels: refit the worth score's factor weights from the shipped priors, compare
+    with the current model on your held-out labels, write models/<id>/ (see training/retrain.py)."""
+    from features.artifact import ModelMismatch
+    from training.labels import LabelError
+    from training.promotion import PromotionRefused, promote
+    from training.retrain import PRIOR_STRENGTH, train_on_labels
+    from training.train import TrainingDataError
+
+    mdir = _models_dir(models_dir)
+    if data_path is not None and (labels or disavow or export_path):
+        raise click.UsageError("--data retrains the link model on the corpora; --labels/--disavow retrain the "
+                               "factor weights on your labels: give one or the other")
+    try:
+        if data_path is not None:
+            folder = _train_link_model(data_path, mdir, model_id, no_ablation, embedding)
+        else:
+            res = train_on_labels(mdir, labels, disavow, export_path, rest, pages, base_id, model_id,
+                                  PRIOR_STRENGTH if prior_strength is None else prior_strength,
+                                  brands=brands, money=money, log=lambda m: click.echo(m, err=True))
+            for line in res.lines():
+                click.echo(line, err=True)
+            folder = res.folder
+        if set_current:
+            promote(mdir, folder.name, force=force, via="train --set-current")
+            click.echo(f"models/CURRENT -> {folder.name}", err=True)
+    except (TrainingDataError, LabelError, FileNotFoundError, ModelMismatch, PromotionRefused) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(str(folder))
+
+
+def _train_link_model(data_path: Path, mdir: Path, model_id: str | None, no_ablation: bool,
+                      embedding: str | None) -> Path:
+    from features.embeddings import DEFAULT_EMBEDDING
+    from training.datasets import assemble_training_table
+    from training.train import train_model
+
+    df, files = assemble_training_table(default_table=data_path, log=lambda m: click.echo(m, err=True),
+                                        embedding=embedding)
+    folder = train_model(df, mdir, model_id=model_id, data_files=files, with_ablation=not no_ablation,
+                         embedding=embedding or DEFAULT_EMBEDDING, log=lambda m: click.echo(m, err=True))
+    from training.registry import metrics_lines
+
+    for line in metrics_lines(json.loads((folder / "metadata.json").read_text())):
+        click.echo(line)
+    return folder
+
+
+@cli.command()
+@click.argument("export", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--n", "n_rows", type=click.IntRange(min=1), default=100, show_default=True,
+              help="How many rows to ask you to label.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="CSV to write: the chosen rows with an empty label column (fill it, then `linkq train --labels`).")
+@click.option("--pages", type=click.Path(exists=True, path_type=Path), help="Saved source pages (as for score).")
+@model_option
+@models_dir_option
+@click.option("--brand", "brands", multiple=True, help="Your brand name(s), as for `linkq score --brand`.")
+@click.option("--money", "money", multiple=True, help="Your money keywords, as for `linkq score --money`.")
+def label(export: Path, n_rows: int, out: Path, pages: Path | None, model_id: str | None,
+          models_dir: str | None, brands: tuple[str, ...], money: tuple[str, ...]) -> None:
+    """Pick the rows of EXPORT whose labels would teach the model most (unsure scores near the
+    thresholds, spread over referring domains and factors) and write them with an empty label column."""
+    from features.artifact import load_model, resolve_model_dir
+    from features.pages import open_pages
+    from training.label_select import select_rows
+    from training.labels import LabelError
+    from training.retrain import context_for
+
+    try:
+        model = load_model(resolve_model_dir(_models_dir(models_dir), model_id))
+        sel = select_rows(export, out, n_rows, model, context_for(model, brands, money), open_pages(pages))
+    except (LabelError, FileNotFoundError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"wrote {out}: {sel.picked} of {sel.candidates} scorable live rows ({sel.rows} rows read) from "
+               f"{sel.domains} referring domains; fill the label column (strong / neutral / weak / risky) and run "
+               f"`linkq train --labels {out}`", err=True)
+
+
 @cli.command("fetch")
 @click.argument("input_path", metavar="INPUT", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--pages", "cache_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
@@ -298,52 +406,6 @@ def disavow(scored: Path, out: Path, merge: Path | None, allow: Path | None, lev
 
 
 @cli.command()
-@click.option("--data", "data_path", type=click.Path(path_type=Path), default=Path("data/build/links.parquet"),
-              show_default=True, help="Default training table built by `make data`.")
-@click.option("--labels", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Your labels: CSV/JSONL with canonical fields and a label column "
-                   "(strong/weak, 1/0, keep/disavow).")
-@click.option("--disavow", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="A Google disavow file: its URLs and domains become weak labels (needs --export).")
-@click.option("--export", "export_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="The backlink export the disavow file was made from.")
-@click.option("--rest", type=click.Choice(["unlabelled", "strong"]), default="unlabelled", show_default=True,
-              help="With --disavow: what the links not disavowed are.")
-@click.option("--pages", type=click.Path(exists=True, path_type=Path), help=PAGES_HELP + " For your labelled rows.")
-@click.option("--only-user", is_flag=True, help="Train on your labels alone (default: add them to the default set).")
-@click.option("--model-id", default=None, help="Folder name for the new model (default: linkq-<time>-<hash>).")
-@models_dir_option
-@click.option("--set-current", is_flag=True, help="Make the new model the default (models/CURRENT).")
-@click.option("--no-ablation", is_flag=True, help="Skip the per-group ablation refits (faster).")
-@click.option("--embedding", default=None,
-              help="Embedding model the table was built with (default: the shipped static MiniLM).")
-def train(data_path: Path, labels: Path | None, disavow: Path | None, export_path: Path | None, rest: str,
-          pages: Path | None, only_user: bool, model_id: str | None, models_dir: str | None, set_current: bool,
-          no_ablation: bool, embedding: str | None) -> None:
-    """Train a model (LightGBM, split by site, calibrated) and write it to models/<id>/."""
-    from features.artifact import set_current as write_current
-    from features.embeddings import DEFAULT_EMBEDDING
-    from training.datasets import assemble_training_table
-    from training.train import train_model
-
-    mdir = _models_dir(models_dir)
-    df, files = assemble_training_table(
-        default_table=None if only_user else data_path, labels=labels, disavow=disavow,
-        export=export_path, rest=rest, pages=pages, log=_say, embedding=embedding,
-    )
-    folder = train_model(df, mdir, model_id=model_id, data_files=files, with_ablation=not no_ablation,
-                         embedding=embedding or DEFAULT_EMBEDDING, log=_say)
-    from training.registry import metrics_lines
-
-    for line in metrics_lines(json.loads((folder / "metadata.json").read_text())):
-        click.echo(line)
-    if set_current:
-        write_current(mdir, folder.name)
-        _say(f"models/CURRENT -> {folder.name}")
-    click.echo(str(folder))
-
-
-@cli.command()
 @click.argument("data", type=click.Path(exists=True, path_type=Path))
 @model_option
 @models_dir_option
@@ -417,14 +479,21 @@ def models_show(model_id: str | None, models_dir: str | None) -> None:
 @models.command("promote")
 @click.argument("model_id")
 @models_dir_option
-@click.option("--force", is_flag=True, help="Promote even if the model is below the quality floors.")
-@click.option("--floors", type=click.Path(path_type=Path), default=Path("data/quality_floors.json"),
-              show_default=True, help="Pinned floors to check.")
-def models_promote(model_id: str, models_dir: str | None, force: bool, floors: Path) -> None:
-    """Make MODEL_ID the default model (models/CURRENT); refuses one below the floors."""
-    from training.registry import promote
+@click.option("--force", is_flag=True, help="Promote even if the promotion rule refuses (recorded in the metadata).")
+@click.option("--floors", type=click.Path(path_type=Path), default=None,
+              help="Pinned link-model floors to check (default: data/quality_floors.json).")
+def models_promote(model_id: str, models_dir: str | None, force: bool, floors: Path | None) -> None:
+    """Make MODEL_ID the default model (models/CURRENT) if it beats the current one on your held-out
+    labels and holds the built-in floors (the same rule as `train --set-current`)."""
+    from training.promotion import DEFAULT_FLOORS, PromotionRefused, promote
 
-    click.echo(f"models/CURRENT -> {promote(_models_dir(models_dir), model_id, floors, force)}")
+    try:
+        res = promote(_models_dir(models_dir), model_id, force=force, floors=floors or DEFAULT_FLOORS)
+    except (PromotionRefused, FileNotFoundError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    if res.problems:
+        click.echo("forced past: " + "; ".join(res.problems), err=True)
+    click.echo(f"models/CURRENT -> {res.model_id}")
 
 
 @models.command("import")

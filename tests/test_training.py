@@ -108,15 +108,31 @@ def test_too_few_labels_is_a_clear_error(tmp_path: Path, fake_ctx) -> None:
         train_model(df, tmp_path, embedding=fake_ctx.embedder.name, with_ablation=False, log=lambda m: None)
 
 
+def _shipped_models(tmp_path: Path) -> Path:
+    models = tmp_path / "models"
+    shipped = Path(__file__).resolve().parent.parent / "models" / "linkq-default-v2"
+    shutil.copytree(shipped, models / shipped.name)
+    (models / "CURRENT").write_text(shipped.name + "\n")
+    return models
+
+
 def test_cli_train_refuses_one_sided_labels(tmp_path: Path) -> None:
     from linkq_cli import cli
 
     labels = tmp_path / "labels.jsonl"
     labels.write_text("".join(json.dumps({**r, "label": "weak"}) + "\n" for r in user_records(30)))
-    result = CliRunner().invoke(cli, ["train", "--labels", str(labels), "--only-user", "--models-dir",
-                                      str(tmp_path / "m"), "--no-ablation"])
+    result = CliRunner().invoke(cli, ["train", "--labels", str(labels), "--models-dir", str(_shipped_models(tmp_path))])
     assert result.exit_code != 0
-    assert "need at least 20 strong and 20 weak labels; got 0 strong, 90 weak" in result.output
+    assert "the worth labels need both sides: got 0 strong/keep/good and 90 weak/risky/disavow/bad" in result.output
+
+
+def test_cli_train_without_labels_or_table_says_how_to_retrain(tmp_path: Path) -> None:
+    from linkq_cli import cli
+
+    result = CliRunner().invoke(cli, ["train", "--data", str(tmp_path / "links.parquet"), "--models-dir",
+                                      str(tmp_path / "m")])
+    assert result.exit_code != 0
+    assert "`linkq train --labels FILE`" in result.output
 
 
 def test_retraining_from_a_disavow_file_end_to_end(tmp_path: Path) -> None:
@@ -139,13 +155,13 @@ def test_retraining_from_a_disavow_file_end_to_end(tmp_path: Path) -> None:
     export.write_text("".join(json.dumps(r) + "\n" for r in rows))
     disavow = tmp_path / "disavow.txt"
     disavow.write_text("\n".join(lines) + "\n")
-    models = tmp_path / "models"
+    models = _shipped_models(tmp_path)
     result = CliRunner().invoke(cli, ["train", "--disavow", str(disavow), "--export", str(export), "--rest", "strong",
-                                      "--only-user", "--models-dir", str(models), "--model-id", "mine",
-                                      "--no-ablation"])
+                                      "--models-dir", str(models), "--model-id", "mine"])
     assert result.exit_code == 0, result.output
     meta = json.loads((models / "mine" / "metadata.json").read_text())
-    assert meta["training_data"]["label_counts"] == {"strong": 30, "weak": 30}
-    assert [f["kind"] for f in meta["training_data"]["files"]] == ["disavow", "export"]
+    assert meta["retrain"]["label_counts"] == {"strong": 30, "weak_or_risky": 30, "neutral_or_unknown": 0}
+    assert meta["retrain"]["risk"]["risky_labels"] == 30
+    assert [f["kind"] for f in meta["retrain"]["label_files"]] == [f"export of disavow file {disavow}"]
     listed = CliRunner().invoke(cli, ["models", "list", "--models-dir", str(models)])
     assert "mine" in listed.output

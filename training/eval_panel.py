@@ -59,8 +59,9 @@ def drop_metrics(src: Path, dst: Path) -> None:
             w.writerow([r[i] if i < len(r) else "" for i in keep])
 
 
-def score_file(linkq: str, path: Path, out: Path) -> list[dict[str, str]]:
-    p = subprocess.run([linkq, "score", str(path), "--out", str(out)], capture_output=True, text=True,
+def score_file(linkq: str, path: Path, out: Path, model: list[str] | None = None) -> list[dict[str, str]]:
+    """``linkq score`` as a user runs it (``model``: extra ``--model ID --models-dir DIR`` arguments)."""
+    p = subprocess.run([linkq, "score", str(path), "--out", str(out), *(model or [])], capture_output=True, text=True,
                        env=dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1"))
     if p.returncode != 0:
         sys.exit(f"linkq score failed on {path}: {p.stderr.strip()[-400:]}")
@@ -88,8 +89,9 @@ def _score(r: dict[str, str] | None) -> float:
         return float("nan")
 
 
-def evaluate(shared: Path, linkq: str) -> list[dict]:
-    """One dict per agreed panel row: its label, linkq's score with and without the metric columns, ..."""
+def evaluate(shared: Path, linkq: str, model: list[str] | None = None) -> list[dict]:
+    """One dict per agreed panel row: its label, linkq's score with and without the metric columns, ...
+    (``model``: ``--model ID --models-dir DIR`` to score with another model than the current one)."""
     panel = list(csv.DictReader((shared / "panel-labels.tsv").open(encoding="utf-8"), delimiter="\t"))
     agreed = {r["id"]: r["label_a"] for r in panel if r["label_a"] == r["label_b"]}
     files = sorted({i.rsplit(":", 1)[0] for i in agreed})
@@ -98,10 +100,10 @@ def evaluate(shared: Path, linkq: str) -> list[dict]:
     for name in files:
         src = shared / name
         header, table, _, _ = read_table(src)
-        full = score_file(linkq, src, tmp / (name.replace("/", "_") + ".csv"))
+        full = score_file(linkq, src, tmp / (name.replace("/", "_") + ".csv"), model)
         bare_in = tmp / (name.replace("/", "_") + ".nometrics.csv")
         drop_metrics(src, bare_in)
-        bare = score_file(linkq, bare_in, tmp / (name.replace("/", "_") + ".nometrics.out.csv"))
+        bare = score_file(linkq, bare_in, tmp / (name.replace("/", "_") + ".nometrics.out.csv"), model)
         pa_col = next((header.index(c) for c in PAGE_AUTHORITY_COLUMNS if c in header), None)
         src_col = next((header.index(c) for c in ("Referring page URL", "Source url") if c in header), None)
         for i in range(1, len(table) + 1):

@@ -27,8 +27,10 @@ WEAK_THRESHOLD = 0.35
 
 
 def package(booster_from: Path, models_dir: Path, model_id: str, factors: FactorModel | None = None,
-            strong: float = STRONG_THRESHOLD, weak: float = WEAK_THRESHOLD, set_as_current: bool = False) -> Path:
-    """Write ``models_dir/model_id`` with the booster of ``booster_from`` and the factor model."""
+            strong: float = STRONG_THRESHOLD, weak: float = WEAK_THRESHOLD, set_as_current: bool = False,
+            extra: dict | None = None) -> Path:
+    """Write ``models_dir/model_id`` with the booster of ``booster_from`` and the factor model (``extra``:
+    more metadata, e.g. ``retrain``: how the weights were refitted on a user's labels)."""
     old = json.loads((Path(booster_from) / "metadata.json").read_text())
     booster = lgb.Booster(model_file=str(Path(booster_from) / "model.txt"))
     keep = ("embedding", "calibration", "training_data", "config", "best_iteration", "metrics", "library_versions",
@@ -36,10 +38,11 @@ def package(booster_from: Path, models_dir: Path, model_id: str, factors: Factor
     meta = {k: old[k] for k in keep if k in old}
     meta.update({
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "link_model_from": old.get("model_id", Path(booster_from).name),
-        "link_model_thresholds": old.get("thresholds"),
+        "link_model_from": old.get("link_model_from") or old.get("model_id", Path(booster_from).name),
+        "link_model_thresholds": old.get("link_model_thresholds") or old.get("thresholds"),
         "thresholds": {"strong": strong, "weak": weak},
         "factors": (factors or FactorModel()).to_json(),
+        **(extra or {}),
         "score": "worth score: logistic of the weighted factor values (features.factors); the link model "
                  "gives the placement factor when the page was read",
     })

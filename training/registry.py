@@ -1,7 +1,7 @@
-"""Models on disk for ``linkq models`` and ``linkq evaluate``: list, describe, promote, evaluate.
+"""Models on disk for ``linkq models`` and ``linkq evaluate``: list, describe, evaluate (promoting is
+``training.promotion``: one rule for ``models promote`` and ``train --set-current``).
 
-Each function returns the lines to print (or raises :class:`BelowFloors`), so the command stays a
-thin face and the texts are tested here.
+Each function returns the lines to print, so the command stays a thin face and the texts are tested here.
 """
 
 from __future__ import annotations
@@ -10,15 +10,10 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from features.artifact import load_model, resolve_model_dir, set_current
-from features.errors import LinkqError
+from features.artifact import load_model, resolve_model_dir
 
 from .evaluate import format_table
-from .floors import check, check_metrics
-
-
-class BelowFloors(LinkqError):
-    """A model under the pinned quality floors; the message lists every floor it misses."""
+from .floors import check
 
 
 def list_lines(models_dir: Path) -> list[str]:
@@ -48,17 +43,6 @@ def show_lines(models_dir: Path, model_id: str | None) -> list[str]:
     meta = json.loads((resolve_model_dir(models_dir, model_id) / "metadata.json").read_text())
     keys = ("model_id", "created_at", "schema_version", "schema_hash", "embedding", "thresholds", "training_data")
     return [f"{k}: {json.dumps(meta.get(k), default=str)}" for k in keys] + metrics_lines(meta)
-
-
-def promote(models_dir: Path, model_id: str, floors: Path, force: bool = False) -> str:
-    """Make ``model_id`` the default (models/CURRENT); refuses one below the floors unless ``force``."""
-    folder = resolve_model_dir(models_dir, model_id)
-    problems = check_metrics(floors, load_model(folder).metadata.get("metrics", {}).get("test", {}))
-    if problems and not force:
-        raise BelowFloors("model is below the quality floors (use --force to promote anyway):\n  "
-                          + "\n  ".join(problems))
-    set_current(models_dir, folder.name)
-    return folder.name
 
 
 @dataclass(frozen=True)

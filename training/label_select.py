@@ -1,0 +1,116 @@
+"""``linkq label EXPORT --n 100``: the rows whose labels would teach the model most.
+
+Why these rows: a label teaches the factor weights most where the current score is unsure, i.e. near a
+verdict threshold (in log-odds), and only if the labels do not all come from one site or speak about
+one factor. Rows are picked greedily by ``uncertainty + DOMAIN_PENALTY * rows already picked from the
+same referring domain + FACTOR_PENALTY * rows already picked whose largest factor part is the same``;
+lost links, rows that cannot be scored and repeats of a link already in the file are never asked for.
+
+The output is the export's own rows (its columns, as read) with an empty ``label`` column first filled
+by the user (strong / neutral / weak / risky, see ``training.labels``) and read back by
+``linkq train --labels``; ``linkq_score`` and ``linkq_why`` say what the model thinks now.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from features.artifact import ModelArtifact
+from features.factors import FACTORS
+from features.pipeline import STATUS_LINK_MISSING, STATUS_OK, FeatureContext, extract_features
+from features.urls import registered_domain
+
+from .labels import LabelError, _label_column, _rows, label_hash
+
+DOMAIN_PENALTY = 1.0  # log-odds per row already picked from the same referring domain
+FACTOR_PENALTY = 0.25  # log-odds per row already picked with the same leading factor
+ADDED = ("label", "linkq_score", "linkq_why")
+
+
+@dataclass
+class Selection:
+    rows: int  # data rows in the export
+    candidates: int  # rows that could be asked for (scored, live, not yet labelled)
+    picked: int
+    domains: int  # referring domains among the picked rows
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, 1e-6, 1 - 1e-6)
+    return np.log(p / (1 - p))
+
+
+def pick(scores: np.ndarray, leading: list[str], domains: list[str], thresholds: tuple[float, float],
+         n: int) -> list[int]:
+    """Indexes of the ``n`` rows to label (see the module docstring)."""
+    z = _logit(scores)
+    unsure = np.minimum(np.abs(z - _logit(np.array(thresholds[0]))), np.abs(z - _logit(np.array(thresholds[1]))))
+    dom_idx = {d: i for i, d in enumerate(dict.fromkeys(domains))}
+    fac_idx = {f: i for i, f in enumerate(dict.fromkeys(leading))}
+    dom = np.array([dom_idx[d] for d in domains], dtype=int)
+    fac = np.array([fac_idx[f] for f in leading], dtype=int)
+    dom_count = np.zeros(len(dom_idx))
+    fac_count = np.zeros(len(fac_idx))
+    taken = np.zeros(len(scores), dtype=bool)
+    out: list[int] = []
+    for _ in range(min(n, len(scores))):
+        cost = unsure + DOMAIN_PENALTY * dom_count[dom] + FACTOR_PENALTY * fac_count[fac]
+        cost[taken] = np.inf
+        i = int(np.argmin(cost))
+        out.append(i)
+        taken[i] = True
+        dom_count[dom[i]] += 1
+        fac_count[fac[i]] += 1
+    return sorted(out)
+
+
+def select_rows(export: Path, out: Path, n: int, model: ModelArtifact, ctx: FeatureContext,
+                pages: object | None = None) -> Selection:
+    """Write the ``n`` most useful rows of ``export`` to ``out`` (CSV, empty ``label`` column)."""
+    if n < 1:
+        raise LabelError("--n must be at least 1")
+    _, columns, rows = _rows(Path(export))
+    existing = _label_column(columns)
+    originals, records = [], []
+    seen: set[str] = set()
+    total = 0
+    for _, original, rec, _ in rows:
+        total += 1
+        if rec is None or not rec.get("source_url") or not rec.get("target_url"):
+            continue
+        key = label_hash(str(rec["source_url"]), str(rec["target_url"]))
+        if key in seen or (existing and str(original.get(existing) or "").strip()):
+            continue  # the same link again (one label per link), or already labelled
+        seen.add(key)
+        originals.append(original)
+        records.append(rec)
+    if not records:
+        raise LabelError(f"{export}: no row that could be labelled (every row is malformed or already labelled)")
+    batch = extract_features(records, ctx, pages)  # the whole file: one profile, as when it is scored
+    lost = batch.frame["metric_lost"].to_numpy(dtype=np.float64) >= 0.5  # NaN: not known to be lost
+    ok = np.array([not s.startswith("error") for s in batch.status]) & ~lost
+    idx = np.flatnonzero(ok)
+    if len(idx) == 0:
+        raise LabelError(f"{export}: every row is lost or cannot be scored")
+    with_page = np.array([batch.status[i] in (STATUS_OK, STATUS_LINK_MISSING) for i in idx], dtype=bool)
+    scores, parts, _ = model.worth(batch.frame.iloc[idx], with_page)
+    mat = np.column_stack([np.abs(parts[f]) for f in FACTORS])
+    leading = [FACTORS[j] if mat[k, j] > 0 else "none" for k, j in enumerate(mat.argmax(axis=1))]
+    domains = [registered_domain(str(records[i]["source_url"])) or str(records[i]["source_url"]) for i in idx]
+    chosen = pick(scores, leading, domains, (model.strong_threshold, model.weak_threshold), n)
+    head = [c for c in columns if c != existing]
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow([*head, *ADDED])
+        for k in chosen:
+            i = idx[k]
+            signed = sorted(((parts[f][k], f) for f in FACTORS if parts[f][k] != 0), key=lambda t: -abs(t[0]))
+            why = ", ".join(f"{f} {v:+.2f}" for v, f in signed[:3]) or "no factor evidence"
+            w.writerow([originals[i].get(c, "") for c in head] + ["", f"{scores[k]:.3f}", why])
+    return Selection(rows=total, candidates=len(idx), picked=len(chosen), domains=len({domains[k] for k in chosen}))
