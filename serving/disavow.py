@@ -166,10 +166,14 @@ SITE_FLAGS = frozenset({"spam_source", "tool_spam", "tool_spam_score", "network"
 PASSES_NOTHING = frozenset({"nofollow", "ugc", "sponsored"})
 
 
+NOT_LIVE = frozenset({"lost", "link_missing", "page_gone"})  # the tool or the fetched page says it is gone
+
+
 def live_and_followed(link: ScoredLink) -> bool:
-    """False when the file says the link passes nothing: lost, or rel nofollow, ugc or sponsored (a
-    link whose rel the file does not give is taken as followed: nothing says otherwise)."""
-    if link.status == "lost":
+    """False when the file says the link passes nothing: lost (or no longer on its fetched page, or
+    the page is gone), or rel nofollow, ugc or sponsored (a link whose rel the file does not give is
+    taken as followed: nothing says otherwise)."""
+    if link.status in NOT_LIVE:
         return False
     return link.rel is None or not (set(link.rel.split()) & PASSES_NOTHING)
 

@@ -19,7 +19,8 @@ import httpcore
 import pytest
 from click.testing import CliRunner
 
-from features.page_cache import ADDRESS_REFUSED, OK, CachedPages, PageCache
+from features.page_cache import ADDRESS_REFUSED, OK, PageCache
+from features.pages import CachedPages
 from serving import addresses
 from serving.addresses import address_refusal, host_refusal
 from serving.fetch import FetchOptions, fetch_pages
