@@ -21,6 +21,7 @@ import functools
 import io
 import json
 import math
+import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -200,6 +201,37 @@ def arrow_types(columns: Sequence[str], n_head: int, fields: Sequence[str]) -> l
     return types
 
 
+# A cell a spreadsheet would run as a formula: it starts with = + - @ (or a tab or CR before one),
+# unless it is a plain number ("-5", "+3.2"). Such cells get a leading apostrophe in CSV output
+# (Excel, LibreOffice and Google Sheets show the text and run nothing); JSONL and Parquet keep values.
+_FORMULA_START = frozenset("=+-@\t\r")
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?%?")
+# a line of plain cells (ExportRow.csv_cells) with such a cell: its cells are then written one by one
+_FORMULA_IN_LINE = re.compile(r"(?:^|,)(?:[=@\t\r]|[+-](?!,|$))")
+
+
+def defuse(value: object) -> object:
+    """``value`` as a CSV cell that no spreadsheet runs as a formula (see :data:`_FORMULA_START`)."""
+    if (type(value) is str and value and value[0] in _FORMULA_START and value not in _SIGNS
+            and not _NUMBER.fullmatch(value)):
+        return "'" + value
+    return value
+
+
+_SIGNS = frozenset({"+", "-"})  # a lone sign runs nothing: Majestic's flag columns are written so
+
+
+def _defused(rows: list[list[object]]) -> list[list[object]]:
+    """Rows with every formula-looking text cell defused (rows without one are kept as they are)."""
+    out = rows
+    for i, row in enumerate(rows):
+        if any(type(v) is str and v and v[0] in _FORMULA_START for v in row):
+            if out is rows:
+                out = list(rows)
+            out[i] = [defuse(v) for v in row]
+    return out
+
+
 def _encode_body(output: str, names: list[str], n_head: int, fields: Sequence[str],
                  rows: list[list[object]], prefixes: list[str | None] | None = None) -> bytes:
     """Rows (values in ``names`` order) in the output's format, without a header.
@@ -209,6 +241,7 @@ def _encode_body(output: str, names: list[str], n_head: int, fields: Sequence[st
     if not rows:
         return b""
     if output == ".csv":
+        rows = _defused(rows)
         buf = io.StringIO()
         if prefixes is None or not any(prefixes):
             csv.writer(buf).writerows(rows)  # None is written as an empty cell
@@ -336,6 +369,8 @@ def score_rows(rows: list[ExportRow], score: ScoreFn, spec: TableSpec, *, format
         shared = row.shared_columns
         same = any(shared is m for m in plain) if shared is not None else tuple(row.original) == cols
         prefix = row.csv_cells() if fast_csv and same else None
+        if prefix is not None and _FORMULA_IN_LINE.search(prefix) is not None:
+            prefix = None  # a cell to defuse: written one by one
         if prefix is not None:  # the user's cells are copied as one text: not needed one by one
             values: list[object] = [None] * len(cols)
         else:
