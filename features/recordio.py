@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -65,7 +66,8 @@ def write_rows(path: Path, rows: Sequence[dict[str, object]], columns: Sequence[
         if suffix == ".jsonl":
             with open(tmp, "w", encoding="utf-8") as fh:
                 for r in rows:
-                    fh.write(json.dumps({c: r.get(c) for c in cols}, ensure_ascii=False, default=str) + "\n")
+                    fh.write(json.dumps({c: json_safe(r.get(c)) for c in cols}, ensure_ascii=False, default=str,
+                                        allow_nan=False) + "\n")
         elif suffix == ".parquet":
             import pandas as pd
 
@@ -75,24 +77,45 @@ def write_rows(path: Path, rows: Sequence[dict[str, object]], columns: Sequence[
                 w = csv.writer(fh)
                 w.writerow(cols)
                 for r in rows:
-                    w.writerow([_cell(r.get(c)) for c in cols])
+                    w.writerow([defuse(_cell(r.get(c))) for c in cols])
         else:
             raise ValueError(f"output must end in .csv, .jsonl or .parquet, got {path.name!r}")
+        umask_mode(tmp)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
 
 
+def umask_mode(path: Path | str) -> None:
+    """Give a file made by ``mkstemp`` (always 0600) the mode a plain ``open`` would: 0666 less the
+    process's umask, so outputs are shared as the user's other files are."""
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(path, 0o666 & ~mask)
+
+
+def json_safe(value: object) -> object:
+    """``value`` with NaN and infinities as None (strict JSON: jq, browsers and most parsers refuse
+    bare NaN tokens), through lists and dicts."""
+    if isinstance(value, float):
+        return value if value == value and value not in (float("inf"), float("-inf")) else None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    return value
+
+
 def write_text_atomic(path: Path, text: str) -> None:
-    """Write a UTF-8 text file atomically (temp file + rename), readable by others (0644)."""
+    """Write a UTF-8 text file atomically (temp file + rename), with the mode the umask gives."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(text)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; reports and disavow files are meant to be shared
+        umask_mode(tmp)  # mkstemp makes 0600; reports and disavow files are meant to be shared
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -105,3 +128,21 @@ def _columns(rows: Sequence[dict[str, object]]) -> list[str]:
         for k in r:
             cols.setdefault(k, None)
     return list(cols)
+
+
+# A cell a spreadsheet would run as a formula: it starts with = + - @ (or a tab or CR before one),
+# unless it is a plain number ("-5", "+3.2"). Such cells get a leading apostrophe in CSV output
+# (Excel, LibreOffice and Google Sheets show the text and run nothing); JSONL and Parquet keep values.
+_FORMULA_START = frozenset("=+-@\t\r")
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?%?")
+
+
+def defuse(value: object) -> object:
+    """``value`` as a CSV cell that no spreadsheet runs as a formula (see :data:`_FORMULA_START`)."""
+    if (type(value) is str and value and value[0] in _FORMULA_START and value not in _SIGNS
+            and not _NUMBER.fullmatch(value)):
+        return "'" + value
+    return value
+
+
+_SIGNS = frozenset({"+", "-"})  # a lone sign runs nothing: Majestic's flag columns are written so

@@ -16,6 +16,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from features.recordio import umask_mode
+
 from .batch_engines import ChunkResult
 from .batch_options import BatchError, BatchIntegrityError
 from .exports import csv_reader
@@ -51,6 +53,7 @@ def _atomic_write(path: Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
+        umask_mode(tmp)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -116,6 +119,7 @@ def assemble(parts: Path, stems: list[str], headers: list[dict[str, Any]], out: 
     fd, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent)
     os.close(fd)
     tmp = Path(name)
+    umask_mode(tmp)  # the scored file gets the mode the user's umask gives, not mkstemp's 0600
     try:
         if suffix == ".csv":
             _assemble_csv(parts, stems, headers, tmp, columns, originals, multi)
@@ -160,6 +164,7 @@ class StreamingAssembly:
             return
         fd, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent)
         self.tmp = Path(name)
+        umask_mode(self.tmp)
         self._fh = os.fdopen(fd, "wb")
         if self.suffix == ".csv":
             buf = io.StringIO()

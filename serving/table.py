@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from features.pages import PageSource, TargetPages
+from features.recordio import _FORMULA_START, defuse
 from features.schema import FEATURE_NAMES
 
 from .exports import ExportInfo, ExportRow
@@ -201,24 +202,8 @@ def arrow_types(columns: Sequence[str], n_head: int, fields: Sequence[str]) -> l
     return types
 
 
-# A cell a spreadsheet would run as a formula: it starts with = + - @ (or a tab or CR before one),
-# unless it is a plain number ("-5", "+3.2"). Such cells get a leading apostrophe in CSV output
-# (Excel, LibreOffice and Google Sheets show the text and run nothing); JSONL and Parquet keep values.
-_FORMULA_START = frozenset("=+-@\t\r")
-_NUMBER = re.compile(r"[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?%?")
 # a line of plain cells (ExportRow.csv_cells) with such a cell: its cells are then written one by one
 _FORMULA_IN_LINE = re.compile(r"(?:^|,)(?:[=@\t\r]|[+-](?!,|$))")
-
-
-def defuse(value: object) -> object:
-    """``value`` as a CSV cell that no spreadsheet runs as a formula (see :data:`_FORMULA_START`)."""
-    if (type(value) is str and value and value[0] in _FORMULA_START and value not in _SIGNS
-            and not _NUMBER.fullmatch(value)):
-        return "'" + value
-    return value
-
-
-_SIGNS = frozenset({"+", "-"})  # a lone sign runs nothing: Majestic's flag columns are written so
 
 
 def _defused(rows: list[list[object]]) -> list[list[object]]:

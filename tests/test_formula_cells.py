@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from serving.batch import BatchOptions, score_files
-from serving.table import defuse
+from features.recordio import defuse
 
 HOSTILE = ["=HYPERLINK(\"http://evil.example/\",\"click\")", "+cmd|' /C calc'!A0", "@SUM(1+1)*cmd|' /C calc'!A0",
            "-2+3+cmd|' /C calc'!A0", "\t=1+1", "\r=1+1"]
@@ -43,3 +43,33 @@ def test_no_scored_csv_cell_starts_a_formula(tmp_path: Path, plain_lines: bool) 
         for cell in row:
             assert not cell or cell[0] not in "=+-@\t\r" or cell == "-5", row
         assert row[2].startswith("'") and row[3].startswith("'") and row[4] == "-5"
+
+
+def test_outputs_follow_the_umask_and_json_is_strict(tmp_path: Path) -> None:
+    """Scored files, their summary and `linkq features` output get the mode the umask gives (not
+    mkstemp's 0600); JSON lines never hold a bare NaN token (null for unknown)."""
+    import json
+    import os
+
+    from click.testing import CliRunner
+
+    from linkq_cli import cli
+
+    src = tmp_path / "links.csv"
+    src.write_text("source_url,target_url,anchor_text\nhttps://a.example.org/p,https://b.example.com/,=1+1\n",
+                   encoding="utf-8")
+    old = os.umask(0o022)
+    try:
+        score_files([src], tmp_path / "s.csv", BatchOptions())
+        res = CliRunner().invoke(cli, ["features", str(src), "--out", str(tmp_path / "f.jsonl")])
+        assert res.exit_code == 0, res.output
+        res = CliRunner().invoke(cli, ["features", str(src), "--out", str(tmp_path / "f.csv")])
+        assert res.exit_code == 0, res.output
+    finally:
+        os.umask(old)
+    for name in ("s.csv", "s.csv.summary.json", "f.jsonl", "f.csv"):
+        assert (tmp_path / name).stat().st_mode & 0o777 == 0o644, name
+    line = (tmp_path / "f.jsonl").read_text(encoding="utf-8").splitlines()[0]
+    assert "NaN" not in line and json.loads(line)["sim_page_target"] is None
+    with (tmp_path / "f.csv").open(encoding="utf-8", newline="") as fh:
+        assert next(csv.DictReader(fh))["anchor_text"] == "'=1+1"
