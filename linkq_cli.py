@@ -176,8 +176,15 @@ def score(inputs: tuple[Path, ...], out: Path, fmt: str, column_map: str | None,
                            target_pages=target_pages, engine=engine, scheduler=scheduler, workers=workers,
                            explain=explain, resume=resume, brands=normalise_terms(brands),
                            money=normalise_terms(money))
-    with Progress(estimate_rows(list(inputs)), "rows", estimate=True) as bar:
-        summary = score_files(list(inputs), out, options, lambda done, rate: bar.update_to(done))
+    from serving.tuning import interrupt_on_sigterm
+
+    try:
+        with interrupt_on_sigterm(), Progress(estimate_rows(list(inputs)), "rows", estimate=True) as bar:
+            summary = score_files(list(inputs), out, options, lambda done, rate: bar.update_to(done))
+    except KeyboardInterrupt:
+        _say(f"\ninterrupted: the finished chunks are kept in {out.name}.parts; run the same command with "
+             "--resume to continue")
+        sys.exit(130)
     if show:
         from features.recordio import read_records
 

@@ -49,6 +49,7 @@ Parquet have every column of every input, empty where a row has none.
 from __future__ import annotations
 
 import dataclasses
+import glob
 import os
 import shutil
 import time
@@ -200,6 +201,8 @@ def score_files(
     }
     out.parent.mkdir(parents=True, exist_ok=True)
     prepare_parts(parts, state, opts.resume)
+    for stale in out.parent.glob(f".{glob.escape(out.name)}.*.partial"):  # a killed run's half-written output
+        stale.unlink(missing_ok=True)
 
     counts = [0] * len(inputs)
     stems: list[str] = []

@@ -20,7 +20,7 @@ from features.pages import BatchPages, shared_pages, shared_target_pages
 from .batch_options import BatchError
 from .exports import ExportRow
 from .table import ScoreFn, TableSpec, score_rows
-from .tuning import gc_paused, offline_env, tune_scoring_process
+from .tuning import die_with_parent, gc_paused, offline_env, tune_scoring_process
 
 
 @dataclass(frozen=True)
@@ -133,7 +133,8 @@ def _process_chunk(task: ChunkTask, score: ScoreFn | None) -> ChunkResult:
 
 
 def _pool_worker(spec: WorkSpec) -> None:
-    """Initializer of a local pool process: tuned for scoring, then the model loaded."""
+    """Initializer of a local pool process: dies with its parent, tuned for scoring, then the model loaded."""
+    die_with_parent()
     tune_scoring_process()
     warm_worker(spec)
 

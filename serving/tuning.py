@@ -10,7 +10,9 @@ import contextlib
 import gc
 import itertools
 import os
+import signal
 import sys
+import threading
 from collections.abc import Iterator
 
 from .batch_options import BatchError
@@ -105,3 +107,35 @@ def local_workers(requested: int | None, estimated_rows: int | None, chunk_rows:
     if estimated_rows is None or estimated_rows < max(AUTO_WORKERS_MIN_ROWS, 2 * chunk_rows):
         return 1
     return min(8, usable_cores())
+
+
+@contextlib.contextmanager
+def interrupt_on_sigterm() -> Iterator[None]:
+    """SIGTERM (kill, a supervisor) ends a run as Ctrl-C does: KeyboardInterrupt, so the partial
+    output is removed, the pool's processes are shut down and the user is told how to resume.
+    Only from the main thread (signal handlers can be set nowhere else)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def raise_interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, raise_interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def die_with_parent() -> None:
+    """A pool process gets SIGTERM when the process that started it dies, even by SIGKILL (Linux
+    ``PR_SET_PDEATHSIG``): no ~300 MB scoring process is left behind by a killed ``linkq score``."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return

@@ -622,3 +622,36 @@ def test_a_summary_beside_the_scored_file_names_model_version_and_input_hashes(t
     assert doc["inputs"][0]["sha256"] == hashlib.sha256((FIX / "semrush.csv").read_bytes()).hexdigest()
     assert doc["rows_in"] == doc["rows_out"] == sum(doc["statuses"].values())
     assert doc["statuses"].get("lost", 0) >= 1  # lost links are counted apart
+
+
+def test_a_killed_run_leaves_no_process_and_its_partial_output_is_cleaned(tmp_path: Path) -> None:
+    """SIGTERM to `linkq score`: the run stops saying how to resume, no scoring process survives; a
+    half-written output of a run killed outright (SIGKILL) is removed by the next run."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    stale = tmp_path / ".scored.csv.abc123.partial"
+    stale.write_text("half", encoding="utf-8")
+    big = tmp_path / "big.csv"
+    body = "".join(f"https://s{i}.example.org/p,https://shop.example.com/,anchor {i}\n" for i in range(60_000))
+    big.write_text("source_url,target_url,anchor_text\n" + body, encoding="utf-8")
+    linkq = Path(sys.executable).parent / "linkq"
+    proc = subprocess.Popen([str(linkq), "score", str(big), "--out", str(tmp_path / "scored.csv"), "--workers", "2"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    children: set[int] = set()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not children:
+        time.sleep(0.5)
+        out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(proc.pid)], capture_output=True, text=True).stdout
+        children = {int(p) for p in out.split()}
+    assert not stale.exists()  # removed when the run started
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "--resume" in err
+    time.sleep(1)
+    alive = [p for p in children if os.path.exists(f"/proc/{p}") and "zombie" not in open(f"/proc/{p}/status").read()]
+    assert alive == []
+    assert not list(tmp_path.glob(".scored.csv.*.partial"))

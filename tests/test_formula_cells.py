@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from serving.batch import BatchOptions, score_files
 from features.recordio import defuse
+from serving.batch import BatchOptions, score_files
 
 HOSTILE = ["=HYPERLINK(\"http://evil.example/\",\"click\")", "+cmd|' /C calc'!A0", "@SUM(1+1)*cmd|' /C calc'!A0",
            "-2+3+cmd|' /C calc'!A0", "\t=1+1", "\r=1+1"]
