@@ -652,6 +652,7 @@ def test_a_killed_run_leaves_no_process_and_its_partial_output_is_cleaned(tmp_pa
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130 and "--resume" in err
     time.sleep(1)
-    alive = [p for p in children if os.path.exists(f"/proc/{p}") and "zombie" not in open(f"/proc/{p}/status").read()]
+    alive = [p for p in children
+             if os.path.exists(f"/proc/{p}") and "zombie" not in Path(f"/proc/{p}/status").read_text()]
     assert alive == []
     assert not list(tmp_path.glob(".scored.csv.*.partial"))
