@@ -53,10 +53,9 @@ from bisect import bisect_left
 from collections.abc import Callable, Iterable, Mapping
 
 import numpy as np
-import tldextract
 
 from .records import parse_number
-from .urls import netloc_hostname
+from .urls import domain_label, netloc_hostname, registered_domain
 
 MAX_KEYS = 200_000  # entries kept per count table (12 bytes each: 2.4 MB at most per table)
 EXACT_VALUES = 4096  # distinct values of one metric kept exactly
@@ -116,12 +115,6 @@ _PUNCT = " \t\r\n\"'`.,;:!?()[]{}<>«»“”‘’|/\\-–—_*#"
 _WORD = re.compile(r"[^\W\d_]{4,}")
 
 
-@functools.cache
-def _extractor() -> tldextract.TLDExtract:
-    # Bundled Public Suffix List snapshot only (never fetched), with its private section.
-    return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, include_psl_private_domains=True)
-
-
 def stable_hash(text: str) -> int:
     """A 64-bit hash of ``text``, the same in every process (Python's ``hash`` is salted per process)."""
     b = text.encode("utf-8", "surrogatepass")
@@ -140,11 +133,9 @@ def _key_hash(text: str) -> int:
 
 @functools.lru_cache(maxsize=1 << 17)  # a Public Suffix lookup costs ~8 us; hosts repeat
 def _site_of_host(host: str) -> tuple[str, str]:
-    """(referring domain, its brand-bearing label) of a lower-case host without ``www.``."""
-    ext = _extractor()(host)
-    if ext.domain and ext.suffix:
-        return f"{ext.domain}.{ext.suffix}", ext.domain
-    return host, host
+    """(referring domain, its brand-bearing label) of a lower-case host without ``www.``
+    (``features.urls.registered_domain``: the one definition of a site)."""
+    return registered_domain(host), domain_label(host)
 
 
 def split_source(url: str) -> tuple[str, str]:

@@ -74,8 +74,11 @@ class InvalidURL(ValueError):
 
 @functools.cache
 def _extractor() -> tldextract.TLDExtract:
-    # Bundled Public Suffix List snapshot only: never fetch it over the network.
-    return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+    # Bundled Public Suffix List snapshot only: never fetch it over the network. With its private
+    # section: a user's site on a hosting platform (spam.blogspot.com, someone.github.io) is its own
+    # registered domain, as it is its own site. The one definition of a site in linkq (features,
+    # profile, report, disavow and the summaries all use it).
+    return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, include_psl_private_domains=True)
 
 
 def check_url(url: object) -> str:
@@ -193,7 +196,8 @@ def _host_arg(url_or_host: str) -> str:
 
 @functools.lru_cache(maxsize=16384)
 def registered_domain(url_or_host: str) -> str:
-    """Registered domain (eTLD+1) of a URL or host, e.g. 'news.bbc.co.uk' -> 'bbc.co.uk'."""
+    """Registered domain (eTLD+1, private suffixes included) of a URL or host, e.g. 'news.bbc.co.uk'
+    -> 'bbc.co.uk', 'spam.blogspot.com' -> 'spam.blogspot.com'."""
     host = _host_arg(url_or_host)
     domain, suffix = _domain_suffix(host)
     if domain and suffix:

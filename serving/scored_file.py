@@ -17,11 +17,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import tldextract
-
 from features.disavow import host_to_ascii
 from features.errors import LinkqError
-from features.urls import host_of
+from features.urls import host_of, registered_domain
 from serving.exports import ExportFormatError, ExportInfo, ExportRow, read_export
 from serving.result_fields import FLAG_RULES, FLAG_WORDS
 from serving.table import split_list
@@ -83,13 +81,6 @@ class ScoredLink:
 # domains: one normal form (IDNA ASCII) for grouping, comparing and disavowing
 
 
-@functools.cache
-def _psl() -> tldextract.TLDExtract:
-    # Private suffixes (blogspot.com, github.io, ...) count as public ones so that one spam blog on a
-    # hosting platform is one site, not the whole platform. Bundled list only: never fetched.
-    return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, include_psl_private_domains=True)
-
-
 @functools.lru_cache(maxsize=65536)
 def site_of(url_or_host: str) -> str:
     """The referring site of a URL: its registered domain in IDNA form ('' when there is no host).
@@ -107,10 +98,7 @@ def _site_of_host(host: str) -> str:
     ascii_host = host_to_ascii(host)
     if not ascii_host:
         return ""
-    ext = _psl()(ascii_host)
-    if ext.domain and ext.suffix:
-        return f"{ext.domain}.{ext.suffix}"
-    return ascii_host
+    return registered_domain(ascii_host)  # the one definition of a site (features.urls)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -143,3 +143,18 @@ def test_records_built_without_init_equal_records_built_with_it() -> None:
         assert list(vars(obj)) == [f.name for f in dataclasses.fields(obj)]
         with pytest.raises(dataclasses.FrozenInstanceError):
             obj.source_url = "x"  # type: ignore[misc]
+
+
+def test_one_registered_domain_definition_knows_the_private_suffixes() -> None:
+    """A user's site on a hosting platform is its own site everywhere: features, profile, report,
+    disavow and the terminal summary all read features.urls.registered_domain."""
+    from features.profile import _site_of_host
+    from features.urls import registered_domain
+    from serving.scored_file import site_of
+    from serving.table import _domain
+
+    assert registered_domain("https://spam.blogspot.com/p/1") == "spam.blogspot.com"
+    assert registered_domain("news.bbc.co.uk") == "bbc.co.uk"
+    assert site_of("https://spam.blogspot.com/p/1") == "spam.blogspot.com"
+    assert _domain("https://spam.blogspot.com/p/1") == "spam.blogspot.com"
+    assert _site_of_host("someone.github.io")[0] == "someone.github.io"
