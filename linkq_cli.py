@@ -148,12 +148,14 @@ def _print_table(rows: list[dict], cols: list[str]) -> None:
 @click.option("--brand", "brands", multiple=True,
               help="Your brand name(s), repeatable or comma-separated: anchors naming them are brand anchors "
                    "(default: the target's domain name).")
+@click.option("--excel", is_flag=True, help="CSV output Excel opens right: UTF-8 with a byte order mark.")
 @click.option("--money", "money", multiple=True,
               help="Your money keywords, repeatable or comma-separated: anchors holding them are money anchors.")
 def score(inputs: tuple[Path, ...], out: Path, fmt: str, column_map: str | None, pages: Path | None,
           target_pages: Path | None, fetch: bool, model_id: str | None, models_dir: str | None, engine: str,
           scheduler: str | None, workers: int | None, explain: bool, resume: bool, report_path: Path | None,
-          show: bool, brands: tuple[str, ...], money: tuple[str, ...], allow_private_addresses: bool) -> None:
+          show: bool, brands: tuple[str, ...], money: tuple[str, ...], allow_private_addresses: bool,
+          excel: bool) -> None:
     """Score every backlink in INPUT... (an Ahrefs, Semrush, Majestic, Moz or Search Console
     export, or canonical .csv/.jsonl records).
 
@@ -175,7 +177,7 @@ def score(inputs: tuple[Path, ...], out: Path, fmt: str, column_map: str | None,
                            models_dir=Path(models_dir) if models_dir else None, pages=pages,
                            target_pages=target_pages, engine=engine, scheduler=scheduler, workers=workers,
                            explain=explain, resume=resume, brands=normalise_terms(brands),
-                           money=normalise_terms(money))
+                           money=normalise_terms(money), excel=excel)
     from serving.tuning import interrupt_on_sigterm
 
     try:
@@ -245,7 +247,11 @@ def train(labels: tuple[Path, ...], disavow: Path | None, export_path: Path | No
                                "factor weights on your labels: give one or the other")
     try:
         if data_path is not None:
-            folder = _train_link_model(data_path, mdir, model_id, no_ablation, embedding)
+            from training.registry import metrics_lines, train_link_model
+
+            folder = train_link_model(data_path, mdir, model_id, no_ablation, embedding, _say)
+            for line in metrics_lines(json.loads((folder / "metadata.json").read_text())):
+                click.echo(line)
         else:
             res = train_on_labels(mdir, labels, disavow, export_path, rest, pages, base_id, model_id,
                                   PRIOR_STRENGTH if prior_strength is None else prior_strength,
@@ -259,23 +265,6 @@ def train(labels: tuple[Path, ...], disavow: Path | None, export_path: Path | No
     except (TrainingDataError, LabelError, FileNotFoundError, ModelMismatch, PromotionRefused) as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(str(folder))
-
-
-def _train_link_model(data_path: Path, mdir: Path, model_id: str | None, no_ablation: bool,
-                      embedding: str | None) -> Path:
-    from features.embeddings import DEFAULT_EMBEDDING
-    from training.datasets import assemble_training_table
-    from training.train import train_model
-
-    df, files = assemble_training_table(default_table=data_path, log=lambda m: click.echo(m, err=True),
-                                        embedding=embedding)
-    folder = train_model(df, mdir, model_id=model_id, data_files=files, with_ablation=not no_ablation,
-                         embedding=embedding or DEFAULT_EMBEDDING, log=lambda m: click.echo(m, err=True))
-    from training.registry import metrics_lines
-
-    for line in metrics_lines(json.loads((folder / "metadata.json").read_text())):
-        click.echo(line)
-    return folder
 
 
 @cli.command()

@@ -94,7 +94,7 @@ from .batch_parts import (
     prepare_parts,
     read_header,
 )
-from .batch_profile import build_profile, write_summary
+from .batch_profile import build_profile, with_bom, write_summary
 from .exports import read_export
 from .table import MAX_EXAMPLES, ScoreFn, chunk_hidden, hidden_columns, output_columns, result_fields
 from .tuning import local_workers, tune_scoring_process
@@ -291,6 +291,8 @@ def score_files(
             f"{rows_in} rows read, {in_parts} in the parts, {rows_out} in the assembled file: the output "
             f"was not written; the parts are kept in {parts}"
         )
+    if opts.excel and suffix == ".csv":
+        tmp = with_bom(tmp)
     os.replace(tmp, out)
     shutil.rmtree(parts, ignore_errors=True)
 

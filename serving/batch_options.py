@@ -59,6 +59,7 @@ class BatchOptions:
     chunk_rows: int = DEFAULT_CHUNK_ROWS
     brands: tuple[str, ...] = ()  # the user's brand names: anchors naming them are brand anchors
     money: tuple[str, ...] = ()  # the user's money keywords: anchors holding them are money anchors
+    excel: bool = False  # CSV output with a UTF-8 byte order mark, so Excel reads non-ASCII text right
 
     def parsed_column_map(self) -> dict[str, str] | None:
         if self.column_map is None:
@@ -125,7 +126,10 @@ class BatchSummary:
             out.append("  weak referring domains: " + ", ".join(f"{d} ({n})" for d, n in self.weak_domains))
         if self.target_pages_used:
             out.append(f"  target pages used: {self.target_pages_used}")
-        out += [f"  e.g. {e}" for e in self.examples]
+        seen: dict[str, int] = {}  # the same message once, with how many of the examples it is
+        for e in self.examples:
+            seen[e] = seen.get(e, 0) + 1
+        out += [f"  e.g. {e}" + (f" ({n} rows)" if n > 1 else "") for e, n in seen.items()]
         if not self.ok:
             out.append(f"  WARNING: {self.rows_in} rows read but {self.rows_out} written")
         return out

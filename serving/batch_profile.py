@@ -78,3 +78,22 @@ def write_summary(summary: BatchSummary, inputs: Sequence[Path], opts: BatchOpti
     path = summary.out.with_name(summary.out.name + ".summary.json")
     _atomic_write(path, (json.dumps(doc, indent=2) + "\n").encode("utf-8"))
     return path
+
+
+def with_bom(path: Path) -> Path:
+    """``path``'s text with a UTF-8 byte order mark first, in a new file beside it (returned; ``path``
+    is removed): Excel reads a CSV without one in the system's code page and mangles non-ASCII text.
+    Opt-in (``--excel``): the mark is one more thing for other programs to skip."""
+    import os
+    import shutil
+    import tempfile
+
+    from features.recordio import umask_mode
+
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+    with os.fdopen(fd, "wb") as dst, path.open("rb") as src:
+        dst.write(b"\xef\xbb\xbf")
+        shutil.copyfileobj(src, dst, 1 << 20)
+    umask_mode(name)
+    path.unlink()
+    return Path(name)

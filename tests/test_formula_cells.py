@@ -73,3 +73,23 @@ def test_outputs_follow_the_umask_and_json_is_strict(tmp_path: Path) -> None:
     assert "NaN" not in line and json.loads(line)["sim_page_target"] is None
     with (tmp_path / "f.csv").open(encoding="utf-8", newline="") as fh:
         assert next(csv.DictReader(fh))["anchor_text"] == "'=1+1"
+
+
+def test_excel_option_writes_a_byte_order_mark_and_the_same_rows(tmp_path: Path) -> None:
+    src = tmp_path / "links.csv"
+    src.write_text("source_url,target_url,anchor_text\nhttps://a.example.org/p,https://b.example.com/,café €\n",
+                   encoding="utf-8")
+    score_files([src], tmp_path / "plain.csv", BatchOptions())
+    score_files([src], tmp_path / "excel.csv", BatchOptions(excel=True))
+    plain, excel = (tmp_path / "plain.csv").read_bytes(), (tmp_path / "excel.csv").read_bytes()
+    assert excel == b"\xef\xbb\xbf" + plain and not plain.startswith(b"\xef\xbb\xbf")
+    assert not list(tmp_path.glob(".*.partial"))
+
+
+def test_repeated_examples_are_printed_once_with_their_count() -> None:
+    from serving.batch_options import BatchSummary, InputSummary
+
+    s = BatchSummary(out=Path("o.csv"), model_id="m", engine="local", inputs=(InputSummary("a.csv", "gsc", "utf-8", 5),),
+                     rows_in=5, rows_out=5, seconds=1.0, startup_seconds=0.5, verdicts={}, statuses={"skipped": 5},
+                     weak_domains=[], chunks=1, chunks_resumed=0, rows_resumed=0, examples=["a.csv: skipped: x"] * 5)
+    assert [line for line in s.lines() if "e.g." in line] == ["  e.g. a.csv: skipped: x (5 rows)"]

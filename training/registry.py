@@ -7,6 +7,7 @@ Each function returns the lines to print, so the command stays a thin face and t
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,3 +71,16 @@ def evaluate_data(data: Path, models_dir: Path, model_id: str | None, floors: Pa
     reports = evaluate_model(model, test)
     lines = [f"model {model.model_id} on {len(test)} held-out rows of {path}", format_table(reports)]
     return Evaluation(model.model_id, path, lines, reports, check(floors, path, reports) if floors is not None else [])
+
+
+def train_link_model(data_path: Path, models_dir: Path, model_id: str | None, no_ablation: bool,
+                     embedding: str | None, log: Callable[[str], None]) -> Path:
+    """``linkq train --data``: the link model (LightGBM) refit on the corpora table of ``make data``."""
+    from features.embeddings import DEFAULT_EMBEDDING
+
+    from .datasets import assemble_training_table
+    from .train import train_model
+
+    df, files = assemble_training_table(default_table=data_path, log=log, embedding=embedding)
+    return train_model(df, models_dir, model_id=model_id, data_files=files, with_ablation=not no_ablation,
+                       embedding=embedding or DEFAULT_EMBEDDING, log=log)
