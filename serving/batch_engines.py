@@ -91,12 +91,14 @@ def get_profile(path: str | None) -> Any:
     """The export's ProfileStats from its file, read once per process (None: no profile pass)."""
     if path is None:
         return None
-    got = _PROFILES.get(path)
+    st = Path(path).stat()
+    key = f"{path}\x00{st.st_mtime_ns}\x00{st.st_size}"  # a later run may write another profile at that path
+    got = _PROFILES.get(key)
     if got is None:
         from features.profile import ProfileStats
 
         _PROFILES.clear()  # one export at a time per process
-        got = _PROFILES[path] = ProfileStats.from_bytes(Path(path).read_bytes())
+        got = _PROFILES[key] = ProfileStats.from_bytes(Path(path).read_bytes())
     return got
 
 

@@ -656,3 +656,18 @@ def test_a_killed_run_leaves_no_process_and_its_partial_output_is_cleaned(tmp_pa
              if os.path.exists(f"/proc/{p}") and "zombie" not in Path(f"/proc/{p}/status").read_text()]
     assert alive == []
     assert not list(tmp_path.glob(".scored.csv.*.partial"))
+
+
+def test_a_second_run_to_the_same_output_uses_its_own_profile(tmp_path: Path) -> None:
+    """The profile file of a run lives in <out>.parts: a later run to the same output in the same
+    process (the HTTP service does so) must read its own, not a cached one."""
+    out = tmp_path / "scored.csv"
+    net = _network_export(tmp_path / "net.csv")
+    score_files([net], out, BatchOptions(chunk_rows=2))
+    assert read_csv(out)[1][0]["flags"] == "network"
+    lone = tmp_path / "lone.csv"
+    lone.write_text("source_url,target_url,anchor_text,rel\n"
+                    "https://site0-directory.info/domain-list-100,https://shop.example.com/,shop.example.com,\n",
+                    encoding="utf-8")
+    score_files([lone], out, BatchOptions())
+    assert read_csv(out)[1][0]["flags"] == ""
