@@ -34,6 +34,16 @@ from .reasons import REASON_COLUMNS, factor_reasons_batch
 from .result_fields import FLAG_RULES, FLAG_WORDS, RESULT_FIELDS  # noqa: F401 - re-exported for callers
 
 
+def risk_of(flags: Sequence[str], verdict: str) -> str:
+    """``risky`` (consider disavowing) when a manipulation signal speaks against the link, ``worthless``
+    (ignore it) for other weak links, else ''. A link marked rel=sponsored and nothing else is paid
+    and says so: it passes nothing and hides nothing, so it is not risky (the labelling guide's risky
+    paid links are the ones presented as editorial)."""
+    if any(f != "paid" for f in flags):
+        return "risky"
+    return "worthless" if verdict == "weak" else ""
+
+
 def risk_flags(values: Mapping[str, object]) -> list[str]:
     """Names of the manipulation signals present in one row's feature values."""
     out = []
@@ -155,7 +165,7 @@ class Scorer:
             r["score"] = round(score_list[j], 4)
             r["verdict"] = verdicts[j]
             r["flags"] = flags[j]
-            r["risk"] = "risky" if flags[j] else "worthless" if verdicts[j] == "weak" else ""
+            r["risk"] = risk_of(flags[j], verdicts[j])
             r["reasons"] = reasons[j] + [f"risk: {FLAG_WORDS[f]}" for f in flags[j]]
             ev = batch.evidence[i]
             if "context" in ev:
