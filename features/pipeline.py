@@ -95,7 +95,7 @@ def _page_key(rec: LinkRecord, html: str, hashes: dict[int, tuple[str, str]]) ->
 
 
 def profile_view(rec: LinkRecord) -> dict[str, object]:
-    """The fields of a record that the profile counts (``features.profile``), as a flat mapping."""
+    """The fields of a record that the profile counts (``features.profile.PROFILE_FIELDS``), flat."""
     m = rec.metrics
     return {"source_url": rec.source_url, "source_title": rec.source_title, "anchor_text": rec.anchor_text,
             "page_authority": m.page_authority, "domain_authority": m.domain_authority, "traffic": m.traffic,

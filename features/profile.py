@@ -74,6 +74,10 @@ PCT_METRICS: dict[str, str] = {
 }
 
 # name -> (evidence fields it needs, unit and meaning); the single list of what this module gives
+# The record fields the profile counts: features.pipeline.profile_view gives them from a record,
+# ExportRow.partial_record(PROFILE_FIELDS) from an export row without building the rest.
+PROFILE_FIELDS = frozenset({"source_url", "source_title", "anchor_text", "page_authority", "domain_authority",
+                            "traffic", "outbound_links"})
 PROFILE_FEATURES: dict[str, tuple[tuple[str, ...], str]] = {
     "prof_domain_rows": (("source_url",), "rows of the profile from this row's referring domain (count)"),
     "prof_domain_share": (("source_url",), "those rows as a share of the profile's rows (0..1)"),

@@ -14,10 +14,6 @@ from .batch_options import BatchOptions, BatchSummary
 from .batch_parts import _atomic_write
 from .exports import read_export
 
-# The record fields the profile counts (features.pipeline.profile_view).
-PROFILE_FIELDS = frozenset({"source_url", "source_title", "anchor_text", "page_authority", "domain_authority",
-                            "traffic", "outbound_links"})
-
 
 def build_profile(inputs: Sequence[Path], opts: BatchOptions, column_map: dict[str, str] | None,
                   path: Path) -> None:
@@ -25,7 +21,7 @@ def build_profile(inputs: Sequence[Path], opts: BatchOptions, column_map: dict[s
     row gives the 7 fields the profile counts (``ExportRow.partial_record``, a few us a row; sending
     the rows to the scoring processes for this cost more than it saved: 35 s of start-up on a
     1M-row export). Written to ``path`` atomically, so a resumed run reuses it."""
-    from features.profile import ProfileBuilder
+    from features.profile import PROFILE_FIELDS, ProfileBuilder
 
     total = ProfileBuilder()
     add = total.add
