@@ -126,7 +126,7 @@ class Scorer:
         without it the records given are the profile (one HTTP request)."""
         self.ctx.brands = normalise_terms(brands)
         self.ctx.money = normalise_terms(money)
-        batch = extract_features(records, self.ctx, pages, profile=profile)
+        batch = extract_features(records, self.ctx, pages, profile=profile, lean=not explain)
         ok = [i for i, s in enumerate(batch.status) if not s.startswith("error")]
         results: list[dict[str, object]] = []
         statuses: dict[str, str] = {}  # feature status -> result status (a few distinct ones)
