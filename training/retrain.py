@@ -19,7 +19,10 @@ Honest evaluation (:func:`evaluate_on_labels`): cross-validation grouped by refe
 fold the new weights are fitted on the other folds and score the held-out fold; the current model
 scores the same rows; only labels the current model did not train on count (``label_hashes``). The
 gain is the ROC-AUC difference with a 95% bootstrap interval resampling referring domains: "better"
-only when the interval is above 0, "worse" when below, else "no change".
+only when the interval is above 0, "worse" when below, else "no change". The held-out log-loss and
+Brier score of both models (gain = current minus new, same intervals) are recorded and printed beside
+it but do not decide: on the real-export panel neither gain was real (interval above 0) in any
+measured setting, so they were not made part of the rule (figures in ``data/DATASHEET.md``).
 """
 
 from __future__ import annotations
