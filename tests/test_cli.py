@@ -63,7 +63,8 @@ def test_the_face_stays_thin() -> None:
 
 
 def test_mixed_up_options_are_usage_errors(tmp_path: Path) -> None:
-    fetch = CliRunner().invoke(cli, ["score", str(EXPORTS / "generic.csv"), "--out", str(tmp_path / "o.csv"), "--fetch"])
+    fetch = CliRunner().invoke(cli, ["score", str(EXPORTS / "generic.csv"), "--out", str(tmp_path / "o.csv"),
+                                     "--fetch"])
     assert fetch.exit_code == 2 and "--fetch needs --pages FILE" in fetch.output
     both = CliRunner().invoke(cli, ["train", "--data", str(tmp_path), "--labels", str(EXPORTS / "generic.csv")])
     assert both.exit_code == 2 and "give one or the other" in both.output
@@ -76,7 +77,8 @@ def test_tables_printed_by_features_and_score_show(tmp_path: Path) -> None:
     lines = shown.output.splitlines()
     n = sum(1 for line in (sample / "links.jsonl").read_text(encoding="utf-8").splitlines() if line.strip())
     assert lines[0].split()[:3] == ["id", "status", "placement_zone"] and len(lines) == n + 1
-    scored = CliRunner().invoke(cli, ["score", str(EXPORTS / "generic.csv"), "--out", str(tmp_path / "o.csv"), "--show"])
+    scored = CliRunner().invoke(cli, ["score", str(EXPORTS / "generic.csv"), "--out", str(tmp_path / "o.csv"),
+                                      "--show"])
     assert scored.exit_code == 0, scored.output
     head = next(line for line in scored.output.splitlines() if "verdict" in line)
     assert head.split()[-5:] == ["score", "verdict", "placement_zone", "status", "reason"]
