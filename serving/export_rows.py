@@ -23,20 +23,16 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from features.errors import LinkqError
-from features.records import METRIC_DATE_FIELDS, METRIC_FIELDS, METRIC_TEXT_FIELDS, parse_date, parse_number
-
-TEXT_FIELDS = (
-    "source_url",
-    "target_url",
-    "anchor_text",
-    "rel",
-    "source_html",
-    "source_title",
-    "context_left",
-    "context_right",
-    "target_title",
-    "target_text",
+from features.records import (
+    METRIC_DATE_FIELDS,
+    METRIC_FIELDS,
+    METRIC_TEXT_FIELDS,
+    RECORD_FIELDS,
+    parse_date,
+    parse_number,
 )
+
+TEXT_FIELDS = tuple(f for f in RECORD_FIELDS if f != "metrics")  # the record's own fields; metrics go flat
 CANONICAL_FIELDS = TEXT_FIELDS + METRIC_FIELDS
 _URL_FIELDS = frozenset({"source_url", "target_url"})
 _DATE_FIELDS = frozenset(METRIC_DATE_FIELDS)

@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from features.artifact import CURRENT_FILE, load_model, resolve_model_dir, set_current
+from features.errors import LinkqError
 
 from .floors import check_metrics
 from .retrain import record_promotion
@@ -38,7 +39,7 @@ PANEL_FLOORS = ROOT / "data" / "panel_floors.json"
 DEFAULT_SHARED = ROOT.parent / "shared"  # ../shared: present for developers and CI only
 
 
-class PromotionRefused(RuntimeError):
+class PromotionRefused(LinkqError, RuntimeError):
     """The model does not pass the promotion rule (the message lists why; ``--force`` overrides)."""
 
 
