@@ -39,15 +39,13 @@ from serving.report_summary import (
     MAX_CHART_MONTHS,
     MONEY_ANCHOR_LIMIT,
     REFERENCE_MIX,
-    SPIKE_FACTOR,
-    SPIKE_MIN_LINKS,
-    SPIKE_WINDOW,
     VERDICT_COLORS,
     VERDICTS,
     build_summary,
     classify_anchor,
     pct,
     plural,
+    spike_rule_text,
 )
 from serving.scored_file import (
     FLAG_TEXT,
@@ -635,8 +633,7 @@ def _monthly_section(s: dict) -> str:
               f"{_e(', '.join(m['spikes']))}. Check what was bought or built then.</p>" if m["spikes"]
               else '<p class="ok">No unnatural spikes.</p>')
     return (head + '<p class="how">When the links were first seen by the SEO tool, by verdict. Earned links arrive '
-            f"steadily; a month with more than {rule['factor']:g}x the median of the {rule['window']} months before it "
-            f"(and at least {rule['min_links']} links) is flagged as a spike (rule of thumb).</p>"
+            f"steadily. {_e(spike_rule_text(rule))}</p>"
             + _legend((v.capitalize(), VERDICT_COLORS[v]) for v in VERDICTS) + chart + spikes
             + (f'<p class="muted small">{cut} earlier months are not drawn.</p>' if cut else "")
             + (f'<p class="muted small">{m["undated"]} scored links have no first-seen date.</p>'
@@ -659,8 +656,8 @@ def _notes_section(s: dict) -> str:
             "site and is not counted).</li>"
             f"<li>Rules of thumb: exact + partial anchors under {pct(MONEY_ANCHOR_LIMIT)}; no single commercial "
             f"anchor above {pct(COMMERCIAL_ANCHOR_LIMIT)} (and {COMMERCIAL_ANCHOR_MIN_LINKS}+ links); homepage under "
-            f"{pct(HOMEPAGE_LIMIT)}; spike = month above {SPIKE_FACTOR:g}x the median of the previous "
-            f"{SPIKE_WINDOW} months with {SPIKE_MIN_LINKS}+ links.</li>"
+            f"{pct(HOMEPAGE_LIMIT)}.</li>"
+            f"<li>{_e(spike_rule_text(s['monthly']['rule']))}</li>"
             "<li>Referring site = registered domain (subdomains grouped; blogspot.com-style hosts count as "
             "separate sites).</li></ul></div></div></section>")
 

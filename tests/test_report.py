@@ -188,21 +188,59 @@ def test_monthly_counts_and_the_2026_03_spike(ahrefs):
     assert m["spikes"] == ["2026-03"]
     assert months["2026-03"]["links"] == 31 and months["2026-03"]["weak"] == 29
     assert months["2026-03"]["ratio"] == round(31 / 6, 2)  # median of 2025-03 .. 2026-02 is 6
+    assert months["2026-03"]["baseline"] == 6
     assert any(a["kind"] == "spike" and "2026-03" in a["message"] for a in ahrefs["alerts"])
 
 
+def _spike_months(tmp_path: Path, name: str, per_month: dict[str, int]) -> dict:
+    return build_summary(_monthly_csv(tmp_path / f"{name}.csv", per_month))["monthly"]
+
+
 def test_spike_rule_on_a_small_file(tmp_path):
-    path = _monthly_csv(tmp_path / "m.csv", {"2025-01": 4, "2025-02": 4, "2025-03": 4, "2025-04": 4,
-                                              "2025-05": 13, "2025-06": 12, "2025-08": 9})
-    m = build_summary(path)["monthly"]
-    assert [x["month"] for x in m["months"]] == [f"2025-{i:02d}" for i in range(1, 9)]  # 2025-07 filled with 0
-    assert m["spikes"] == ["2025-05"]  # 13 > 3 x 4; 12 is not > 12; 9 is under the 10-link minimum
-    young = build_summary(_monthly_csv(tmp_path / "y.csv", {"2025-01": 1, "2025-02": 1, "2025-03": 30}))
-    assert young["monthly"]["spikes"] == []  # two months of history are too few to judge
-    from_zero = build_summary(_monthly_csv(tmp_path / "z.csv", {"2025-01": 1, "2025-05": 10}))
-    assert from_zero["monthly"]["spikes"] == ["2025-05"]  # median of 1, 0, 0, 0 is 0
+    m = _spike_months(tmp_path, "m", {**{f"2025-{i:02d}": 4 for i in range(1, 7)}, "2025-07": 13, "2025-08": 12,
+                                      "2025-10": 9})
+    assert [x["month"] for x in m["months"]] == [f"2025-{i:02d}" for i in range(1, 11)]  # 2025-09 filled with 0
+    assert m["spikes"] == ["2025-07"]  # 13 > 3 x 4; 12 is not > 3 x 4; 9 is under the 10-link minimum
+    july = m["months"][6]
+    assert (july["baseline"], july["ratio"]) == (4, round(13 / 4, 2))
     undated = build_summary(_canonical_csv(tmp_path / "u.csv", [{"first_seen": ""}, {"first_seen": "2025-01-02"}]))
     assert undated["monthly"]["undated"] == 1
+
+
+def test_empty_months_do_not_drag_the_baseline_to_zero(tmp_path):
+    # five links every other month: with the empty months in it, the median was 0 and 12 links "far above" it
+    every_other = {f"2024-{i:02d}": 5 for i in range(1, 13, 2)}
+    m = _spike_months(tmp_path, "e", {**every_other, "2025-01": 12, "2025-03": 16})
+    assert m["spikes"] == ["2025-03"]  # 12 is not > 3 x 5; 16 is
+    assert m["months"][-1]["baseline"] == 5
+
+
+def test_sparse_early_months_do_not_fire_every_month(tmp_path):
+    # a site found by a few links a year, then earning 9-14 links a month: a level, not a burst every month
+    sparse = {"2021-06": 1, "2022-11": 1, "2022-12": 2, "2023-05": 3, "2023-06": 3, "2023-07": 1, "2023-10": 1,
+              "2023-11": 2}
+    steady = dict(zip([f"2024-{i:02d}" for i in range(1, 13)], [9, 11, 12, 10, 14, 11, 13, 12, 10, 11, 14, 12],
+                      strict=True))
+    m = _spike_months(tmp_path, "s", sparse | steady)
+    assert m["spikes"] == ["2024-02", "2024-03"]  # the first months of the new level only: 11 and 12 > 3 x 2.5
+    assert len(m["bursts"]) == 1 and (m["bursts"][0]["first"], m["bursts"][0]["last"]) == ("2024-02", "2024-03")
+
+
+def test_a_real_burst_fires_once_per_run(tmp_path):
+    steady = dict(zip([f"2024-{i:02d}" for i in range(1, 13)], [6, 5, 8, 7, 6, 5, 7, 6, 8, 6, 7, 5], strict=True))
+    m = _spike_months(tmp_path, "b", steady | {"2025-01": 40, "2025-02": 55, "2025-03": 6, "2025-04": 7})
+    assert m["spikes"] == ["2025-01", "2025-02"]
+    assert m["bursts"] == [{"first": "2025-01", "last": "2025-02", "months": 2, "links": 95, "weak": 0,
+                            "baseline": 6.5, "max_ratio": round(55 / 6.5, 2)}]  # median of 7, 6, 8, 6, 7, 5
+    summary = build_summary(_monthly_csv(tmp_path / "b2.csv", steady | {"2025-01": 40, "2025-02": 55}))
+    spikes = [a["message"] for a in summary["alerts"] if a["kind"] == "spike"]
+    assert len(spikes) == 1 and spikes[0].startswith("2025-01 to 2025-02 (2 months): 95 new links")
+
+
+def test_a_new_sites_first_months_never_fire(tmp_path):
+    # launch: a handful, then hundreds; fewer than six months with links behind each month
+    m = _spike_months(tmp_path, "n", {"2025-01": 1, "2025-02": 1, "2025-04": 30, "2025-05": 120, "2025-06": 300})
+    assert m["spikes"] == [] and m["bursts"] == []
 
 
 def test_natural_profile_explain_columns(canonical):
