@@ -21,6 +21,7 @@ from features.disavow import display_host
 from features.html_text import norm_text
 from features.urls import url_key
 from serving.exports import ExportInfo
+from serving.report_domains import TOP_DOMAIN_ROWS, DomainTable
 from serving.scored_file import (
     REL_CLASSES,
     VERDICTS,
@@ -213,6 +214,7 @@ class _Acc:
         self.flags: Counter[str] = Counter()
         self.weak = _WeakAcc()
         self.model_ids: Counter[str] = Counter()
+        self.domain_table = DomainTable()
 
     def add(self, link: ScoredLink) -> None:
         self.rows += 1
@@ -222,6 +224,8 @@ class _Acc:
             self.status_messages[link.status[:160]] += 1
         if link.model_id:
             self.model_ids[link.model_id] += 1
+        site = site_of(link.source_url) if link.source_url else ""
+        self.domain_table.add(link, site)
         if link.verdict is None:
             return
         v = link.verdict
@@ -230,7 +234,6 @@ class _Acc:
         if link.score is not None:
             self.scores.append(link.score)
             self.hist[v][min(19, int(link.score * 20))] += 1
-        site = site_of(link.source_url) if link.source_url else ""
         self.domains[site or "(no source URL)"][v] += 1
         cls = classify_anchor(link.anchor_text, link.target_url, link.is_image)
         if cls is None:
@@ -307,12 +310,17 @@ def build_summary(scored_path: Path) -> dict:
     Charts and findings cover the *scored* rows; rows that were skipped or failed are counted under
     ``status``. Shares are fractions (0-1) rounded to 4 decimals. Raises :class:`ScoredFileError`.
     """
+    return collect(scored_path)[0]
+
+
+def collect(scored_path: Path) -> tuple[dict, DomainTable]:
+    """:func:`build_summary` and the per-domain table (every referring domain) from one read of the file."""
     scored_path = Path(scored_path)
     acc = _Acc()
     with open_scored(scored_path) as (info, links):
         for link in links:
             acc.add(link)
-    return _finish(acc, scored_path, info)
+    return _finish(acc, scored_path, info), acc.domain_table
 
 
 def _finish(acc: _Acc, path: Path, info: ExportInfo) -> dict:
@@ -356,6 +364,9 @@ def _finish(acc: _Acc, path: Path, info: ExportInfo) -> dict:
     summary["targets"] = _target_summary(acc)
     summary["monthly"] = _monthly_summary(acc)
     summary["weak"] = _weak_summary(acc)
+    table = acc.domain_table
+    summary["domain_table"] = {"count": len(table.domains), "columns": list(table.columns()),
+                               "top": table.rows()[:TOP_DOMAIN_ROWS], "csv": None}
     summary["alerts"] = _alerts(summary)
     return summary
 
