@@ -323,6 +323,7 @@ header.top p{margin:0;color:#cbd2d9}
 .kpi span{color:var(--muted);font-size:12.5px}
 .kpi.strong{border-top-color:#2f9e6b}.kpi.review{border-top-color:#e8a33d}.kpi.weak{border-top-color:#d64545}
 .kpi.risky{border-top-color:#7f1d1d;background:#fff5f5}
+.kpi.lost{border-top-color:#9aa5b1;background:#f5f7fa}
 section.card{background:var(--card);border-radius:12px;padding:20px 24px 22px;margin:18px 0;
  box-shadow:0 1px 3px rgba(15,23,42,.08)}
 section.card h2{margin:0 0 4px;font-size:19px;font-weight:650}
@@ -425,6 +426,9 @@ def _kpis(s: dict) -> str:
         ("risky", f"{w['risky_links']:,}", f"risky weak links from {w['risky_sites']:,} sites"),
         ("", "-" if med is None else f"{med:.2f}", "median score"),
     ]
+    lost = s["links"].get("lost", 0)
+    if lost:  # not scored as live: counted apart, in no chart
+        cards.insert(1, ("lost", f"{lost:,}", f"lost links, counted apart ({pct(lost / s['links']['rows'])} of rows)"))
     return '<div class="kpis">' + "".join(
         f'<div class="kpi {c}"><b>{_e(big)}</b><span>{_e(small)}</span></div>' for c, big, small in cards) + "</div>"
 
@@ -695,7 +699,9 @@ def _notes_section(s: dict) -> str:
             + ('<table style="margin-top:10px"><thead><tr><th>Messages</th><th class="n">Rows</th></tr></thead>'
                f"<tbody>{msgs}</tbody></table>" if msgs else "")
             + '</div><div><ul class="notes small">'
-            "<li>Verdicts and scores come from the linkq model; charts count scored rows only.</li>"
+            "<li>Verdicts and scores come from the linkq model; charts count scored rows only. Lost links "
+            "(status lost: the SEO tool saw them disappear) are not scored as live: they are counted apart (a "
+            "figure at the top, the lost column of the per-domain table), in no chart, never disavowed.</li>"
             f"<li>Manipulation flags: {_e(flags)}.</li>"
             "<li>Risky = weak and at least one flag about the linking page (spam_target describes your own "
             "site and is not counted).</li>"
@@ -728,8 +734,10 @@ def write_report(scored_path: Path, out_html: Path, summary_json: Path | None = 
 def summary_lines(summary: dict) -> list[str]:
     """What ``linkq report`` prints: the counts, where the per-domain table is, then one line per alert."""
     v, w = summary["verdicts"], summary["weak"]
+    lost = summary["links"].get("lost", 0)
     lines = [f"{summary['links']['scored']} links scored (strong {v['strong']}, review {v['review']}, weak {v['weak']}; "
-             f"{w['risky_links']} risky from {w['risky_sites']} sites)"]
+             f"{w['risky_links']} risky from {w['risky_sites']} sites)"
+             + (f"; {lost} lost links counted apart" if lost else "")]
     table = summary.get("domain_table") or {}
     if table.get("csv"):
         lines.append(f"  per-domain table: {table['csv']} ({plural(table['count'], 'referring domain')}, "

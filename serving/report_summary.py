@@ -191,6 +191,8 @@ class _Acc:
     def __init__(self) -> None:
         self.rows = 0
         self.scored = 0
+        self.lost = 0
+        self.lost_sites: set[str] = set()
         self.status: Counter[str] = Counter()
         self.status_messages: Counter[str] = Counter()
         self.verdicts: Counter[str] = Counter()
@@ -226,6 +228,10 @@ class _Acc:
             self.model_ids[link.model_id] += 1
         site = site_of(link.source_url) if link.source_url else ""
         self.domain_table.add(link, site)
+        if kind == "lost":  # the SEO tool saw the link disappear: counted apart, in no chart
+            self.lost += 1
+            self.lost_sites.add(site)
+            return
         if link.verdict is None:
             return
         v = link.verdict
@@ -307,8 +313,8 @@ class _WeakAcc:
 def build_summary(scored_path: Path) -> dict:
     """Count everything the report shows; JSON-able, for other tools (``linkq report --json``).
 
-    Charts and findings cover the *scored* rows; rows that were skipped or failed are counted under
-    ``status``. Shares are fractions (0-1) rounded to 4 decimals. Raises :class:`ScoredFileError`.
+    Charts and findings cover the *scored* rows; lost links (status ``lost``) are counted apart under
+    ``lost`` (and per domain), rows that were skipped or failed under ``status``. Shares are fractions (0-1) rounded to 4 decimals. Raises :class:`ScoredFileError`.
     """
     return collect(scored_path)[0]
 
@@ -331,7 +337,8 @@ def _finish(acc: _Acc, path: Path, info: ExportInfo) -> dict:
         "generated_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
         "model_id": acc.model_ids.most_common(1)[0][0] if acc.model_ids else None,
         "site": display_host(acc.target_sites.most_common(1)[0][0]) if acc.target_sites else None,
-        "links": {"rows": acc.rows, "scored": scored, "unscored": acc.rows - scored},
+        "links": {"rows": acc.rows, "scored": scored, "lost": acc.lost, "unscored": acc.rows - scored - acc.lost},
+        "lost": {"links": acc.lost, "sites": len(acc.lost_sites - {""})},
         "status": dict(acc.status.most_common()),
         "status_messages": dict(acc.status_messages.most_common(10)),
         "verdicts": {v: acc.verdicts.get(v, 0) for v in VERDICTS},
@@ -523,6 +530,12 @@ def _alerts(s: dict) -> list[dict[str, str]]:
         out.append({"kind": "need_links", "severity": "info", "message": (
             f"{n} target page{'s' if n != 1 else ''} {'have' if n != 1 else 'has'} no strong link yet "
             "(see Target pages).")})
+    lost = s["lost"]
+    if lost["links"]:
+        out.append({"kind": "lost", "severity": "info", "message": (
+            f"{plural(lost['links'], 'link')} from {plural(lost['sites'], 'site')} "
+            f"{'is' if lost['links'] == 1 else 'are'} lost (the SEO tool saw {'it' if lost['links'] == 1 else 'them'}"
+            " disappear): counted apart, in no chart or verdict, never disavowed.")})
     return out
 
 

@@ -220,6 +220,8 @@ def _link(
     if score is not None and not 0.0 <= score <= 1.0:
         score = None
     status = _text(o.get("status")) or ("scored" if verdict_or_none else "not scored")
+    if status.split(":", 1)[0].strip().lower() == "lost":
+        verdict_or_none, score = None, None  # a lost link is counted apart, never as a live verdict
     flags = [f.lower() for f in split_list(_text(o.get("flags")))]
     for name, feature, at_least in rules:
         v = _float(o.get(feature))

@@ -27,6 +27,7 @@ from serving.report import (
     build_summary,
     classify_anchor,
     render_html,
+    summary_lines,
     write_report,
 )
 
@@ -93,7 +94,7 @@ def _monthly_csv(path: Path, per_month: dict[str, int]) -> Path:
 
 def test_counts_by_verdict_and_status(ahrefs):
     rows = _rows()
-    assert ahrefs["links"] == {"rows": 129, "scored": 126, "unscored": 3}
+    assert ahrefs["links"] == {"rows": 129, "scored": 126, "lost": 0, "unscored": 3}
     assert ahrefs["verdicts"] == dict(Counter(r["verdict"] for r in _scored(rows))) == {
         "strong": 32, "review": 19, "weak": 75}
     assert ahrefs["status"] == {"scored": 123, "link_missing": 3, "error": 2, "skipped": 1}
@@ -243,6 +244,28 @@ def test_a_new_sites_first_months_never_fire(tmp_path):
     assert m["spikes"] == [] and m["bursts"] == []
 
 
+def test_lost_links_are_counted_apart(tmp_path):
+    lost = {"score": "", "verdict": "", "status": "lost", "reasons": "lost: the SEO tool lists this link as lost",
+            "first_seen": "2025-03-02", "source_url": "https://gone.example.net/p"}
+    rows = [{"first_seen": "2025-01-05"}, {"verdict": "weak", "score": "0.1", "first_seen": "2025-01-06"},
+            lost, lost | {"source_url": "https://old-blog.org/q"},
+            # a lost row that still carries a verdict (a hand-edited or older file): lost, not weak
+            lost | {"verdict": "weak", "score": "0.05", "flags": "money_anchor"}]
+    summary = write_report(_canonical_csv(tmp_path / "lost.csv", rows), tmp_path / "r.html")
+    assert summary["links"] == {"rows": 5, "scored": 2, "lost": 3, "unscored": 0}
+    assert summary["lost"] == {"links": 3, "sites": 2}
+    assert summary["verdicts"] == {"strong": 1, "review": 0, "weak": 1}  # the lost 'weak' row is not here
+    assert summary["weak"]["links"] == 1 and summary["weak"]["risky_links"] == 0 and summary["flags"] == {}
+    assert sum(sum(v) for v in summary["score"]["histogram"].values()) == 2
+    assert [m["month"] for m in summary["monthly"]["months"]] == ["2025-01"]  # lost links are not new links
+    assert summary["status"]["lost"] == 3
+    assert any(a["kind"] == "lost" and a["message"].startswith("3 links from 2 sites are lost")
+               for a in summary["alerts"])
+    assert summary_lines(summary)[0].endswith("; 3 lost links counted apart")
+    page = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert '<div class="kpi lost"><b>3</b><span>lost links, counted apart (60% of rows)</span></div>' in page
+
+
 def test_natural_profile_explain_columns(canonical):
     assert canonical["verdicts"] == {"strong": 26, "review": 11, "weak": 19}
     assert canonical["model_id"] == "linkq-20260901-ab12cd"
@@ -321,7 +344,7 @@ def test_page_for_a_file_without_scored_rows(tmp_path):
     path = _canonical_csv(tmp_path / "none.csv", [{"verdict": "", "score": "", "status": "error: bad row"}])
     summary = write_report(path, tmp_path / "r.html")
     page = (tmp_path / "r.html").read_text(encoding="utf-8")
-    assert summary["links"] == {"rows": 1, "scored": 0, "unscored": 1}
+    assert summary["links"] == {"rows": 1, "scored": 0, "lost": 0, "unscored": 1}
     assert "error: bad row" in page and page.rstrip().endswith("</html>")
 
 

@@ -79,6 +79,8 @@ def test_lost_links_risk_column_rel_and_formula_cells(tmp_path):
          "main_content", "scored", "money_anchor"],
         ["https://a.example.org/4", "https://shop.example.com/", "old", "", "", "", "", "lost: the tool lists it", "",
          "lost", ""],
+        ["https://a.example.org/5", "https://shop.example.com/", "older", "", "0.5", "review", "", "", "",
+         "lost", ""],  # a lost row that still carries a verdict (a hand-edited file): counted as lost only
         ["", "https://shop.example.com/", "no source", "", "0.5", "review", "", "", "", "scored", ""],
         ["https://b.example.net/", "https://shop.example.com/", "@b", "ugc", "0.6", "review", "", "", "comments",
          "scored", ""],
@@ -96,7 +98,7 @@ def test_lost_links_risk_column_rel_and_formula_cells(tmp_path):
     a = got[0]
     assert {k: a[k] for k in ("links", "live", "lost", "strong", "review", "weak", "risky", "worthless",
                               "followed", "nofollow")} == {
-        "links": "4", "live": "3", "lost": "1", "strong": "1", "review": "0", "weak": "2", "risky": "1",
+        "links": "5", "live": "3", "lost": "2", "strong": "1", "review": "0", "weak": "2", "risky": "1",
         "worthless": "1", "followed": "2", "nofollow": "1"}
     assert a["best_anchor"] == "'=HYPERLINK(\"http://x\")"  # defused: shown as text by a spreadsheet
     assert (a["worst_score"], a["worst_anchor"]) == ("0.1", "buy shoes")
