@@ -8,11 +8,12 @@ anchor texts look natural, when links arrived, and - most of all - which weak li
 
 Design choices:
 
-* Three rooms: ``serving.scored_file`` reads the scored file (every format ``linkq score`` accepts,
+* Rooms: ``serving.scored_file`` reads the scored file (every format ``linkq score`` accepts,
   Parquet too) into links with their risk flags and sites; ``serving.report_summary`` does all the
-  counting (:func:`build_summary`) and returns plain JSON-able data; this module renders the HTML and
-  SVG from that summary alone, so the page and ``--json`` can never disagree.
-* The page has no scripts and no external resources: CSS is inline and the charts are SVG drawn here,
+  counting (:func:`build_summary`) and returns plain JSON-able data, ``serving.report_domains`` the
+  per-domain table; this module renders the HTML from that summary alone (charts by matplotlib, in
+  ``serving.report_charts``), so the page and ``--json`` can never disagree.
+* The page has no scripts and no external resources: CSS is inline and the charts are inline SVG,
   so it opens offline, in a mail attachment or an archive years later. Every value from the data is
   HTML-escaped, and referring URLs are shown as text, never as clickable links (they are often spam).
 * "Natural" anchor mixes, spike and concentration thresholds are rules of thumb, stated as such in the
@@ -23,13 +24,13 @@ from __future__ import annotations
 
 import html
 import json
-import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable
 from pathlib import Path
 
 from features.disavow import display_host, host_to_ascii
 from features.recordio import write_text_atomic
 from features.urls import host_of
+from serving import report_charts as charts
 from serving.report_domains import domains_csv_path, write_domains_csv
 from serving.report_summary import (
     ANCHOR_CLASSES,
@@ -92,198 +93,8 @@ def _clip(text: str, n: int) -> str:
     return text if len(text) <= n else text[: max(1, n - 1)] + "\u2026"
 
 
-def _nice_ticks(top: float, n: int = 4) -> list[float]:
-    if top <= 0:
-        return [0.0, 1.0]
-    raw = top / n
-    mag = 10 ** math.floor(math.log10(raw))
-    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
-    if step < 1 and top >= 1:
-        step = 1.0
-    ticks = [0.0]
-    while ticks[-1] < top - 1e-9:
-        ticks.append(round(ticks[-1] + step, 10))
-    return ticks
-
-
-def _num(x: float) -> str:
-    return f"{x:.0f}" if float(x).is_integer() else f"{x:g}"
-
-
-def _svg_open(width: int, height: int, label: str) -> str:
-    return (f'<svg class="chart" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
-            f'role="img" aria-label="{_e(label)}" xmlns="http://www.w3.org/2000/svg"><title>{_e(label)}</title>')
-
-
-def _svg_vbars(
-    label: str,
-    x_labels: Sequence[str],
-    stacks: Mapping[str, Sequence[int]],
-    colors: Mapping[str, str],
-    tooltips: Sequence[str],
-    *,
-    width: int = 1080,
-    height: int = 280,
-    gap: float = 0.25,
-    edge_labels: Sequence[tuple[float, str]] | None = None,
-    marks: Mapping[int, str] | None = None,
-) -> str:
-    """Vertical stacked bars (score histogram, links per month); ``marks`` puts a red note over a bar."""
-    n = len(x_labels)
-    left, right, top, bottom = 46, 12, 30, 42
-    pw, ph = width - left - right, height - top - bottom
-    totals = [sum(stacks[s][i] for s in stacks) for i in range(n)]
-    ticks = _nice_ticks(max(totals) if totals else 1)
-    ymax = ticks[-1] or 1
-    out = [_svg_open(width, height, label)]
-    for t in ticks:
-        y = top + ph - ph * t / ymax
-        out.append(f'<line class="grid" x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}"/>')
-        out.append(f'<text class="tick" x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{_num(t)}</text>')
-    slot = pw / max(n, 1)
-    bw = max(1.0, slot * (1 - gap))
-    every = max(1, math.ceil(n / max(1, pw // 58)))
-    for i in range(n):
-        x = left + slot * i + (slot - bw) / 2
-        if marks and i in marks:
-            out.append(f'<rect class="spikebg" x="{left + slot * i:.1f}" y="{top - 4}" width="{slot:.1f}" '
-                       f'height="{ph + 4}"/>')
-        out.append(f"<g><title>{_e(tooltips[i])}</title>")
-        y = top + ph
-        for s, values in stacks.items():
-            v = values[i]
-            if v <= 0:
-                continue
-            h = ph * v / ymax
-            y -= h
-            out.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{bw:.1f}" height="{h:.1f}" fill="{colors[s]}"/>')
-        # an invisible full-height target so the tooltip works on empty and short bars too
-        out.append(f'<rect x="{left + slot * i:.1f}" y="{top}" width="{slot:.1f}" height="{ph}" fill="transparent"/>')
-        out.append("</g>")
-        if marks and i in marks:
-            out.append(f'<text class="mark" x="{x + bw / 2:.1f}" y="{max(12.0, y - 6):.1f}" '
-                       f'text-anchor="middle">{_e(marks[i])}</text>')
-        if edge_labels is None and i % every == 0:
-            out.append(f'<text class="tick" x="{left + slot * (i + 0.5):.1f}" y="{top + ph + 16}" '
-                       f'text-anchor="middle">{_e(x_labels[i])}</text>')
-    for frac, text in edge_labels or ():
-        out.append(f'<text class="tick" x="{left + pw * frac:.1f}" y="{top + ph + 16}" '
-                   f'text-anchor="middle">{_e(text)}</text>')
-    out.append(f'<line class="axis" x1="{left}" y1="{top + ph}" x2="{width - right}" y2="{top + ph}"/>')
-    out.append("</svg>")
-    return "".join(out)
-
-
-def _svg_hbars(
-    label: str,
-    rows: Sequence[tuple[str, Mapping[str, int], str]],
-    colors: Mapping[str, str],
-    *,
-    width: int = 1080,
-    label_w: int = 250,
-    bar_h: int = 18,
-    row_colors: Sequence[str] | None = None,
-    value_text: Sequence[str] | None = None,
-) -> str:
-    """Horizontal stacked bars, one row per (label, {series: value}, tooltip); the total at the end."""
-    top, gap, axis = 6, 9, 22
-    height = top + len(rows) * (bar_h + gap) + axis
-    pw = width - label_w - 70
-    totals = [sum(v.values()) for _, v, _ in rows]
-    ticks = _nice_ticks(max(totals) if totals else 1)
-    xmax = ticks[-1] or 1
-    out = [_svg_open(width, height, label)]
-    base = top + len(rows) * (bar_h + gap)
-    for t in ticks:
-        x = label_w + pw * t / xmax
-        out.append(f'<line class="grid" x1="{x:.1f}" y1="{top - 2}" x2="{x:.1f}" y2="{base}"/>')
-        out.append(f'<text class="tick" x="{x:.1f}" y="{base + 15}" text-anchor="middle">{_num(t)}</text>')
-    max_chars = int((label_w - 12) / 6.8)
-    for i, (name, values, tip) in enumerate(rows):
-        y = top + i * (bar_h + gap)
-        out.append(f"<g><title>{_e(tip)}</title>")
-        out.append(f'<text class="label" x="{label_w - 10}" y="{y + bar_h * 0.72:.1f}" '
-                   f'text-anchor="end">{_e(_clip(name, max_chars))}</text>')
-        x = float(label_w)
-        for s, v in values.items():
-            if v <= 0:
-                continue
-            w = pw * v / xmax
-            fill = row_colors[i] if row_colors else colors[s]
-            out.append(f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="{bar_h}" fill="{fill}"/>')
-            x += w
-        shown = value_text[i] if value_text else _num(totals[i])
-        out.append(f'<text class="value" x="{x + 6:.1f}" y="{y + bar_h * 0.72:.1f}">{_e(shown)}</text>')
-        out.append("</g>")
-    out.append(f'<line class="axis" x1="{label_w}" y1="{top - 2}" x2="{label_w}" y2="{base}"/>')
-    out.append("</svg>")
-    return "".join(out)
-
-
-def _svg_anchor_mix(a: dict, *, width: int = 1080) -> str:
-    """Your anchor mix (thick bars) against the rule-of-thumb natural mix (thin grey bars)."""
-    label_w, row_h, top = 130, 40, 8
-    height = top + len(ANCHOR_CLASSES) * row_h + 24
-    pw = width - label_w - 150
-    top_share = max([*a["shares"].values(), *a["reference"].values(), 0.01])
-    ticks = [t / 100 for t in _nice_ticks(top_share * 100, 5)]
-    xmax = ticks[-1] or 1
-    out = [_svg_open(width, height, "Anchor text mix against a natural profile")]
-    base = top + len(ANCHOR_CLASSES) * row_h
-    for t in ticks:
-        x = label_w + pw * t / xmax
-        out.append(f'<line class="grid" x1="{x:.1f}" y1="{top - 2}" x2="{x:.1f}" y2="{base}"/>')
-        out.append(f'<text class="tick" x="{x:.1f}" y="{base + 15}" text-anchor="middle">{t * 100:.0f}%</text>')
-    money_hot = a["overoptimised"]
-    for i, cls in enumerate(ANCHOR_CLASSES):
-        y = top + i * row_h
-        share, ref, n = a["shares"][cls], a["reference"][cls], a["counts"][cls]
-        hot = money_hot and cls in ("exact", "partial")
-        fill = "#d64545" if hot else "#3d6fb6"
-        w, rw = pw * share / xmax, pw * ref / xmax
-        tip = f"{ANCHOR_LABELS[cls]}: {n} links, {pct(share)} (natural rule of thumb about {pct(ref)})"
-        out.append(f"<g><title>{_e(tip)}</title>")
-        out.append(f'<text class="label" x="{label_w - 10}" y="{y + 15}" text-anchor="end">{_e(ANCHOR_LABELS[cls])}'
-                   "</text>")
-        out.append(f'<rect x="{label_w}" y="{y + 2}" width="{max(w, 0.0):.1f}" height="17" fill="{fill}"/>')
-        out.append(f'<rect x="{label_w}" y="{y + 23}" width="{rw:.1f}" height="7" class="refbar"/>')
-        out.append(f'<text class="value{" hot" if hot else ""}" x="{label_w + w + 6:.1f}" y="{y + 15}">'
-                   f"{pct(share)} ({n})</text>")
-        out.append(f'<text class="tick" x="{label_w + rw + 6:.1f}" y="{y + 30}">natural \u2248 {pct(ref)}</text>')
-        out.append("</g>")
-    out.append(f'<line class="axis" x1="{label_w}" y1="{top - 2}" x2="{label_w}" y2="{base}"/>')
-    out.append("</svg>")
-    return "".join(out)
-
-
-def _svg_share_bar(label: str, counts: Mapping[str, int], labels: Mapping[str, str], colors: Mapping[str, str],
-                   *, width: int = 520) -> str:
-    """One 100% bar split into shares (follow / nofollow / ugc / sponsored / unknown)."""
-    total = sum(counts.values())
-    height = 58
-    out = [_svg_open(width, height, label)]
-    x = 0.0
-    for k, n in counts.items():
-        if n <= 0 or not total:
-            continue
-        w = width * n / total
-        out.append(f'<g><title>{_e(f"{labels[k]}: {n} links ({pct(n / total)})")}</title>'
-                   f'<rect x="{x:.1f}" y="8" width="{w:.1f}" height="40" fill="{colors[k]}"/>')
-        text = f"{labels[k]} {pct(n / total)}"
-        if w >= len(text) * 8 + 14:  # bold 12.5px text is about 8px a character
-            out.append(f'<text class="inbar" x="{x + w / 2:.1f}" y="33" text-anchor="middle">{_e(text)}</text>')
-        elif w >= 40:
-            out.append(f'<text class="inbar" x="{x + w / 2:.1f}" y="33" text-anchor="middle">'
-                       f"{_e(pct(n / total))}</text>")
-        out.append("</g>")
-        x += w
-    if not total:
-        out.append(f'<rect x="0" y="8" width="{width}" height="40" fill="#eef1f4"/>')
-    out.append("</svg>")
-    return "".join(out)
-
-
 def _legend(items: Iterable[tuple[str, str]]) -> str:
+    """A chart's legend as HTML (it wraps with the page's width and stays text), not inside the SVG."""
     return '<div class="legend">' + "".join(
         f'<span><i style="background:{c}"></i>{_e(t)}</span>' for t, c in items) + "</div>"
 
@@ -332,17 +143,7 @@ section.card h2{margin:0 0 4px;font-size:19px;font-weight:650}
 .grid2 section.card{margin:0}
 @media (max-width:900px){.grid2{grid-template-columns:1fr}}
 svg.chart{display:block;width:100%;height:auto;overflow:visible}
-svg.chart text{font-size:12px;fill:#3e4c59}
-svg.chart text.label{font-size:12.5px;fill:#1f2933}
-svg.chart text.value{font-size:12px;fill:#1f2933;font-weight:600}
-svg.chart text.value.hot{fill:#c53030}
-svg.chart text.tick{font-size:11px;fill:#7b8794}
-svg.chart text.mark{font-size:12px;fill:#c53030;font-weight:700}
-svg.chart text.inbar{font-size:12.5px;fill:#fff;font-weight:600}
-svg.chart line.grid{stroke:#edf0f3;stroke-width:1}
-svg.chart line.axis{stroke:#9aa5b1;stroke-width:1}
-svg.chart rect.spikebg{fill:#fdecec}
-svg.chart rect.refbar{fill:#9aa5b1}
+svg.chart g[id*="-tip"] path{pointer-events:all}
 .legend{display:flex;flex-wrap:wrap;gap:6px 16px;margin:0 0 10px;color:var(--muted);font-size:12.5px}
 .legend i{display:inline-block;width:11px;height:11px;border-radius:2px;margin-right:6px;vertical-align:-1px}
 .alerts{list-style:none;margin:0;padding:0}
@@ -453,8 +254,8 @@ def _score_section(s: dict) -> str:
         counts = ", ".join(f"{v} {h[v][i]}" for v in VERDICTS if h[v][i])
         tips.append(f"score {bins[i]:.2f}-{bins[i + 1]:.2f}: {sum(h[v][i] for v in VERDICTS)} links"
                     + (f" ({counts})" if counts else ""))
-    chart = _svg_vbars("Score distribution by verdict", [f"{b:.2f}" for b in bins[:-1]], h, VERDICT_COLORS, tips,
-                       gap=0.08, height=250, edge_labels=[(i / 10, f"{i / 10:.1f}") for i in range(11)])
+    chart = charts.vbars("score", "Score distribution by verdict", [f"{b:.2f}" for b in bins[:-1]], h, VERDICT_COLORS,
+                         tips, gap=0.08, height=250, edge_labels=[(i / 10, f"{i / 10:.1f}") for i in range(11)])
     mean, median = s["score"]["mean"], s["score"]["median"]
     stats = f"Mean {'-' if mean is None else f'{mean:.2f}'}, median {'-' if median is None else f'{median:.2f}'}."
     return ('<section class="card"><h2>Score distribution</h2>'
@@ -525,7 +326,8 @@ def _domains_section(s: dict) -> str:
     rows = [(d["domain"], {v: d[v] for v in VERDICTS},
              f"{d['domain']}: {d['links']} links (strong {d['strong']}, review {d['review']}, weak {d['weak']})")
             for d in top]
-    chart = _svg_hbars(f"Verdicts for the top {len(rows)} referring sites", rows, VERDICT_COLORS, label_w=240)
+    chart = charts.hbars("domains", f"Verdicts for the top {len(rows)} referring sites", rows, VERDICT_COLORS,
+                         label_w=240)
     return (f'<section class="card"><h2>Verdicts by referring site</h2><p class="how">The {len(rows)} sites that send '
             f"the most links (of {s['domains']['count']:,}), split by verdict. A site sending many links that are "
             "all weak is usually a directory, a forum or a link network.</p>"
@@ -565,9 +367,9 @@ def _domain_table_section(s: dict) -> str:
             "Links counts every row; lost links (the SEO tool saw them disappear) are counted apart and in no "
             "verdict. Best and worst: the domain's live links with the highest and lowest score (URLs as text, "
             "not clickable).</p>"
-            '<table class="domains"><colgroup><col style="width:15%"><col style="width:7%"><col style="width:10%">'
-            '<col style="width:7%"><col style="width:8%"><col style="width:21%"><col style="width:21%">'
-            '<col style="width:11%"></colgroup><thead><tr><th>Referring domain</th><th class="n">Links</th>'
+            '<table class="domains"><colgroup><col style="width:14%"><col style="width:6%"><col style="width:9%">'
+            '<col style="width:6%"><col style="width:8%"><col style="width:21%"><col style="width:21%">'
+            '<col style="width:15%"></colgroup><thead><tr><th>Referring domain</th><th class="n">Links</th>'
             '<th class="n">Strong / review / weak</th>'
             f'<th class="n">Risky{" / worthless" if worthless else ""}</th><th class="n">Followed / nofollow</th>'
             "<th>Best link</th><th>Worst link</th><th>Flags</th></tr></thead><tbody>"
@@ -601,7 +403,10 @@ def _anchor_section(s: dict) -> str:
             "the URL; built links repeat the keywords the site wants to rank for.</p>"
             + verdict + _legend([("Your profile", "#3d6fb6"), ("Natural rule of thumb", "#9aa5b1"),
                                  ("Over the limit", "#d64545")])
-            + _svg_anchor_mix(a) + table
+            + charts.anchor_mix("anchors", "Anchor text mix against a natural profile", [
+                (ANCHOR_LABELS[c], a["shares"][c], a["reference"][c], a["counts"][c],
+                 a["overoptimised"] and c in ("exact", "partial")) for c in ANCHOR_CLASSES])
+            + table
             + (f'<p class="muted small">{a["unknown"]} links without anchor text in the export are not counted.</p>'
                if a["unknown"] else "")
             + "</section>")
@@ -610,7 +415,7 @@ def _anchor_section(s: dict) -> str:
 def _rel_section(s: dict) -> str:
     r = s["rel"]
     counts = {k: r["counts"][k] for k in REL_CLASSES}
-    chart = _svg_share_bar("Link attributes", counts, REL_LABELS, REL_COLORS)
+    chart = charts.share_bar("rel", "Link attributes", [(REL_LABELS[k], counts[k], REL_COLORS[k]) for k in REL_CLASSES])
     legend = _legend((f"{REL_LABELS[k]} {counts[k]:,}", REL_COLORS[k]) for k in REL_CLASSES if counts[k])
     t = r["tokens"]
     return ('<section class="card"><h2>Follow, nofollow, sponsored, UGC</h2>'
@@ -628,8 +433,8 @@ def _zone_section(s: dict) -> str:
             for k, n in z.items()]
     row_colors = [colors.get(k, "#7b8794") for k in z]
     values = [f"{n} ({pct(s['zones']['shares'][k])})" for k, n in z.items()]
-    chart = _svg_hbars("Where on the page the links sit", rows, {"n": "#7b8794"}, width=520, label_w=130,
-                       bar_h=16, row_colors=row_colors, value_text=values)
+    chart = charts.hbars("zones", "Where on the page the links sit", rows, {"n": "#7b8794"}, width=520, label_w=130,
+                         bar_h=16, row_colors=row_colors, value_text=values)
     return ('<section class="card"><h2>Placement on the page</h2>'
             '<p class="how">Links inside the article text carry editorial weight; navigation, footer, sidebar and '
             "comment links are boilerplate that search engines discount.</p>" + chart + "</section>")
@@ -644,7 +449,7 @@ def _targets_section(s: dict) -> str:
     if not rows:
         return ('<section class="card"><h2>Target pages</h2><p class="muted">This export has no target URLs.</p>'
                 "</section>")
-    chart = _svg_hbars("Links per target page", rows, VERDICT_COLORS, label_w=300)
+    chart = charts.hbars("targets", "Links per target page", rows, VERDICT_COLORS, label_w=300)
     hp = t["homepage_share"]
     conc = (f'<p><b style="color:#c53030">Homepage concentration:</b> {pct(hp)} of links point to the homepage '
             f"(rule of thumb: under {pct(t['homepage_limit'])}).</p>" if hp > t["homepage_limit"] else
@@ -675,8 +480,8 @@ def _monthly_section(s: dict) -> str:
     tips = [f"{x['month']}: {x['links']} new links (strong {x['strong']}, review {x['review']}, weak {x['weak']})"
             + (" - spike" if x["spike"] else "") for x in months]
     marks = {i: (f"spike {x['ratio']:.1f}x" if x["ratio"] else "spike") for i, x in enumerate(months) if x["spike"]}
-    chart = _svg_vbars("New links per month by verdict", [x["month"] for x in months], stacks, VERDICT_COLORS, tips,
-                       marks=marks, height=290)
+    chart = charts.vbars("months", "New links per month by verdict", [x["month"] for x in months], stacks,
+                         VERDICT_COLORS, tips, marks=marks, height=290)
     rule = m["rule"]
     spikes = (f'<p><b style="color:#c53030">Unnatural spike{"s" if len(m["spikes"]) > 1 else ""}:</b> '
               f"{_e(', '.join(m['spikes']))}. Check what was bought or built then.</p>" if m["spikes"]

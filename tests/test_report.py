@@ -13,8 +13,10 @@ import re
 import shutil
 import struct
 import subprocess
+import sys
 import zlib
 from collections import Counter
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -309,6 +311,36 @@ def test_summary_is_json_and_written_next_to_the_page(tmp_path):
 _RESOURCE = re.compile(r"""\b(?:src|href|xlink:href|srcset|poster|data|action)\s*=\s*["']?([^"'\s>]+)""", re.I)
 
 
+class _Tags(HTMLParser):
+    """Every id, every attribute holding an http(s) URL, and the tags left open (void elements aside)."""
+
+    VOID = frozenset({"meta", "br", "hr", "img", "input", "link", "col", "path", "use", "rect", "stop"})
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.ids: list[str] = []
+        self.urls: list[tuple[str, str]] = []
+        self.open_tags: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for name, value in attrs:
+            if name == "id" and value:
+                self.ids.append(value)
+            if value and "http" in value.lower():
+                self.urls.append((name, value))
+        if tag not in self.VOID:
+            self.open_tags.append(tag)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.handle_starttag(tag, attrs)
+        if tag not in self.VOID:
+            self.open_tags.pop()
+
+    def handle_endtag(self, tag: str) -> None:
+        assert self.open_tags and self.open_tags[-1] == tag, (tag, self.open_tags[-5:])
+        self.open_tags.pop()
+
+
 def test_page_is_self_contained(tmp_path):
     write_report(AHREFS, tmp_path / "r.html")
     page = (tmp_path / "r.html").read_text(encoding="utf-8")
@@ -319,6 +351,14 @@ def test_page_is_self_contained(tmp_path):
     assert "@import" not in page and not re.search(r"url\(\s*['\"]?(https?:)?//", page, re.I)
     # 1 histogram, domains, anchors, rel, zones, targets, months
     assert page.count('<svg class="chart"') == 7
+    assert "<?xml" not in page and "<!DOCTYPE svg" not in page and "rdf:" not in page  # no SVG prolog or metadata
+    # parseable, every id unique in the document, every attribute URL a namespace name (not fetched)
+    parser = _Tags()
+    parser.feed(page)
+    parser.close()
+    assert parser.open_tags == [] and len(parser.ids) == len(set(parser.ids)) > 7
+    assert parser.urls and {name for name, _ in parser.urls} <= {"xmlns", "xmlns:xlink"}, parser.urls
+    assert "2026-03: 31 new links (strong 1, review 1, weak 29) - spike" in page  # a bar's tooltip
     for text in ("Worthless: ignored by Google", "Risky: disavow candidates", "rule of thumb", "Unnatural spike",
                  "Over-optimised", "Pages that need links", "bücher-laufen.de"):
         assert text in page, text
@@ -330,6 +370,7 @@ def test_everything_from_the_data_is_escaped(tmp_path):
         {"anchor_text": evil, "verdict": "weak", "score": "0.1", "flags": 'paid; <img src=x onerror="alert(1)">',
          "reasons": "- <b>bold</b> & \"quoted\"", "source_url": "https://evil.example.net/a?q=<svg/onload=alert(1)>"},
         {"anchor_text": "it's <i>fine</i>", "target_url": "https://shop.example.com/<u>page</u>"},
+        {"target_url": "https://shop.example.com/$x^2$-deals"},  # shown as written, not parsed as maths
     ] * 3)
     write_report(path, tmp_path / "r.html")
     page = (tmp_path / "r.html").read_text(encoding="utf-8")
@@ -338,6 +379,14 @@ def test_everything_from_the_data_is_escaped(tmp_path):
     assert "<u>page" not in page
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page
     assert "&lt;b&gt;bold&lt;/b&gt; &amp; &quot;quoted&quot;" in page
+    assert "/$x^2$-deals" in page and "/&lt;u&gt;page&lt;/u&gt;" in page  # chart labels, escaped by matplotlib
+
+
+def test_page_for_a_single_link(tmp_path):
+    summary = write_report(_canonical_csv(tmp_path / "one.csv", [{"first_seen": "2025-01-02"}]), tmp_path / "r.html")
+    page = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert summary["links"]["scored"] == 1 and page.count('<svg class="chart"') == 7
+    assert "2025-01: 1 new links (strong 1, review 0, weak 0)" in page
 
 
 def test_page_for_a_file_without_scored_rows(tmp_path):
@@ -360,7 +409,7 @@ _CHECK = """<script>
 (function () {
   var bad = [], charts = document.querySelectorAll('svg.chart');
   charts.forEach(function (svg, i) {
-    var box = svg.getBoundingClientRect(), shapes = svg.querySelectorAll('rect, line, text').length;
+    var box = svg.getBoundingClientRect(), shapes = svg.querySelectorAll('path, rect, line, text').length;
     var inner = svg.getBBox();
     if (!svg.children.length || shapes < 3 || box.width < 200 || box.height < 40 || inner.width <= 0) {
       bad.push(i + ' ' + svg.getAttribute('aria-label'));
@@ -427,5 +476,19 @@ def test_report_renders_in_headless_chromium(tmp_path):
         shutil.copy(report, Path(keep) / "report.html")
 
 
-def test_render_html_is_a_pure_function_of_the_summary(ahrefs):
-    assert render_html(ahrefs) == render_html(json.loads(json.dumps(ahrefs)))
+def test_render_html_is_a_pure_function_of_the_summary(ahrefs, tmp_path):
+    page = render_html(ahrefs)
+    assert page == render_html(json.loads(json.dumps(ahrefs)))
+    # the same bytes from another process (matplotlib's SVG ids are salted: the salt is fixed)
+    (tmp_path / "s.json").write_text(json.dumps(ahrefs), encoding="utf-8")
+    code = ("import json, sys; from serving.report import render_html; "
+            "sys.stdout.write(render_html(json.load(open(sys.argv[1], encoding='utf-8'))))")
+    run = subprocess.run([sys.executable, "-c", code, str(tmp_path / "s.json")], capture_output=True, text=True,
+                         encoding="utf-8", timeout=120, check=True, env=os.environ | {"PYTHONHASHSEED": "7"})
+    assert run.stdout == page
+
+
+def test_importing_the_report_draws_nothing():
+    code = "import sys, serving.report, serving.report_charts; print('matplotlib' in sys.modules)"
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert run.stdout.strip() == "False"
