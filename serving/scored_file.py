@@ -56,9 +56,12 @@ class ScoredFileError(LinkqError, ValueError):
 class ScoredLink:
     """One row of a scored file, reduced to what the report and the disavow file need.
 
-    ``verdict`` is None for rows that were not scored (skipped, errors); ``rel`` is None when the file
-    does not say whether the link is followed; ``flags`` are the manipulation signals (the ``flags``
-    column, plus those the ``--explain`` feature columns show).
+    ``verdict`` (and ``score``) is None for rows that were not scored (skipped, errors) and for lost
+    links (status ``lost``: the SEO tool saw the link disappear; never counted as a live verdict, even
+    in a file that gives one); ``rel`` is None when the file does not say whether the link is followed;
+    ``flags`` are the manipulation signals (the ``flags`` column, plus those the ``--explain`` feature
+    columns show); ``risk`` is the file's ``risk`` cell (``risky``, ``worthless`` or ''), None when the
+    file has no ``risk`` column (scored before linkq had one).
     """
 
     line_no: int
@@ -75,6 +78,7 @@ class ScoredLink:
     flags: tuple[str, ...]
     is_image: bool = False
     model_id: str | None = None
+    risk: str | None = None
 
 
 # --------------------------------------------------------------------------------------------------
@@ -188,10 +192,11 @@ def _links(info: ExportInfo, chunks: Iterator[list[ExportRow]]) -> Iterator[Scor
     image_col = next(((lower[k], k) for k in ("type", "image", "flagimagelink") if k in lower), None)
     rel_features = [c for c in _REL_FEATURES if c in columns]
     anchor_col = next((c for c, f in info.mapping.items() if f == "anchor_text"), None)
+    has_risk = "risk" in columns
     try:
         for chunk in chunks:
             for row in chunk:
-                yield _link(row, rules, image_col, rel_features, anchor_col)
+                yield _link(row, rules, image_col, rel_features, anchor_col, has_risk)
     except ExportFormatError as exc:
         raise ScoredFileError(str(exc)) from exc
 
@@ -202,6 +207,7 @@ def _link(
     image_col: tuple[str, str] | None,
     rel_features: Sequence[str],
     anchor_col: str | None,
+    has_risk: bool = False,
 ) -> ScoredLink:
     o = row.original
     if row.record is None:
@@ -214,6 +220,8 @@ def _link(
     if score is not None and not 0.0 <= score <= 1.0:
         score = None
     status = _text(o.get("status")) or ("scored" if verdict_or_none else "not scored")
+    if status.split(":", 1)[0].strip().lower() == "lost":
+        verdict_or_none, score = None, None  # a lost link is counted apart, never as a live verdict
     flags = [f.lower() for f in split_list(_text(o.get("flags")))]
     for name, feature, at_least in rules:
         v = _float(o.get(feature))
@@ -247,6 +255,7 @@ def _link(
         flags=tuple(dict.fromkeys(flags)),
         is_image=is_image,
         model_id=_text(o.get("model_id")) or None,
+        risk=_text(o.get("risk")).lower() if has_risk else None,
     )
 
 
