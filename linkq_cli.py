@@ -162,8 +162,8 @@ def score(inputs: tuple[Path, ...], out: Path, fmt: str, pages: Path | None, fet
     if report_path is not None:
         from serving.report import write_report
 
-        write_report(out, report_path)
-        _say(f"  report: {report_path}")
+        table = write_report(out, report_path).get("domain_table", {})
+        _say(f"  report: {report_path}" + (f" (per-domain table: {table['csv']})" if table.get("csv") else ""))
 
 
 @cli.command()

@@ -10,8 +10,8 @@ Column meanings (``DOMAIN_COLUMNS``): ``links`` every row from the domain; ``liv
 links (a verdict, and not gone from their fetched page: ``link_missing``, ``page_gone``); ``lost`` rows
 the SEO tool lists as lost (never scored, never in the verdict counts); ``strong`` / ``review`` /
 ``weak`` the verdicts of the rows that have one (as in the report's charts); ``risky`` / ``worthless``
-those rows' ``risk`` cells (``worthless`` only when the file has a ``risk`` column; without it ``risky``
-is a weak link with a manipulation flag, as in the rest of the report);
+the two kinds of weak link (``serving.result_fields.risk_class``: the rule of the ``risk`` column, the
+rest of the report and ``linkq disavow``; files scored before linkq wrote a ``risk`` column get it too);
 ``followed`` / ``nofollow`` live rows whose rel is known (``nofollow`` = nofollow, ugc or sponsored: they
 pass nothing); ``best_*`` / ``worst_*`` the live link with the highest / lowest score (the first in file
 order on a tie); ``flags`` the manipulation flags of its rows with a verdict, as ``flag:count``.
@@ -26,7 +26,8 @@ from pathlib import Path
 from features.disavow import display_host
 from features.recordio import write_rows
 from serving.disavow import NOT_LIVE, PASSES_NOTHING
-from serving.scored_file import VERDICTS, ScoredLink, is_risky, risk_flags_of
+from serving.result_fields import risk_class
+from serving.scored_file import VERDICTS, ScoredLink, risk_flags_of
 
 TOP_DOMAIN_ROWS = 25  # rows of the table shown on the page; the CSV has them all
 
@@ -54,13 +55,10 @@ class DomainTable:
 
     def __init__(self) -> None:
         self.domains: dict[str, _Domain] = {}
-        self.has_risk_column = False
 
     def add(self, link: ScoredLink, site: str) -> None:
         """Count one row; ``site`` is its referring site (``scored_file.site_of``), '' when it has none
         (such rows are in the report's status table, not here)."""
-        if link.risk is not None:
-            self.has_risk_column = True
         if not site:
             return
         d = self.domains.get(site)
@@ -75,11 +73,9 @@ class DomainTable:
         if link.verdict is None:
             return
         c[link.verdict] += 1  # as in the report's charts: every row with a verdict
-        if link.risk is not None:
-            if link.risk in ("risky", "worthless"):
-                c[link.risk] += 1
-        elif is_risky(link):
-            c["risky"] += 1
+        risk = risk_class(link.flags, link.verdict)  # the risk column's rule, also for older files
+        if risk:
+            c[risk] += 1
         d.flags.update(risk_flags_of(link))
         if kind in NOT_LIVE:
             return
@@ -103,7 +99,7 @@ class DomainTable:
             row: dict[str, object] = {
                 "referring_domain": display_host(site), "referring_domain_ascii": site,
                 **{k: c.get(k, 0) for k in ("links", "live", "lost", *VERDICTS, "risky", "followed", "nofollow")},
-                "worthless": c.get("worthless", 0) if self.has_risk_column else None,
+                "worthless": c.get("worthless", 0),
                 "best_score": best[0], "best_url": best[1], "best_anchor": best[2],
                 "worst_score": worst[0], "worst_url": worst[1], "worst_anchor": worst[2],
                 "flags": "; ".join(f"{f}:{n}" for f, n in sorted(d.flags.items(), key=lambda kv: (-kv[1], kv[0]))),
@@ -113,8 +109,8 @@ class DomainTable:
         return out
 
     def columns(self) -> tuple[str, ...]:
-        """The CSV's columns: ``worthless`` only when the scored file has a ``risk`` column."""
-        return DOMAIN_COLUMNS if self.has_risk_column else tuple(c for c in DOMAIN_COLUMNS if c != "worthless")
+        """The CSV's columns (:data:`DOMAIN_COLUMNS`)."""
+        return DOMAIN_COLUMNS
 
 
 def domains_csv_path(out_html: Path) -> Path:

@@ -21,13 +21,12 @@ from features.disavow import host_to_ascii
 from features.errors import LinkqError
 from features.urls import host_of, registered_domain
 from serving.exports import ExportFormatError, ExportInfo, ExportRow, read_export
-from serving.result_fields import FLAG_RULES, FLAG_WORDS
+from serving.result_fields import FLAG_RULES, FLAG_WORDS, risk_class, source_flags
 from serving.table import split_list
 
 VERDICTS = ("strong", "review", "weak")
 
 # Flags that describe the target (the user's own site), not the linking page: never a reason to disavow it.
-NON_SOURCE_FLAGS = frozenset({"spam_target"})
 FLAG_TEXT = {**FLAG_WORDS, "sitewide": "site-wide link (files scored by linkq before 0.2)"}
 ZONE_ORDER = ("main_content", "comments", "navigation", "header", "footer", "sidebar", "link_list", "not_found",
               "unknown")
@@ -261,11 +260,11 @@ def _link(
 
 def risk_flags_of(link: ScoredLink) -> tuple[str, ...]:
     """The link's manipulation flags that speak against the *linking* page (what disavow acts on)."""
-    return tuple(f for f in link.flags if f not in NON_SOURCE_FLAGS)
+    return source_flags(link.flags)
 
 
 def is_risky(link: ScoredLink, min_flags: int = 1) -> bool:
-    """Weak with at least ``min_flags`` manipulation signals: a disavow candidate, not just worthless."""
-    return link.verdict == "weak" and len(risk_flags_of(link)) >= min_flags
-
-
+    """Weak with a manipulation signal against the linking page (the ``risk`` column's rule,
+    :func:`serving.result_fields.risk_class`) and at least ``min_flags`` such signals: a disavow
+    candidate, not just worthless."""
+    return risk_class(link.flags, link.verdict) == "risky" and len(risk_flags_of(link)) >= min_flags

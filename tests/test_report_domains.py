@@ -40,7 +40,9 @@ def test_one_row_per_referring_domain_recounted(tmp_path):
         c["links"] += 1
         if r["verdict"]:
             c[r["verdict"]] += 1
-            c["risky"] += r["verdict"] == "weak" and r["flags"] != ""
+            if r["verdict"] == "weak":  # risky: a flag against the linking page other than a declared paid link
+                flags = set(r["flags"].split(";")) - {"", "paid", "spam_target"}
+                c["risky" if flags else "worthless"] += 1
             if r["status"] == "scored":
                 c["live"] += 1
                 c["nofollow" if "true" in (r["Nofollow"], r["UGC"], r["Sponsored"]) else "followed"] += 1
@@ -48,7 +50,7 @@ def test_one_row_per_referring_domain_recounted(tmp_path):
     assert set(got) == set(expected) and summary["domain_table"]["count"] == len(expected) == 25  # error rows count as links
     for site, c in expected.items():
         row = got[site]
-        for col in ("links", "live", "strong", "review", "weak", "risky", "followed", "nofollow"):
+        for col in ("links", "live", "strong", "review", "weak", "risky", "worthless", "followed", "nofollow"):
             assert int(row[col]) == c.get(col, 0), (site, col)
         assert row["lost"] == "0"
         if scores[site]:
@@ -60,8 +62,8 @@ def test_one_row_per_referring_domain_recounted(tmp_path):
     assert got["xn--bcher-laufen-dlb.de"]["referring_domain"] == "bücher-laufen.de"
     assert got["oldtrailblog.net"]["live"] == "0" and got["oldtrailblog.net"]["best_url"] == ""  # link_missing
     assert got["best-seo-links.xyz"]["flags"] == "money_anchor:10; paid:10"
-    # no risk column in this file: no worthless column
-    assert "worthless" not in _read(out)[0] and "worthless" not in summary["domain_table"]["columns"]
+    # no risk column in this file (scored before linkq wrote one): the same rule gives risky / worthless
+    assert "worthless" in summary["domain_table"]["columns"]
     # most risky first, then most weak
     keys = [(-int(r["risky"]), -int(r["weak"])) for r in _read(out)]
     assert keys == sorted(keys)
