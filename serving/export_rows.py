@@ -467,8 +467,8 @@ def _build_record(values: Sequence[object], plan: Iterable[tuple[int, str, int]]
             rel = " ".join(str(t).strip().lower() for t in tokens if str(t).strip())
             if rel:
                 record["rel"] = rel
-    if "rel" not in record:
-        rel = _rel_from_flags(flags or {})
+    if flags is not None and "rel" not in record:  # without flags the file says nothing of rel
+        rel = _rel_from_flags(flags)
         if rel is not None:
             record["rel"] = rel
     return record
