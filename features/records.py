@@ -238,7 +238,7 @@ def parse_metrics(raw: Mapping[str, object]) -> Metrics:
             continue
         kind = _METRIC_KINDS[name]
         if kind == 0:
-            values[name] = parse_number(v)
+            values[name] = (v if v == v else None) if type(v) is float else parse_number(v)  # readers give floats
         elif kind == 1:
             values[name] = parse_date(v)
         else:
