@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 import trafilatura
@@ -141,7 +142,7 @@ class ParsedPage:
     signals: dict[str, float] | None = None  # page-level features, computed once (page_signals)
 
 
-def _element_evidence(el: etree._Element) -> tuple[set[str], set[str]]:
+def _element_evidence(el: etree._Element) -> tuple[set[str], frozenset[str]]:
     """(tag-level flags, class/id vocabulary hits) contributed by one element."""
     tags: set[str] = set()
     tag = el.tag if isinstance(el.tag, str) else ""
@@ -156,13 +157,24 @@ def _element_evidence(el: etree._Element) -> tuple[set[str], set[str]]:
     role = (el.get("role") or "").lower()
     if role in ROLE_TAGS:
         tags.add(ROLE_TAGS[role])
-    attrs = " ".join(filter(None, (el.get("class"), el.get("id"), role, el.get("itemprop")))).lower()
-    vocab = {name for name, rx in VOCAB.items() if attrs and rx.search(attrs)} if attrs else set()
-    if el.get("itemprop", "").lower() in ("articlebody", "text"):
+    cls, ident, itemprop = el.get("class"), el.get("id"), el.get("itemprop")
+    if not (cls or ident or role or itemprop):
+        return tags, frozenset()
+    return tags, _attr_vocab(cls, ident, role, itemprop)
+
+
+@lru_cache(maxsize=65536)
+def _attr_vocab(cls: str | None, ident: str | None, role: str, itemprop: str | None) -> frozenset[str]:
+    """Class/id/role/itemprop vocabulary hits (VOCAB names, "meta"). Memoised: a page repeats
+    its class strings (every menu item, every comment) and a site its templates, and the eleven
+    searches per string were ~1 ms of a page's CPU; the same answer as searching each time."""
+    attrs = " ".join(filter(None, (cls, ident, role, itemprop))).lower()
+    vocab = {name for name, rx in VOCAB.items() if rx.search(attrs)} if attrs else set()
+    if (itemprop or "").lower() in ("articlebody", "text"):
         vocab.add("content")
     if attrs and META_VOCAB.search(attrs):
         vocab.add("meta")
-    return tags, vocab
+    return frozenset(vocab)
 
 
 _TAG_WEIGHT = {"div": 5.0, "pre": 3.0, "td": 3.0, "blockquote": 3.0, "address": -3.0, "ol": -3.0, "ul": -3.0,
@@ -224,10 +236,7 @@ def _unlikely(el: etree._Element, keep: set[etree._Element]) -> bool:
     html/body, not holding the page's ``<main>``/``<article>``."""
     if not isinstance(el.tag, str) or el.tag in ("html", "body") or el in keep:
         return False
-    attrs = f"{el.get('class') or ''} {el.get('id') or ''}".lower()
-    if len(attrs) < 3:
-        return False
-    return bool(RD_UNLIKELY.search(attrs) or VOCAB["comment"].search(attrs)) and not RD_MAYBE.search(attrs)
+    return _rd_attrs(el.get("class"), el.get("id"))[2]
 
 
 def _score_blocks(paras, fulltext, start, end, chars, link_chars, evidence) -> dict:  # noqa: ANN001
@@ -294,17 +303,28 @@ def _pick_main(final, root, start, end, chars, link_chars):  # noqa: ANN001, ANN
     return out, final
 
 
-def _rd_weight(el: etree._Element) -> float:
-    """readability's class weight: -25 per negative and +25 per positive match, class and id apart."""
+@lru_cache(maxsize=65536)
+def _rd_attrs(cls: str | None, ident: str | None) -> tuple[float, bool, bool]:
+    """readability's class weight (-25 per negative and +25 per positive match, class and id
+    apart), whether class + id make an unlikely candidate by its English words, and by those or
+    VOCAB's comment words (the main block's rule); memoised like ``_attr_vocab``."""
     w = 0.0
-    for attr in (el.get("class"), el.get("id")):
+    for attr in (cls, ident):
         if attr:
             a = attr.lower()
             if RD_NEGATIVE.search(a):
                 w -= 25.0
             if RD_POSITIVE.search(a):
                 w += 25.0
-    return w
+    attrs = f"{cls or ''} {ident or ''}".lower()
+    if len(attrs) < 2 or RD_MAYBE.search(attrs):
+        return w, False, False
+    rd = bool(RD_UNLIKELY.search(attrs))
+    return w, rd, rd or bool(VOCAB["comment"].search(attrs))
+
+
+def _rd_weight(el: etree._Element) -> float:
+    return _rd_attrs(el.get("class"), el.get("id"))[0]
 
 
 def _meta_robots(root: etree._Element) -> tuple[bool, bool]:
@@ -428,9 +448,9 @@ def parse_page(html: str, url: str) -> ParsedPage:
     def link_chars(el: etree._Element) -> int:
         return int(a_cum[a_after[el]] - a_cum[a_before[el]])
 
-    evidence_cache: dict[etree._Element, tuple[set[str], set[str]]] = {}
+    evidence_cache: dict[etree._Element, tuple[set[str], frozenset[str]]] = {}
 
-    def evidence(el: etree._Element) -> tuple[set[str], set[str]]:
+    def evidence(el: etree._Element) -> tuple[set[str], frozenset[str]]:
         ev = evidence_cache.get(el)
         if ev is None:
             ev = evidence_cache[el] = _element_evidence(el)
@@ -485,14 +505,12 @@ def parse_page(html: str, url: str) -> ParsedPage:
         if (h := (a.get("href") or "").strip()) and not h.startswith("#") and not h.lower().startswith(SKIP_SCHEMES)
     ]
     n_q = len(qualifying)
-    traf_share = (
-        sum(1 for a in qualifying if key_of(a.get("href").strip()) in traf_keys) / n_q if n_q else 0.0
-    )
+    q_keys = [key_of(a.get("href").strip()) for a in qualifying]
+    traf_share = sum(1 for k in q_keys if k in traf_keys) / n_q if n_q else 0.0
     a_index = {a: i for i, a in enumerate(anchors)}
     in_article_tag = {el for el in root.iter("article", "main")}
     rd_w: dict[etree._Element, float] = {}
     rd_cut: dict[etree._Element, bool] = {}
-    rd_unl: dict[etree._Element, bool] = {}
 
     def weight(el: etree._Element) -> float:
         w = rd_w.get(el)
@@ -502,14 +520,23 @@ def parse_page(html: str, url: str) -> ParsedPage:
 
     def unlikely(el: etree._Element) -> bool:
         """readability's unlikely-candidate removal (kept: the page's main block and its ancestors)."""
-        u = rd_unl.get(el)
-        if u is None:
-            attrs = f"{el.get('class') or ''} {el.get('id') or ''}".lower()
-            u = rd_unl[el] = (
-                len(attrs) >= 2 and el not in m_levels and el.tag not in ("html", "body")
-                and bool(RD_UNLIKELY.search(attrs)) and not RD_MAYBE.search(attrs)
-            )
-        return u
+        return el not in m_levels and el.tag not in ("html", "body") and _rd_attrs(el.get("class"), el.get("id"))[1]
+
+    chain_memo: dict[etree._Element, tuple[bool, float, bool]] = {}
+
+    def chain(el: etree._Element | None) -> tuple[bool, float, bool]:
+        """Over ``el`` and its ancestors: (any unlikely candidate, lowest class weight, any
+        <article>/<main>); memoised per element, so each element is looked at once per page."""
+        todo = []
+        while el is not None and el not in chain_memo:
+            todo.append(el)
+            el = el.getparent()
+        info = chain_memo[el] if el is not None else (False, 0.0, False)
+        for x in reversed(todo):
+            if isinstance(x.tag, str):
+                info = (info[0] or unlikely(x), min(info[1], weight(x)), info[2] or x in in_article_tag)
+            chain_memo[x] = info
+        return info
 
     def cleaned(el: etree._Element, in_art: bool) -> bool:
         """readability's conditional clean of a table/ul/div/aside/header/footer/section."""
@@ -547,7 +574,6 @@ def parse_page(html: str, url: str) -> ParsedPage:
             out = sig_memo[x] = f"{out}/{x.tag}.{(x.get('class') or '').split(' ')[0]}"
         return out
 
-    q_keys = [key_of(a.get("href").strip()) for a in qualifying]
     q_anchor = [norm_text(collapse_ws(fulltext[start[a]: end[a]])) for a in qualifying]
     q_sig = [sig(a.getparent()) for a in qualifying]
     n_key: dict[str | None, int] = {}
@@ -569,17 +595,12 @@ def parse_page(html: str, url: str) -> ParsedPage:
         block = None
         depth = 0
         up = down = -1
-        rd_un = rd_rm = False
-        rd_wmin = 0.0
-        in_art = False
+        rd_rm = False
+        rd_un, rd_wmin, in_art = chain(a.getparent())
         for d, anc in enumerate(a.iterancestors(), start=1):
             depth = d
             if up < 0 and anc in m_levels:
                 up, down = d, m_levels[anc]
-            if isinstance(anc.tag, str):
-                rd_un = rd_un or unlikely(anc)
-                rd_wmin = min(rd_wmin, weight(anc))
-                in_art = in_art or anc in in_article_tag
             if block is None and isinstance(anc.tag, str) and anc.tag in BLOCK_TAGS:
                 block = anc
             t, v = evidence(anc)
@@ -644,7 +665,7 @@ def parse_page(html: str, url: str) -> ParsedPage:
         dom["doc_text_pos"] = cum[a0] / total if total else 0.0
         dom["dom_depth"] = float(depth)
         dom["traf_has_link"] = float(bool(key) and key in traf_keys)
-        an = norm_text(anchor or image_alt or "")
+        an = q_anchor[i] if anchor else norm_text(image_alt or "")  # q_anchor[i] == norm_text(anchor)
         dom["traf_has_anchor"] = float(bool(an) and f" {an} " in main_norm)
         dom["traf_in_comments"] = float(bool(an) and f" {an} " in comments_norm)
         left = norm_text(fulltext[max(b0, a0 - 80): a0]).split()[-4:]

@@ -143,3 +143,41 @@ def test_repetition_counts_targets_words_and_template_places() -> None:
     assert news_menu.extra["rep_href"] == 3.0 and news_menu.extra["rep_anchor"] == 3.0
     assert news_prose.extra["rep_path_share"] == pytest.approx(1 / 7)  # alone under body/p
     assert news_menu.extra["rep_path_share"] == pytest.approx(3 / 7)  # body/ul.menu/li.m
+
+
+def test_memoised_class_vocabulary_equals_searching_each_element(science_html) -> None:
+    """_attr_vocab / _rd_attrs are memoised by attribute strings; the answers are the searches'."""
+    from lxml import etree
+
+    from features.page import (
+        META_VOCAB,
+        RD_MAYBE,
+        RD_NEGATIVE,
+        RD_POSITIVE,
+        RD_UNLIKELY,
+        VOCAB,
+        _element_evidence,
+        _rd_attrs,
+    )
+
+    root = etree.fromstring(science_html, etree.HTMLParser())
+    checked = 0
+    for el in root.iter():
+        if not isinstance(el.tag, str):
+            continue
+        role = (el.get("role") or "").lower()
+        attrs = " ".join(filter(None, (el.get("class"), el.get("id"), role, el.get("itemprop")))).lower()
+        want = {n for n, rx in VOCAB.items() if attrs and rx.search(attrs)}
+        if (el.get("itemprop") or "").lower() in ("articlebody", "text"):
+            want.add("content")
+        if attrs and META_VOCAB.search(attrs):
+            want.add("meta")
+        assert _element_evidence(el)[1] == want
+        cls, ident = el.get("class"), el.get("id")
+        w = sum(-25.0 * bool(RD_NEGATIVE.search(a.lower())) + 25.0 * bool(RD_POSITIVE.search(a.lower()))
+                for a in (cls, ident) if a)
+        ci = f"{cls or ''} {ident or ''}".lower()
+        unl = len(ci) >= 2 and bool(RD_UNLIKELY.search(ci)) and not RD_MAYBE.search(ci)
+        assert _rd_attrs(cls, ident)[:2] == (w, unl)
+        checked += bool(attrs)
+    assert checked > 50
