@@ -94,9 +94,9 @@ class ModelArtifact:
         n = len(frame)
         with_page = np.asarray(with_page, dtype=bool)
         editorial = np.full(n, np.nan)
+        cols = {name: frame[name].to_numpy(dtype=np.float64) for name in NUMERIC_NAMES}
         if with_page.any():
             editorial[with_page] = self.editorial_probability(frame.iloc[np.flatnonzero(with_page)])
-        cols = {name: frame[name].to_numpy(dtype=np.float64) for name in NUMERIC_NAMES}
         values = factor_values(cols, n, with_page, editorial)
         scores, parts = combine(values, self.factors, n, with_page)
         return scores, parts, values

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 HIDDEN_INPUT_FIELDS = ("source_html",)
+PREVIEW_COLUMNS = ("status", "placement_zone", "placement_main_prob", "anchor_words", "rel_nofollow", "rel_sponsored",
+                   "sim_context_target", "page_ext_links")
 
 
 @dataclass(frozen=True)
@@ -19,6 +21,21 @@ class FeatureTable:
     columns: list[str]
     pages_parsed: int
     seconds: float  # feature extraction alone, model loading excluded
+
+    def write(self, out: Path) -> str:
+        """Write the rows to ``out`` (.csv or .jsonl); returns what ``linkq features --out`` says it wrote
+        (the rate in links per second of extraction)."""
+        from .recordio import write_rows
+
+        write_rows(out, self.rows, self.columns)
+        return (f"wrote {len(self.rows)} rows to {out} ({len(self.rows) / max(self.seconds, 1e-9):.0f} links/s, "
+                f"{self.pages_parsed} pages parsed)")
+
+    def preview(self) -> list[str]:
+        """``linkq features`` without ``--out``: a few telling features of every row, as text lines."""
+        from .recordio import text_table
+
+        return text_table(self.rows, PREVIEW_COLUMNS)
 
 
 def passthrough(raw: dict) -> dict:

@@ -108,6 +108,7 @@ def extract_features(
     pages: PageSource | None = None,
     use_pages: bool = True,
     profile: ProfileStats | Sequence[ProfileStats] | None = None,
+    lean: bool = False,
 ) -> FeatureBatch:
     """Features for ``records`` (raw mappings or LinkRecords), in input order.
 
@@ -116,6 +117,12 @@ def extract_features(
     whole export these records belong to (built by a pass over the file, see ``features.profile``),
     or one per record (requests merged into one call keep each its own); without it the batch
     itself is the profile (one HTTP request, one labels file).
+
+    ``lean=True`` (the scorer without ``--explain``): rows without a page skip the similarities
+    nothing reads without a page (anchor and context against the target and each other:
+    ``LEAN_SKIPPED``, NaN in the frame), whose texts are the longest of an export row and cost
+    about a tenth of export-only scoring to embed. Only the link model reads them, and it runs on
+    rows with a page. The scorer's results are the same either way (tested).
     """
     pages = pages or NoPages()
     n = len(records)
@@ -145,6 +152,8 @@ def extract_features(
             continue
         try:
             row, ev, st, texts = _one(rec, ctx, pages, parsed, hashes, use_pages)
+            if lean and texts.page is None:
+                texts = texts._replace(context=None, anchor=None)
             row.update(profiles[i].features(profile_view(rec)))
         except PageProblem as exc:
             status[i] = f"error: {exc}"
@@ -167,6 +176,10 @@ def extract_features(
             else:
                 block[at, NUMERIC_INDEX[name]] = values
     return FeatureBatch(frame=frame_from_block(block, zone, pd.RangeIndex(n)), status=status, evidence=evidence)
+
+
+# The similarities a lean batch leaves NaN on rows without a page (see extract_features).
+LEAN_SKIPPED = ("sim_context_target", "sim_anchor_target", "sim_anchor_context")
 
 
 # Kinds of linking page (features.source_kind) by what they say about a link's worth.

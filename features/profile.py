@@ -78,6 +78,10 @@ PCT_METRICS: dict[str, str] = {
 # ExportRow.partial_record(PROFILE_FIELDS) from an export row without building the rest.
 PROFILE_FIELDS = frozenset({"source_url", "source_title", "anchor_text", "page_authority", "domain_authority",
                             "traffic", "outbound_links"})
+# What a lean profile counts (``ProfileBuilder(lean=True)``): only the evidence the worth score reads
+# (the generated-path network and the page-authority percentile); its other features are NaN.
+LEAN_PROFILE_FIELDS = frozenset({"source_url", "page_authority"})
+LEAN_METRICS = ("page_authority",)
 PROFILE_FEATURES: dict[str, tuple[tuple[str, ...], str]] = {
     "prof_domain_rows": (("source_url",), "rows of the profile from this row's referring domain (count)"),
     "prof_domain_share": (("source_url",), "those rows as a share of the profile's rows (0..1)"),
@@ -112,6 +116,8 @@ FEATURE_NAMES: tuple[str, ...] = tuple(PROFILE_FEATURES)
 
 _NAN = float("nan")
 _KINDS = ("path", "title", "anchor")
+_LEAN_REST = (float("nan"),) * (len(PCT_METRICS) - 1)  # the metrics after page_authority, not counted
+_LEAN_COUNTED = frozenset({"domain", "path", *LEAN_METRICS})
 _DIGIT = re.compile(r"[0-9]")
 _HEX_TOKEN = re.compile(r"[0-9][0-9a-f]*")
 _TITLE_TAIL = (" | ", " - ", " – ", " — ", " :: ", " « ", " » ")
@@ -262,8 +268,13 @@ class ProfileBuilder:
     host are skipped (they have no referring domain); they get NaN from :meth:`ProfileStats.features`.
     """
 
-    def __init__(self, compact_rows: int = COMPACT_ROWS) -> None:
+    def __init__(self, compact_rows: int = COMPACT_ROWS, lean: bool = False) -> None:
+        """``lean``: count only the source URL and page authority (:data:`LEAN_PROFILE_FIELDS`), what
+        the worth score reads: the pass over a million-row export costs about half (the titles and
+        anchors are not hashed); the stats then say NaN for the title, anchor and other percentile
+        features, which only ``--explain`` shows."""
         self.rows = 0
+        self.lean = lean
         self._compact_rows = max(1, compact_rows)
         self._netlocs: dict[str, int] = {}  # netloc -> domain index (-1: no host)
         self._domains: dict[str, int] = {}  # referring domain -> index
@@ -318,6 +329,18 @@ class ProfileBuilder:
         tpl = path_template(path)
         keys = self._row_keys
         keys.append(0 if tpl is None else _key_hash(tpl))
+        values = self._row_values
+        if self.lean:
+            keys.append(0)
+            keys.append(0)
+            m = get("metrics")
+            v = (m.get if m is not None and isinstance(m, Mapping) else get)("page_authority")
+            values.append(v if type(v) is float else _NAN if v is None else _metric_or_nan(v))
+            values.extend(_LEAN_REST)
+            self.rows += 1
+            if self.rows % self._compact_rows == 0:
+                self._compact()
+            return
         title = get("source_title")
         if type(title) is str:
             h = self._title_memo.get(title)
@@ -333,7 +356,6 @@ class ProfileBuilder:
         m = get("metrics")
         if m is not None and isinstance(m, Mapping):
             get = m.get
-        values = self._row_values
         for name in PCT_METRICS:
             v = get(name)
             values.append(v if type(v) is float else _NAN if v is None else _metric_or_nan(v))
@@ -386,7 +408,8 @@ class ProfileBuilder:
             k, c = np.unique(self._pairs[kind][0], return_counts=True)  # pairs are distinct
             tables[kind] = _table(k[c >= 2], c[c >= 2].astype(np.int64), max_keys)
         pct = {m: _percentiles(*self._hist[m], exact_values, sketch_points) for m in PCT_METRICS}
-        return ProfileStats(rows=self.rows, domains=len(names), tables=tables, pct=pct)
+        counted = _LEAN_COUNTED if self.lean else None
+        return ProfileStats(rows=self.rows, domains=len(names), tables=tables, pct=pct, counted=counted)
 
     def _compact(self) -> None:
         """Fold the per-row buffers into distinct (key, domain) pairs and (value, count) histograms
@@ -464,7 +487,11 @@ class ProfileStats:
 
     def __init__(self, rows: int, domains: int,
                  tables: dict[str, tuple[np.ndarray, np.ndarray, int]],
-                 pct: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]) -> None:
+                 pct: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
+                 counted: Iterable[str] | None = None) -> None:
+        """``counted``: the key kinds and metrics the builder counted (None: all; a lean builder's
+        stats say NaN for the others, not "seen once")."""
+        self.counted = frozenset(counted) if counted is not None else None
         self.rows = rows
         self.domains = domains
         self.tables = tables
@@ -481,6 +508,8 @@ class ProfileStats:
         profile always gives the same bytes."""
         meta = {"version": FORMAT_VERSION, "rows": self.rows, "domains": self.domains,
                 "floors": {k: t[2] for k, t in self.tables.items()}}
+        if self.counted is not None:
+            meta["counted"] = sorted(self.counted)
         arrays: dict[str, np.ndarray] = {"meta": np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)}
         for k, (keys, counts, _) in self.tables.items():
             arrays[f"{k}_keys"] = keys
@@ -512,7 +541,8 @@ class ProfileStats:
         tables = {k: (z[f"{k}_keys"].astype(np.int64), z[f"{k}_counts"].astype(np.int64), int(f))
                   for k, f in meta["floors"].items()}
         pct = {m: (z[f"{m}_values"], z[f"{m}_below"], z[f"{m}_upto"]) for m in PCT_METRICS}
-        return cls(rows=int(meta["rows"]), domains=int(meta["domains"]), tables=tables, pct=pct)
+        return cls(rows=int(meta["rows"]), domains=int(meta["domains"]), tables=tables, pct=pct,
+                   counted=meta.get("counted"))
 
     def nbytes(self) -> int:
         """Bytes held by the arrays (the file is this plus a small header)."""
@@ -617,6 +647,8 @@ class ProfileStats:
         if tpl is not None:
             out["prof_path_domains"] = n = self._count("path", _key_hash(tpl))
             out["prof_template_domains"] = n if generated_template(tpl) else 0.0
+        if self.counted is not None:  # a lean profile: no title or anchor counts
+            return out
         title = get("source_title")
         if type(title) is str:
             n, key = self._memo("title", title)

@@ -87,6 +87,20 @@ def write_rows(path: Path, rows: Sequence[dict[str, object]], columns: Sequence[
             os.unlink(tmp)
 
 
+def text_table(rows: Sequence[dict[str, object]], cols: Sequence[str], width: int = 60) -> list[str]:
+    """``rows`` as aligned text columns for a terminal, led by their ``id`` (else ``target_url``)
+    column: floats to 3 significant digits (NaN blank), None blank, cells cut to ``width`` characters."""
+    key = next((k for k in ("id", "target_url") if rows and k in rows[0]), None)
+    cols = ([key] if key else []) + list(cols)
+
+    def fmt(v: object) -> str:
+        return ("" if v != v else f"{v:.3g}") if isinstance(v, float) else str(v if v is not None else "")
+
+    table = [[fmt(r.get(c))[:width] for c in cols] for r in rows]
+    widths = [max([len(c)] + [len(t[i]) for t in table]) for i, c in enumerate(cols)]
+    return ["  ".join(v.ljust(w) for v, w in zip(line, widths, strict=True)) for line in [cols, *table]]
+
+
 def umask_mode(path: Path | str) -> None:
     """Give a file made by ``mkstemp`` (always 0600) the mode a plain ``open`` would: 0666 less the
     process's umask, so outputs are shared as the user's other files are."""

@@ -227,19 +227,17 @@ def _date_text(v: str) -> str | None:
 
 
 def parse_metrics(raw: Mapping[str, object]) -> Metrics:
-    """Metrics from a nested ``metrics`` mapping or from flat top-level columns."""
+    """Metrics from a nested ``metrics`` mapping or from flat top-level columns (a nested value wins)."""
     nested = raw.get("metrics")
+    given = {k: raw[k] for k in raw.keys() & _METRIC_KINDS}  # the few a row gives, not all ~30 fields
     if isinstance(nested, Mapping):
-        def get(name: str) -> object:
-            return nested.get(name, raw.get(name))
-    else:
-        get = raw.get
-    values: dict[str, object] = {}
-    for name, kind in _METRIC_PLAN:  # in field order: _frozen needs every field
-        v = get(name)
+        given.update({k: nested[k] for k in nested.keys() & _METRIC_KINDS})
+    values: dict[str, object] = dict.fromkeys(METRIC_FIELDS)  # in field order: _frozen needs every field
+    for name, v in given.items():
         if v is None:
-            values[name] = None
-        elif kind == 0:
+            continue
+        kind = _METRIC_KINDS[name]
+        if kind == 0:
             values[name] = parse_number(v)
         elif kind == 1:
             values[name] = parse_date(v)
@@ -250,7 +248,7 @@ def parse_metrics(raw: Mapping[str, object]) -> Metrics:
 
 
 # (field, 0 number / 1 date / 2 text) in METRIC_FIELDS order
-_METRIC_PLAN = tuple((f, 1 if f in METRIC_DATE_FIELDS else 2 if f in METRIC_TEXT_FIELDS else 0) for f in METRIC_FIELDS)
+_METRIC_KINDS = {f: 1 if f in METRIC_DATE_FIELDS else 2 if f in METRIC_TEXT_FIELDS else 0 for f in METRIC_FIELDS}
 
 
 def _frozen(cls: type, values: dict[str, object]) -> Any:

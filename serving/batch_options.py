@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from features.errors import LinkqError
 
@@ -60,6 +61,14 @@ class BatchOptions:
     brands: tuple[str, ...] = ()  # the user's brand names: anchors naming them are brand anchors
     money: tuple[str, ...] = ()  # the user's money keywords: anchors holding them are money anchors
     excel: bool = False  # CSV output with a UTF-8 byte order mark, so Excel reads non-ASCII text right
+
+    @classmethod
+    def with_terms(cls, brands: Sequence[str] = (), money: Sequence[str] = (), **fields: Any) -> BatchOptions:
+        """Options with the brand names and money keywords as the user typed them (repeated or
+        comma-separated, any case), normalised as scoring compares them."""
+        from features.html_text import normalise_terms
+
+        return cls(brands=normalise_terms(brands), money=normalise_terms(money), **fields)
 
     def parsed_column_map(self) -> dict[str, str] | None:
         if self.column_map is None:
@@ -133,6 +142,17 @@ class BatchSummary:
         if not self.ok:
             out.append(f"  WARNING: {self.rows_in} rows read but {self.rows_out} written")
         return out
+
+
+def preview_lines(out: Path, limit: int = 200) -> list[str]:
+    """``linkq score --show``: the first ``limit`` rows of a written .csv/.jsonl output as text lines,
+    with each row's leading reason (a Parquet output shows the header only)."""
+    from features.recordio import read_records, text_table
+
+    rows = list(read_records(out)) if out.suffix.lower() in (".csv", ".jsonl") else []
+    for r in rows:
+        r["reason"] = str(r.get("reasons") or "").split("; ")[0]
+    return text_table(rows[:limit], ["score", "verdict", "placement_zone", "status", "reason"])
 
 
 def _by_count(counts: Mapping[str, int]) -> list[tuple[str, int]]:

@@ -48,6 +48,11 @@ class Progress:
             self._last = now
             self._line()
 
+    def update_with_total(self, done: int, total: int) -> None:
+        """``update_to`` for work whose size grows as it goes (``linkq fetch``: the pages known so far)."""
+        self.total = total
+        self.update_to(done)
+
     def _line(self) -> None:
         secs = max(time.monotonic() - self._t0, 1e-9)
         of = f"/{'~' if self.estimate else ''}{self.total:,}" if self.total else ""

@@ -8,11 +8,12 @@ anchor texts look natural, when links arrived, and - most of all - which weak li
 
 Design choices:
 
-* Three rooms: ``serving.scored_file`` reads the scored file (every format ``linkq score`` accepts,
+* Rooms: ``serving.scored_file`` reads the scored file (every format ``linkq score`` accepts,
   Parquet too) into links with their risk flags and sites; ``serving.report_summary`` does all the
-  counting (:func:`build_summary`) and returns plain JSON-able data; this module renders the HTML and
-  SVG from that summary alone, so the page and ``--json`` can never disagree.
-* The page has no scripts and no external resources: CSS is inline and the charts are SVG drawn here,
+  counting (:func:`build_summary`) and returns plain JSON-able data, ``serving.report_domains`` the
+  per-domain table; this module renders the HTML from that summary alone (charts by matplotlib, in
+  ``serving.report_charts``), so the page and ``--json`` can never disagree.
+* The page has no scripts and no external resources: CSS is inline and the charts are inline SVG,
   so it opens offline, in a mail attachment or an archive years later. Every value from the data is
   HTML-escaped, and referring URLs are shown as text, never as clickable links (they are often spam).
 * "Natural" anchor mixes, spike and concentration thresholds are rules of thumb, stated as such in the
@@ -23,13 +24,14 @@ from __future__ import annotations
 
 import html
 import json
-import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable
 from pathlib import Path
 
 from features.disavow import display_host, host_to_ascii
 from features.recordio import write_text_atomic
 from features.urls import host_of
+from serving import report_charts as charts
+from serving.report_domains import domains_csv_path, write_domains_csv
 from serving.report_summary import (
     ANCHOR_CLASSES,
     ANCHOR_LABELS,
@@ -39,15 +41,14 @@ from serving.report_summary import (
     MAX_CHART_MONTHS,
     MONEY_ANCHOR_LIMIT,
     REFERENCE_MIX,
-    SPIKE_FACTOR,
-    SPIKE_MIN_LINKS,
-    SPIKE_WINDOW,
     VERDICT_COLORS,
     VERDICTS,
     build_summary,
     classify_anchor,
+    collect,
     pct,
     plural,
+    spike_rule_text,
 )
 from serving.scored_file import (
     FLAG_TEXT,
@@ -92,198 +93,8 @@ def _clip(text: str, n: int) -> str:
     return text if len(text) <= n else text[: max(1, n - 1)] + "\u2026"
 
 
-def _nice_ticks(top: float, n: int = 4) -> list[float]:
-    if top <= 0:
-        return [0.0, 1.0]
-    raw = top / n
-    mag = 10 ** math.floor(math.log10(raw))
-    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
-    if step < 1 and top >= 1:
-        step = 1.0
-    ticks = [0.0]
-    while ticks[-1] < top - 1e-9:
-        ticks.append(round(ticks[-1] + step, 10))
-    return ticks
-
-
-def _num(x: float) -> str:
-    return f"{x:.0f}" if float(x).is_integer() else f"{x:g}"
-
-
-def _svg_open(width: int, height: int, label: str) -> str:
-    return (f'<svg class="chart" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
-            f'role="img" aria-label="{_e(label)}" xmlns="http://www.w3.org/2000/svg"><title>{_e(label)}</title>')
-
-
-def _svg_vbars(
-    label: str,
-    x_labels: Sequence[str],
-    stacks: Mapping[str, Sequence[int]],
-    colors: Mapping[str, str],
-    tooltips: Sequence[str],
-    *,
-    width: int = 1080,
-    height: int = 280,
-    gap: float = 0.25,
-    edge_labels: Sequence[tuple[float, str]] | None = None,
-    marks: Mapping[int, str] | None = None,
-) -> str:
-    """Vertical stacked bars (score histogram, links per month); ``marks`` puts a red note over a bar."""
-    n = len(x_labels)
-    left, right, top, bottom = 46, 12, 30, 42
-    pw, ph = width - left - right, height - top - bottom
-    totals = [sum(stacks[s][i] for s in stacks) for i in range(n)]
-    ticks = _nice_ticks(max(totals) if totals else 1)
-    ymax = ticks[-1] or 1
-    out = [_svg_open(width, height, label)]
-    for t in ticks:
-        y = top + ph - ph * t / ymax
-        out.append(f'<line class="grid" x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}"/>')
-        out.append(f'<text class="tick" x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{_num(t)}</text>')
-    slot = pw / max(n, 1)
-    bw = max(1.0, slot * (1 - gap))
-    every = max(1, math.ceil(n / max(1, pw // 58)))
-    for i in range(n):
-        x = left + slot * i + (slot - bw) / 2
-        if marks and i in marks:
-            out.append(f'<rect class="spikebg" x="{left + slot * i:.1f}" y="{top - 4}" width="{slot:.1f}" '
-                       f'height="{ph + 4}"/>')
-        out.append(f"<g><title>{_e(tooltips[i])}</title>")
-        y = top + ph
-        for s, values in stacks.items():
-            v = values[i]
-            if v <= 0:
-                continue
-            h = ph * v / ymax
-            y -= h
-            out.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{bw:.1f}" height="{h:.1f}" fill="{colors[s]}"/>')
-        # an invisible full-height target so the tooltip works on empty and short bars too
-        out.append(f'<rect x="{left + slot * i:.1f}" y="{top}" width="{slot:.1f}" height="{ph}" fill="transparent"/>')
-        out.append("</g>")
-        if marks and i in marks:
-            out.append(f'<text class="mark" x="{x + bw / 2:.1f}" y="{max(12.0, y - 6):.1f}" '
-                       f'text-anchor="middle">{_e(marks[i])}</text>')
-        if edge_labels is None and i % every == 0:
-            out.append(f'<text class="tick" x="{left + slot * (i + 0.5):.1f}" y="{top + ph + 16}" '
-                       f'text-anchor="middle">{_e(x_labels[i])}</text>')
-    for frac, text in edge_labels or ():
-        out.append(f'<text class="tick" x="{left + pw * frac:.1f}" y="{top + ph + 16}" '
-                   f'text-anchor="middle">{_e(text)}</text>')
-    out.append(f'<line class="axis" x1="{left}" y1="{top + ph}" x2="{width - right}" y2="{top + ph}"/>')
-    out.append("</svg>")
-    return "".join(out)
-
-
-def _svg_hbars(
-    label: str,
-    rows: Sequence[tuple[str, Mapping[str, int], str]],
-    colors: Mapping[str, str],
-    *,
-    width: int = 1080,
-    label_w: int = 250,
-    bar_h: int = 18,
-    row_colors: Sequence[str] | None = None,
-    value_text: Sequence[str] | None = None,
-) -> str:
-    """Horizontal stacked bars, one row per (label, {series: value}, tooltip); the total at the end."""
-    top, gap, axis = 6, 9, 22
-    height = top + len(rows) * (bar_h + gap) + axis
-    pw = width - label_w - 70
-    totals = [sum(v.values()) for _, v, _ in rows]
-    ticks = _nice_ticks(max(totals) if totals else 1)
-    xmax = ticks[-1] or 1
-    out = [_svg_open(width, height, label)]
-    base = top + len(rows) * (bar_h + gap)
-    for t in ticks:
-        x = label_w + pw * t / xmax
-        out.append(f'<line class="grid" x1="{x:.1f}" y1="{top - 2}" x2="{x:.1f}" y2="{base}"/>')
-        out.append(f'<text class="tick" x="{x:.1f}" y="{base + 15}" text-anchor="middle">{_num(t)}</text>')
-    max_chars = int((label_w - 12) / 6.8)
-    for i, (name, values, tip) in enumerate(rows):
-        y = top + i * (bar_h + gap)
-        out.append(f"<g><title>{_e(tip)}</title>")
-        out.append(f'<text class="label" x="{label_w - 10}" y="{y + bar_h * 0.72:.1f}" '
-                   f'text-anchor="end">{_e(_clip(name, max_chars))}</text>')
-        x = float(label_w)
-        for s, v in values.items():
-            if v <= 0:
-                continue
-            w = pw * v / xmax
-            fill = row_colors[i] if row_colors else colors[s]
-            out.append(f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="{bar_h}" fill="{fill}"/>')
-            x += w
-        shown = value_text[i] if value_text else _num(totals[i])
-        out.append(f'<text class="value" x="{x + 6:.1f}" y="{y + bar_h * 0.72:.1f}">{_e(shown)}</text>')
-        out.append("</g>")
-    out.append(f'<line class="axis" x1="{label_w}" y1="{top - 2}" x2="{label_w}" y2="{base}"/>')
-    out.append("</svg>")
-    return "".join(out)
-
-
-def _svg_anchor_mix(a: dict, *, width: int = 1080) -> str:
-    """Your anchor mix (thick bars) against the rule-of-thumb natural mix (thin grey bars)."""
-    label_w, row_h, top = 130, 40, 8
-    height = top + len(ANCHOR_CLASSES) * row_h + 24
-    pw = width - label_w - 150
-    top_share = max([*a["shares"].values(), *a["reference"].values(), 0.01])
-    ticks = [t / 100 for t in _nice_ticks(top_share * 100, 5)]
-    xmax = ticks[-1] or 1
-    out = [_svg_open(width, height, "Anchor text mix against a natural profile")]
-    base = top + len(ANCHOR_CLASSES) * row_h
-    for t in ticks:
-        x = label_w + pw * t / xmax
-        out.append(f'<line class="grid" x1="{x:.1f}" y1="{top - 2}" x2="{x:.1f}" y2="{base}"/>')
-        out.append(f'<text class="tick" x="{x:.1f}" y="{base + 15}" text-anchor="middle">{t * 100:.0f}%</text>')
-    money_hot = a["overoptimised"]
-    for i, cls in enumerate(ANCHOR_CLASSES):
-        y = top + i * row_h
-        share, ref, n = a["shares"][cls], a["reference"][cls], a["counts"][cls]
-        hot = money_hot and cls in ("exact", "partial")
-        fill = "#d64545" if hot else "#3d6fb6"
-        w, rw = pw * share / xmax, pw * ref / xmax
-        tip = f"{ANCHOR_LABELS[cls]}: {n} links, {pct(share)} (natural rule of thumb about {pct(ref)})"
-        out.append(f"<g><title>{_e(tip)}</title>")
-        out.append(f'<text class="label" x="{label_w - 10}" y="{y + 15}" text-anchor="end">{_e(ANCHOR_LABELS[cls])}'
-                   "</text>")
-        out.append(f'<rect x="{label_w}" y="{y + 2}" width="{max(w, 0.0):.1f}" height="17" fill="{fill}"/>')
-        out.append(f'<rect x="{label_w}" y="{y + 23}" width="{rw:.1f}" height="7" class="refbar"/>')
-        out.append(f'<text class="value{" hot" if hot else ""}" x="{label_w + w + 6:.1f}" y="{y + 15}">'
-                   f"{pct(share)} ({n})</text>")
-        out.append(f'<text class="tick" x="{label_w + rw + 6:.1f}" y="{y + 30}">natural \u2248 {pct(ref)}</text>')
-        out.append("</g>")
-    out.append(f'<line class="axis" x1="{label_w}" y1="{top - 2}" x2="{label_w}" y2="{base}"/>')
-    out.append("</svg>")
-    return "".join(out)
-
-
-def _svg_share_bar(label: str, counts: Mapping[str, int], labels: Mapping[str, str], colors: Mapping[str, str],
-                   *, width: int = 520) -> str:
-    """One 100% bar split into shares (follow / nofollow / ugc / sponsored / unknown)."""
-    total = sum(counts.values())
-    height = 58
-    out = [_svg_open(width, height, label)]
-    x = 0.0
-    for k, n in counts.items():
-        if n <= 0 or not total:
-            continue
-        w = width * n / total
-        out.append(f'<g><title>{_e(f"{labels[k]}: {n} links ({pct(n / total)})")}</title>'
-                   f'<rect x="{x:.1f}" y="8" width="{w:.1f}" height="40" fill="{colors[k]}"/>')
-        text = f"{labels[k]} {pct(n / total)}"
-        if w >= len(text) * 8 + 14:  # bold 12.5px text is about 8px a character
-            out.append(f'<text class="inbar" x="{x + w / 2:.1f}" y="33" text-anchor="middle">{_e(text)}</text>')
-        elif w >= 40:
-            out.append(f'<text class="inbar" x="{x + w / 2:.1f}" y="33" text-anchor="middle">'
-                       f"{_e(pct(n / total))}</text>")
-        out.append("</g>")
-        x += w
-    if not total:
-        out.append(f'<rect x="0" y="8" width="{width}" height="40" fill="#eef1f4"/>')
-    out.append("</svg>")
-    return "".join(out)
-
-
 def _legend(items: Iterable[tuple[str, str]]) -> str:
+    """A chart's legend as HTML (it wraps with the page's width and stays text), not inside the SVG."""
     return '<div class="legend">' + "".join(
         f'<span><i style="background:{c}"></i>{_e(t)}</span>' for t, c in items) + "</div>"
 
@@ -323,6 +134,7 @@ header.top p{margin:0;color:#cbd2d9}
 .kpi span{color:var(--muted);font-size:12.5px}
 .kpi.strong{border-top-color:#2f9e6b}.kpi.review{border-top-color:#e8a33d}.kpi.weak{border-top-color:#d64545}
 .kpi.risky{border-top-color:#7f1d1d;background:#fff5f5}
+.kpi.lost{border-top-color:#9aa5b1;background:#f5f7fa}
 section.card{background:var(--card);border-radius:12px;padding:20px 24px 22px;margin:18px 0;
  box-shadow:0 1px 3px rgba(15,23,42,.08)}
 section.card h2{margin:0 0 4px;font-size:19px;font-weight:650}
@@ -331,17 +143,7 @@ section.card h2{margin:0 0 4px;font-size:19px;font-weight:650}
 .grid2 section.card{margin:0}
 @media (max-width:900px){.grid2{grid-template-columns:1fr}}
 svg.chart{display:block;width:100%;height:auto;overflow:visible}
-svg.chart text{font-size:12px;fill:#3e4c59}
-svg.chart text.label{font-size:12.5px;fill:#1f2933}
-svg.chart text.value{font-size:12px;fill:#1f2933;font-weight:600}
-svg.chart text.value.hot{fill:#c53030}
-svg.chart text.tick{font-size:11px;fill:#7b8794}
-svg.chart text.mark{font-size:12px;fill:#c53030;font-weight:700}
-svg.chart text.inbar{font-size:12.5px;fill:#fff;font-weight:600}
-svg.chart line.grid{stroke:#edf0f3;stroke-width:1}
-svg.chart line.axis{stroke:#9aa5b1;stroke-width:1}
-svg.chart rect.spikebg{fill:#fdecec}
-svg.chart rect.refbar{fill:#9aa5b1}
+svg.chart g[id*="-tip"] path{pointer-events:all}
 .legend{display:flex;flex-wrap:wrap;gap:6px 16px;margin:0 0 10px;color:var(--muted);font-size:12.5px}
 .legend i{display:inline-block;width:11px;height:11px;border-radius:2px;margin-right:6px;vertical-align:-1px}
 .alerts{list-style:none;margin:0;padding:0}
@@ -372,7 +174,8 @@ td code,.url{font:12px/1.4 "DejaVu Sans Mono",Menlo,Consolas,monospace;color:#3e
 .warn{color:#9b1c1c}
 ul.why{margin:0;padding-left:15px}
 ul.why li{margin:0 0 2px}
-table.weak{table-layout:fixed}
+table.weak,table.domains{table-layout:fixed}
+table.domains th{white-space:normal}
 table.weak .url{margin-top:3px}
 .small{font-size:12.5px}
 ul.notes{margin:6px 0 0;padding-left:18px;color:#3e4c59}
@@ -407,7 +210,7 @@ def render_html(s: dict) -> str:
         parts += [_score_section(s), _weak_section(s), _domains_section(s), _anchor_section(s),
                   '<div class="grid2">', _rel_section(s), _zone_section(s), "</div>",
                   _targets_section(s), _monthly_section(s)]
-    parts += [_notes_section(s), "<footer>Generated by linkq. This page is self-contained: no scripts, no "
+    parts += [_domain_table_section(s), _notes_section(s), "<footer>Generated by linkq. This page is self-contained: no scripts, no "
               "external resources; it opens offline.</footer>", "</main></body></html>"]
     return "\n".join(parts)
 
@@ -424,6 +227,9 @@ def _kpis(s: dict) -> str:
         ("risky", f"{w['risky_links']:,}", f"risky weak links from {w['risky_sites']:,} sites"),
         ("", "-" if med is None else f"{med:.2f}", "median score"),
     ]
+    lost = s["links"].get("lost", 0)
+    if lost:  # not scored as live: counted apart, in no chart
+        cards.insert(1, ("lost", f"{lost:,}", f"lost links, counted apart ({pct(lost / s['links']['rows'])} of rows)"))
     return '<div class="kpis">' + "".join(
         f'<div class="kpi {c}"><b>{_e(big)}</b><span>{_e(small)}</span></div>' for c, big, small in cards) + "</div>"
 
@@ -448,8 +254,8 @@ def _score_section(s: dict) -> str:
         counts = ", ".join(f"{v} {h[v][i]}" for v in VERDICTS if h[v][i])
         tips.append(f"score {bins[i]:.2f}-{bins[i + 1]:.2f}: {sum(h[v][i] for v in VERDICTS)} links"
                     + (f" ({counts})" if counts else ""))
-    chart = _svg_vbars("Score distribution by verdict", [f"{b:.2f}" for b in bins[:-1]], h, VERDICT_COLORS, tips,
-                       gap=0.08, height=250, edge_labels=[(i / 10, f"{i / 10:.1f}") for i in range(11)])
+    chart = charts.vbars("score", "Score distribution by verdict", [f"{b:.2f}" for b in bins[:-1]], h, VERDICT_COLORS,
+                         tips, gap=0.08, height=250, edge_labels=[(i / 10, f"{i / 10:.1f}") for i in range(11)])
     mean, median = s["score"]["mean"], s["score"]["median"]
     stats = f"Mean {'-' if mean is None else f'{mean:.2f}'}, median {'-' if median is None else f'{median:.2f}'}."
     return ('<section class="card"><h2>Score distribution</h2>'
@@ -520,11 +326,54 @@ def _domains_section(s: dict) -> str:
     rows = [(d["domain"], {v: d[v] for v in VERDICTS},
              f"{d['domain']}: {d['links']} links (strong {d['strong']}, review {d['review']}, weak {d['weak']})")
             for d in top]
-    chart = _svg_hbars(f"Verdicts for the top {len(rows)} referring sites", rows, VERDICT_COLORS, label_w=240)
+    chart = charts.hbars("domains", f"Verdicts for the top {len(rows)} referring sites", rows, VERDICT_COLORS,
+                         label_w=240)
     return (f'<section class="card"><h2>Verdicts by referring site</h2><p class="how">The {len(rows)} sites that send '
             f"the most links (of {s['domains']['count']:,}), split by verdict. A site sending many links that are "
             "all weak is usually a directory, a forum or a link network.</p>"
             + _legend((v.capitalize(), VERDICT_COLORS[v]) for v in VERDICTS) + chart + "</section>")
+
+
+def _link_cell(score: float | None, url: str, anchor: str) -> str:
+    if score is None:
+        return '<span class="muted">-</span>'
+    return (f'<b>{score:.2f}</b> <span class="url">{_e(_clip(url, 110))}</span>'
+            + (f'<div class="muted small">\u201c{_e(_clip(anchor, 60))}\u201d</div>' if anchor else ""))
+
+
+def _domain_table_section(s: dict) -> str:
+    """The first rows of the per-domain table (the CSV beside the report has every domain)."""
+    t = s.get("domain_table") or {}
+    if not t.get("top"):
+        return ""
+    worthless = "worthless" in t["columns"]
+    rows = []
+    for d in t["top"]:
+        flags = [f.rsplit(":", 1)[0] for f in str(d["flags"]).split("; ") if f]
+        risk = f'{d["risky"]:,}' + (f' <span class="muted">/ {d["worthless"]:,}</span>' if worthless else "")
+        rows.append(
+            f'<tr><td><b>{_e(d["referring_domain"])}</b></td>'
+            f'<td class="n">{d["links"]:,}' + (f'<div class="muted small">{d["lost"]:,} lost</div>' if d["lost"] else "")
+            + f'</td><td class="n">{d["strong"]:,} / {d["review"]:,} / {d["weak"]:,}</td><td class="n">{risk}</td>'
+            f'<td class="n">{d["followed"]:,} / {d["nofollow"]:,}</td>'
+            f'<td class="small">{_link_cell(d["best_score"], d["best_url"], d["best_anchor"])}</td>'
+            f'<td class="small">{_link_cell(d["worst_score"], d["worst_url"], d["worst_anchor"])}</td>'
+            f"<td>{_flag_chips(flags) or '-'}</td></tr>")
+    csv_name = Path(t["csv"]).name if t.get("csv") else None
+    where = (f"All {t['count']:,} are in <code>{_e(csv_name)}</code> beside this page (one row per domain, "
+             "for your audit sheet and disavow decisions)." if csv_name else f"{t['count']:,} domains in all.")
+    return ('<section class="card"><h2>Referring domains, one row each</h2>'
+            f'<p class="how">The {len(rows)} domains with the most risky links, then the most weak links. {where} '
+            "Links counts every row; lost links (the SEO tool saw them disappear) are counted apart and in no "
+            "verdict. Best and worst: the domain's live links with the highest and lowest score (URLs as text, "
+            "not clickable).</p>"
+            '<table class="domains"><colgroup><col style="width:14%"><col style="width:6%"><col style="width:9%">'
+            '<col style="width:6%"><col style="width:8%"><col style="width:21%"><col style="width:21%">'
+            '<col style="width:15%"></colgroup><thead><tr><th>Referring domain</th><th class="n">Links</th>'
+            '<th class="n">Strong / review / weak</th>'
+            f'<th class="n">Risky{" / worthless" if worthless else ""}</th><th class="n">Followed / nofollow</th>'
+            "<th>Best link</th><th>Worst link</th><th>Flags</th></tr></thead><tbody>"
+            + "".join(rows) + "</tbody></table></section>")
 
 
 def _anchor_section(s: dict) -> str:
@@ -554,7 +403,10 @@ def _anchor_section(s: dict) -> str:
             "the URL; built links repeat the keywords the site wants to rank for.</p>"
             + verdict + _legend([("Your profile", "#3d6fb6"), ("Natural rule of thumb", "#9aa5b1"),
                                  ("Over the limit", "#d64545")])
-            + _svg_anchor_mix(a) + table
+            + charts.anchor_mix("anchors", "Anchor text mix against a natural profile", [
+                (ANCHOR_LABELS[c], a["shares"][c], a["reference"][c], a["counts"][c],
+                 a["overoptimised"] and c in ("exact", "partial")) for c in ANCHOR_CLASSES])
+            + table
             + (f'<p class="muted small">{a["unknown"]} links without anchor text in the export are not counted.</p>'
                if a["unknown"] else "")
             + "</section>")
@@ -563,7 +415,7 @@ def _anchor_section(s: dict) -> str:
 def _rel_section(s: dict) -> str:
     r = s["rel"]
     counts = {k: r["counts"][k] for k in REL_CLASSES}
-    chart = _svg_share_bar("Link attributes", counts, REL_LABELS, REL_COLORS)
+    chart = charts.share_bar("rel", "Link attributes", [(REL_LABELS[k], counts[k], REL_COLORS[k]) for k in REL_CLASSES])
     legend = _legend((f"{REL_LABELS[k]} {counts[k]:,}", REL_COLORS[k]) for k in REL_CLASSES if counts[k])
     t = r["tokens"]
     return ('<section class="card"><h2>Follow, nofollow, sponsored, UGC</h2>'
@@ -581,8 +433,8 @@ def _zone_section(s: dict) -> str:
             for k, n in z.items()]
     row_colors = [colors.get(k, "#7b8794") for k in z]
     values = [f"{n} ({pct(s['zones']['shares'][k])})" for k, n in z.items()]
-    chart = _svg_hbars("Where on the page the links sit", rows, {"n": "#7b8794"}, width=520, label_w=130,
-                       bar_h=16, row_colors=row_colors, value_text=values)
+    chart = charts.hbars("zones", "Where on the page the links sit", rows, {"n": "#7b8794"}, width=520, label_w=130,
+                         bar_h=16, row_colors=row_colors, value_text=values)
     return ('<section class="card"><h2>Placement on the page</h2>'
             '<p class="how">Links inside the article text carry editorial weight; navigation, footer, sidebar and '
             "comment links are boilerplate that search engines discount.</p>" + chart + "</section>")
@@ -597,7 +449,7 @@ def _targets_section(s: dict) -> str:
     if not rows:
         return ('<section class="card"><h2>Target pages</h2><p class="muted">This export has no target URLs.</p>'
                 "</section>")
-    chart = _svg_hbars("Links per target page", rows, VERDICT_COLORS, label_w=300)
+    chart = charts.hbars("targets", "Links per target page", rows, VERDICT_COLORS, label_w=300)
     hp = t["homepage_share"]
     conc = (f'<p><b style="color:#c53030">Homepage concentration:</b> {pct(hp)} of links point to the homepage '
             f"(rule of thumb: under {pct(t['homepage_limit'])}).</p>" if hp > t["homepage_limit"] else
@@ -628,15 +480,14 @@ def _monthly_section(s: dict) -> str:
     tips = [f"{x['month']}: {x['links']} new links (strong {x['strong']}, review {x['review']}, weak {x['weak']})"
             + (" - spike" if x["spike"] else "") for x in months]
     marks = {i: (f"spike {x['ratio']:.1f}x" if x["ratio"] else "spike") for i, x in enumerate(months) if x["spike"]}
-    chart = _svg_vbars("New links per month by verdict", [x["month"] for x in months], stacks, VERDICT_COLORS, tips,
-                       marks=marks, height=290)
+    chart = charts.vbars("months", "New links per month by verdict", [x["month"] for x in months], stacks,
+                         VERDICT_COLORS, tips, marks=marks, height=290)
     rule = m["rule"]
     spikes = (f'<p><b style="color:#c53030">Unnatural spike{"s" if len(m["spikes"]) > 1 else ""}:</b> '
               f"{_e(', '.join(m['spikes']))}. Check what was bought or built then.</p>" if m["spikes"]
               else '<p class="ok">No unnatural spikes.</p>')
     return (head + '<p class="how">When the links were first seen by the SEO tool, by verdict. Earned links arrive '
-            f"steadily; a month with more than {rule['factor']:g}x the median of the {rule['window']} months before it "
-            f"(and at least {rule['min_links']} links) is flagged as a spike (rule of thumb).</p>"
+            f"steadily. {_e(spike_rule_text(rule))}</p>"
             + _legend((v.capitalize(), VERDICT_COLORS[v]) for v in VERDICTS) + chart + spikes
             + (f'<p class="muted small">{cut} earlier months are not drawn.</p>' if cut else "")
             + (f'<p class="muted small">{m["undated"]} scored links have no first-seen date.</p>'
@@ -653,33 +504,47 @@ def _notes_section(s: dict) -> str:
             + ('<table style="margin-top:10px"><thead><tr><th>Messages</th><th class="n">Rows</th></tr></thead>'
                f"<tbody>{msgs}</tbody></table>" if msgs else "")
             + '</div><div><ul class="notes small">'
-            "<li>Verdicts and scores come from the linkq model; charts count scored rows only.</li>"
+            "<li>Verdicts and scores come from the linkq model; charts count scored rows only. Lost links "
+            "(status lost: the SEO tool saw them disappear) are not scored as live: they are counted apart (a "
+            "figure at the top, the lost column of the per-domain table), in no chart, never disavowed.</li>"
             f"<li>Manipulation flags: {_e(flags)}.</li>"
             "<li>Risky = weak and at least one flag about the linking page (spam_target describes your own "
             "site and is not counted).</li>"
             f"<li>Rules of thumb: exact + partial anchors under {pct(MONEY_ANCHOR_LIMIT)}; no single commercial "
             f"anchor above {pct(COMMERCIAL_ANCHOR_LIMIT)} (and {COMMERCIAL_ANCHOR_MIN_LINKS}+ links); homepage under "
-            f"{pct(HOMEPAGE_LIMIT)}; spike = month above {SPIKE_FACTOR:g}x the median of the previous "
-            f"{SPIKE_WINDOW} months with {SPIKE_MIN_LINKS}+ links.</li>"
+            f"{pct(HOMEPAGE_LIMIT)}.</li>"
+            f"<li>{_e(spike_rule_text(s['monthly']['rule']))}</li>"
             "<li>Referring site = registered domain (subdomains grouped; blogspot.com-style hosts count as "
             "separate sites).</li></ul></div></div></section>")
 
 
 def write_report(scored_path: Path, out_html: Path, summary_json: Path | None = None) -> dict:
-    """Write the self-contained HTML report (and the JSON summary if asked); return the summary.
+    """Write the self-contained HTML report, the per-domain CSV beside it (``report.html`` ->
+    ``report.domains.csv``, every referring domain) and the JSON summary if asked; return the summary
+    (its ``domain_table.csv`` is the CSV's path).
 
-    Both files are written atomically, so a half-written report never looks finished.
+    Every file is written atomically, so a half-written report never looks finished.
     """
-    summary = build_summary(Path(scored_path))
-    write_text_atomic(Path(out_html), render_html(summary))
+    out_html = Path(out_html)
+    summary, table = collect(Path(scored_path))
+    csv_path = domains_csv_path(out_html)
+    write_domains_csv(csv_path, table.rows(), table.columns())
+    summary["domain_table"]["csv"] = str(csv_path)
+    write_text_atomic(out_html, render_html(summary))
     if summary_json is not None:
         write_text_atomic(Path(summary_json), json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
     return summary
 
 
 def summary_lines(summary: dict) -> list[str]:
-    """What ``linkq report`` prints: the counts, then one line per alert."""
+    """What ``linkq report`` prints: the counts, where the per-domain table is, then one line per alert."""
     v, w = summary["verdicts"], summary["weak"]
-    return [f"{summary['links']['scored']} links scored (strong {v['strong']}, review {v['review']}, weak {v['weak']}; "
-            f"{w['risky_links']} risky from {w['risky_sites']} sites)",
-            *(f"  {a['severity']}: {a['message']}" for a in summary["alerts"])]
+    lost = summary["links"].get("lost", 0)
+    lines = [f"{summary['links']['scored']} links scored (strong {v['strong']}, review {v['review']}, weak {v['weak']}; "
+             f"{w['risky_links']} risky from {w['risky_sites']} sites)"
+             + (f"; {lost} lost links counted apart" if lost else "")]
+    table = summary.get("domain_table") or {}
+    if table.get("csv"):
+        lines.append(f"  per-domain table: {table['csv']} ({plural(table['count'], 'referring domain')}, "
+                     "most risky first)")
+    return [*lines, *(f"  {a['severity']}: {a['message']}" for a in summary["alerts"])]

@@ -10,7 +10,6 @@ page and kept as module constants below.
 from __future__ import annotations
 
 import functools
-import math
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
@@ -22,6 +21,7 @@ from features.disavow import display_host
 from features.html_text import norm_text
 from features.urls import url_key
 from serving.exports import ExportInfo
+from serving.report_domains import TOP_DOMAIN_ROWS, DomainTable
 from serving.scored_file import (
     REL_CLASSES,
     VERDICTS,
@@ -52,10 +52,12 @@ MONEY_ANCHOR_LIMIT = 0.20  # exact + partial match anchors above this share look
 COMMERCIAL_ANCHOR_LIMIT = 0.05  # one commercial anchor text above this share of all anchors ...
 COMMERCIAL_ANCHOR_MIN_LINKS = 3  # ... and used by at least this many links
 HOMEPAGE_LIMIT = 0.75  # more links than this to the homepage: deep pages get little
-SPIKE_FACTOR = 3.0  # a month with more than 3x the median of the months before it ...
-SPIKE_MIN_LINKS = 10  # ... and at least 10 new links
-SPIKE_WINDOW = 12  # months of history the median is taken over
-SPIKE_MIN_HISTORY = 3  # months of history needed before a month can be a spike
+# Spikes (see _spikes): a month with at least 10 new links and more than 3x its baseline, the median of the
+# 6 most recent months *with new links* among the 12 before it (fewer than 6 such months: not judged).
+SPIKE_FACTOR = 3.0
+SPIKE_MIN_LINKS = 10
+SPIKE_WINDOW = 12  # calendar months the baseline looks back over
+SPIKE_MIN_HISTORY = 6  # months with >= 1 new link in that window: the baseline is their 6 most recent
 TOP_DOMAINS = 15
 TOP_WEAK_DOMAINS = 15
 TOP_TARGETS = 12
@@ -136,21 +138,50 @@ def _month_range(first: str, last: str) -> list[str]:
     return out
 
 
-def _spikes(counts: Sequence[int]) -> list[float | None]:
-    """Per month: the ratio to the median of the preceding months when the month is a spike, else None.
+def _spikes(counts: Sequence[int]) -> list[tuple[float, float] | None]:
+    """Per month: ``(ratio, baseline)`` when the month is a spike, else None (counts are new links a month).
 
-    A spike is ``count >= SPIKE_MIN_LINKS`` and ``count > SPIKE_FACTOR * median`` of up to
-    ``SPIKE_WINDOW`` preceding months, with at least ``SPIKE_MIN_HISTORY`` of them (a new site's first
-    months cannot be judged). The ratio is ``inf`` when the median is 0.
+    The baseline of a month is the median of the ``SPIKE_MIN_HISTORY`` most recent months with at least
+    one new link among the ``SPIKE_WINDOW`` calendar months before it; with fewer such months the month
+    is not judged, so a new site's first months and a sparse profile never fire. Empty months are left
+    out on purpose: with them, the median of a young or sparse profile was 0 or 1 and ordinary months
+    read "hundreds of times the median" (issue 12). The most recent active months, not all of the
+    window's, so a site that moved to a new level of links is judged against that level after a few
+    months instead of half a year. A month is a spike with at least ``SPIKE_MIN_LINKS`` new links and
+    more than ``SPIKE_FACTOR`` times the baseline (links a month, >= 1, so the ratio is finite).
+
+    Measured on the four real exports in ``../shared/real-exports`` (scored export-only), spike months:
+    previous rule 11, 2, 7 and 13; this one 4, 0, 6 and 8, in 2, 0, 2 and 3 bursts (one alert each).
     """
-    out: list[float | None] = []
+    out: list[tuple[float, float] | None] = []
     for i, n in enumerate(counts):
-        history = counts[max(0, i - SPIKE_WINDOW): i]
-        if len(history) < SPIKE_MIN_HISTORY or n < SPIKE_MIN_LINKS:
+        active = [c for c in counts[max(0, i - SPIKE_WINDOW): i] if c > 0][-SPIKE_MIN_HISTORY:]
+        if len(active) < SPIKE_MIN_HISTORY or n < SPIKE_MIN_LINKS:
             out.append(None)
             continue
-        med = statistics.median(history)
-        out.append((n / med if med else math.inf) if n > SPIKE_FACTOR * med else None)
+        baseline = float(statistics.median(active))
+        out.append((n / baseline, baseline) if n > SPIKE_FACTOR * baseline else None)
+    return out
+
+
+def _bursts(rows: Sequence[dict]) -> list[dict]:
+    """Runs of consecutive spike months, one alert each (a burst that lasts three months is one finding)."""
+    out: list[dict] = []
+    prev = -2
+    for i, r in enumerate(rows):
+        if not r["spike"]:
+            continue
+        if i == prev + 1 and out:
+            b = out[-1]
+            b["last"] = r["month"]
+            b["months"] += 1
+            b["links"] += r["links"]
+            b["weak"] += r["weak"]
+            b["max_ratio"] = max(b["max_ratio"], r["ratio"])
+        else:
+            out.append({"first": r["month"], "last": r["month"], "months": 1, "links": r["links"],
+                        "weak": r["weak"], "baseline": r["baseline"], "max_ratio": r["ratio"]})
+        prev = i
     return out
 
 
@@ -160,6 +191,8 @@ class _Acc:
     def __init__(self) -> None:
         self.rows = 0
         self.scored = 0
+        self.lost = 0
+        self.lost_sites: set[str] = set()
         self.status: Counter[str] = Counter()
         self.status_messages: Counter[str] = Counter()
         self.verdicts: Counter[str] = Counter()
@@ -183,6 +216,7 @@ class _Acc:
         self.flags: Counter[str] = Counter()
         self.weak = _WeakAcc()
         self.model_ids: Counter[str] = Counter()
+        self.domain_table = DomainTable()
 
     def add(self, link: ScoredLink) -> None:
         self.rows += 1
@@ -192,6 +226,12 @@ class _Acc:
             self.status_messages[link.status[:160]] += 1
         if link.model_id:
             self.model_ids[link.model_id] += 1
+        site = site_of(link.source_url) if link.source_url else ""
+        self.domain_table.add(link, site)
+        if kind == "lost":  # the SEO tool saw the link disappear: counted apart, in no chart
+            self.lost += 1
+            self.lost_sites.add(site)
+            return
         if link.verdict is None:
             return
         v = link.verdict
@@ -200,7 +240,6 @@ class _Acc:
         if link.score is not None:
             self.scores.append(link.score)
             self.hist[v][min(19, int(link.score * 20))] += 1
-        site = site_of(link.source_url) if link.source_url else ""
         self.domains[site or "(no source URL)"][v] += 1
         cls = classify_anchor(link.anchor_text, link.target_url, link.is_image)
         if cls is None:
@@ -274,15 +313,20 @@ class _WeakAcc:
 def build_summary(scored_path: Path) -> dict:
     """Count everything the report shows; JSON-able, for other tools (``linkq report --json``).
 
-    Charts and findings cover the *scored* rows; rows that were skipped or failed are counted under
-    ``status``. Shares are fractions (0-1) rounded to 4 decimals. Raises :class:`ScoredFileError`.
+    Charts and findings cover the *scored* rows; lost links (status ``lost``) are counted apart under
+    ``lost`` (and per domain), rows that were skipped or failed under ``status``. Shares are fractions (0-1) rounded to 4 decimals. Raises :class:`ScoredFileError`.
     """
+    return collect(scored_path)[0]
+
+
+def collect(scored_path: Path) -> tuple[dict, DomainTable]:
+    """:func:`build_summary` and the per-domain table (every referring domain) from one read of the file."""
     scored_path = Path(scored_path)
     acc = _Acc()
     with open_scored(scored_path) as (info, links):
         for link in links:
             acc.add(link)
-    return _finish(acc, scored_path, info)
+    return _finish(acc, scored_path, info), acc.domain_table
 
 
 def _finish(acc: _Acc, path: Path, info: ExportInfo) -> dict:
@@ -293,7 +337,8 @@ def _finish(acc: _Acc, path: Path, info: ExportInfo) -> dict:
         "generated_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
         "model_id": acc.model_ids.most_common(1)[0][0] if acc.model_ids else None,
         "site": display_host(acc.target_sites.most_common(1)[0][0]) if acc.target_sites else None,
-        "links": {"rows": acc.rows, "scored": scored, "unscored": acc.rows - scored},
+        "links": {"rows": acc.rows, "scored": scored, "lost": acc.lost, "unscored": acc.rows - scored - acc.lost},
+        "lost": {"links": acc.lost, "sites": len(acc.lost_sites - {""})},
         "status": dict(acc.status.most_common()),
         "status_messages": dict(acc.status_messages.most_common(10)),
         "verdicts": {v: acc.verdicts.get(v, 0) for v in VERDICTS},
@@ -326,6 +371,9 @@ def _finish(acc: _Acc, path: Path, info: ExportInfo) -> dict:
     summary["targets"] = _target_summary(acc)
     summary["monthly"] = _monthly_summary(acc)
     summary["weak"] = _weak_summary(acc)
+    table = acc.domain_table
+    summary["domain_table"] = {"count": len(table.domains), "columns": list(table.columns()),
+                               "top": table.rows()[:TOP_DOMAIN_ROWS], "csv": None}
     summary["alerts"] = _alerts(summary)
     return summary
 
@@ -381,18 +429,19 @@ def _target_summary(acc: _Acc) -> dict:
 
 def _monthly_summary(acc: _Acc) -> dict:
     rule = {"factor": SPIKE_FACTOR, "min_links": SPIKE_MIN_LINKS, "window": SPIKE_WINDOW,
-            "min_history": SPIKE_MIN_HISTORY}
+            "min_history": SPIKE_MIN_HISTORY, "baseline": "median of the most recent min_history months with new links in the window"}
     if not acc.months:
-        return {"months": [], "spikes": [], "undated": acc.undated, "rule": rule}
+        return {"months": [], "spikes": [], "bursts": [], "undated": acc.undated, "rule": rule}
     months = _month_range(min(acc.months), max(acc.months))
     counts = [sum(acc.months.get(m, Counter()).values()) for m in months]
-    ratios = _spikes(counts)
     rows = []
-    for m, n, r in zip(months, counts, ratios, strict=True):
+    for m, n, hit in zip(months, counts, _spikes(counts), strict=True):
         c = acc.months.get(m, Counter())
-        rows.append({"month": m, "links": n, **{v: c.get(v, 0) for v in VERDICTS}, "spike": r is not None,
-                     "ratio": None if r is None or math.isinf(r) else round(r, 2)})
-    return {"months": rows, "spikes": [r["month"] for r in rows if r["spike"]], "undated": acc.undated, "rule": rule}
+        rows.append({"month": m, "links": n, **{v: c.get(v, 0) for v in VERDICTS}, "spike": hit is not None,
+                     "ratio": None if hit is None else round(hit[0], 2),
+                     "baseline": None if hit is None else round(hit[1], 2)})
+    return {"months": rows, "spikes": [r["month"] for r in rows if r["spike"]], "bursts": _bursts(rows),
+            "undated": acc.undated, "rule": rule}
 
 
 def _weak_summary(acc: _Acc) -> dict:
@@ -428,6 +477,15 @@ def _weak_summary(acc: _Acc) -> dict:
     }
 
 
+def spike_rule_text(rule: Mapping[str, object]) -> str:
+    """The spike rule in words, for the page (from the summary's ``monthly.rule``, so page and JSON agree)."""
+    return (f"Spike (rule of thumb): a month with at least {rule['min_links']} new links and more than "
+            f"{rule['factor']:g}x its baseline, the median of the {rule['min_history']} most recent months with "
+            f"new links among the {rule['window']} before it. With fewer such months a month is not judged, so a "
+            "new site's first months and a sparse profile never count as spikes; empty months do not drag the "
+            "baseline to zero.")
+
+
 def plural(n: int, word: str) -> str:
     """'1 site', '7 sites', '1,204 links'."""
     return f"{n:,} {word}{'' if n == 1 else 's'}"
@@ -448,12 +506,12 @@ def _alerts(s: dict) -> list[dict[str, str]]:
             f"{plural(weak['risky_links'], 'weak link')} from {plural(weak['risky_sites'], 'site')} "
             f"{'carries' if weak['risky_links'] == 1 else 'carry'} manipulation signals "
             f"({', '.join(weak['flags'])}): review them; they are the candidates for linkq disavow.")})
-    for m in s["monthly"]["months"]:
-        if m["spike"]:
-            ratio = f"{m['ratio']:.1f}x" if m["ratio"] else "far above"
-            out.append({"kind": "spike", "severity": "high", "message": (
-                f"{m['month']}: {m['links']} new links, {ratio} the median of the months before "
-                f"({m['weak']} of them weak). Sudden bursts are typical of bought links.")})
+    for b in s["monthly"]["bursts"]:
+        when = b["first"] if b["months"] == 1 else f"{b['first']} to {b['last']} ({b['months']} months)"
+        out.append({"kind": "spike", "severity": "high", "message": (
+            f"{when}: {b['links']:,} new links ({b['weak']:,} of them weak), up to {b['max_ratio']:.1f}x the usual "
+            f"{b['baseline']:g} a month (median of the recent months with new links). Sudden "
+            "bursts are typical of bought links.")})
     a = s["anchors"]
     if a["overoptimised"]:
         out.append({"kind": "anchors", "severity": "high", "message": (
@@ -472,6 +530,12 @@ def _alerts(s: dict) -> list[dict[str, str]]:
         out.append({"kind": "need_links", "severity": "info", "message": (
             f"{n} target page{'s' if n != 1 else ''} {'have' if n != 1 else 'has'} no strong link yet "
             "(see Target pages).")})
+    lost = s["lost"]
+    if lost["links"]:
+        out.append({"kind": "lost", "severity": "info", "message": (
+            f"{plural(lost['links'], 'link')} from {plural(lost['sites'], 'site')} "
+            f"{'is' if lost['links'] == 1 else 'are'} lost (the SEO tool saw {'it' if lost['links'] == 1 else 'them'}"
+            " disappear): counted apart, in no chart or verdict, never disavowed.")})
     return out
 
 

@@ -21,3 +21,27 @@ FLAG_RULES: tuple[tuple[str, str, float, str], ...] = (
     ("doorway", "src_kind_doorway", 1.0, "a doorway page in an upload folder of another site"),
 )
 FLAG_WORDS: dict[str, str] = {name: words for name, _, _, words in FLAG_RULES}
+
+# Flags that speak against the *target* (the user's own site), not the linking page: shown, never a
+# reason to disavow the link.
+NON_SOURCE_FLAGS = frozenset({"spam_target"})
+# A link marked rel=sponsored and nothing else is paid and says so: it passes nothing and hides
+# nothing (the labelling guide's risky paid links are the ones presented as editorial).
+DECLARED_FLAGS = frozenset({"paid"})
+
+
+def source_flags(flags: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """The flags that speak against the linking page (what a disavow file acts on)."""
+    return tuple(f for f in flags if f not in NON_SOURCE_FLAGS)
+
+
+def risk_class(flags: tuple[str, ...] | list[str], verdict: str | None) -> str:
+    """The risk axis, which splits the *weak* links: ``risky`` (consider disavowing) when a signal
+    against the linking page other than a declared paid link is present, ``worthless`` (ignore it)
+    otherwise; '' for links that are not weak. The one rule behind the ``risk`` column, the report
+    and ``linkq disavow``."""
+    if verdict != "weak":
+        return ""
+    if any(f not in DECLARED_FLAGS for f in source_flags(flags)):
+        return "risky"
+    return "worthless"

@@ -21,13 +21,12 @@ from features.disavow import host_to_ascii
 from features.errors import LinkqError
 from features.urls import host_of, registered_domain
 from serving.exports import ExportFormatError, ExportInfo, ExportRow, read_export
-from serving.result_fields import FLAG_RULES, FLAG_WORDS
+from serving.result_fields import FLAG_RULES, FLAG_WORDS, risk_class, source_flags
 from serving.table import split_list
 
 VERDICTS = ("strong", "review", "weak")
 
 # Flags that describe the target (the user's own site), not the linking page: never a reason to disavow it.
-NON_SOURCE_FLAGS = frozenset({"spam_target"})
 FLAG_TEXT = {**FLAG_WORDS, "sitewide": "site-wide link (files scored by linkq before 0.2)"}
 ZONE_ORDER = ("main_content", "comments", "navigation", "header", "footer", "sidebar", "link_list", "not_found",
               "unknown")
@@ -56,9 +55,12 @@ class ScoredFileError(LinkqError, ValueError):
 class ScoredLink:
     """One row of a scored file, reduced to what the report and the disavow file need.
 
-    ``verdict`` is None for rows that were not scored (skipped, errors); ``rel`` is None when the file
-    does not say whether the link is followed; ``flags`` are the manipulation signals (the ``flags``
-    column, plus those the ``--explain`` feature columns show).
+    ``verdict`` (and ``score``) is None for rows that were not scored (skipped, errors) and for lost
+    links (status ``lost``: the SEO tool saw the link disappear; never counted as a live verdict, even
+    in a file that gives one); ``rel`` is None when the file does not say whether the link is followed;
+    ``flags`` are the manipulation signals (the ``flags`` column, plus those the ``--explain`` feature
+    columns show); ``risk`` is the file's ``risk`` cell (``risky``, ``worthless`` or ''), None when the
+    file has no ``risk`` column (scored before linkq had one).
     """
 
     line_no: int
@@ -75,6 +77,7 @@ class ScoredLink:
     flags: tuple[str, ...]
     is_image: bool = False
     model_id: str | None = None
+    risk: str | None = None
 
 
 # --------------------------------------------------------------------------------------------------
@@ -188,10 +191,11 @@ def _links(info: ExportInfo, chunks: Iterator[list[ExportRow]]) -> Iterator[Scor
     image_col = next(((lower[k], k) for k in ("type", "image", "flagimagelink") if k in lower), None)
     rel_features = [c for c in _REL_FEATURES if c in columns]
     anchor_col = next((c for c, f in info.mapping.items() if f == "anchor_text"), None)
+    has_risk = "risk" in columns
     try:
         for chunk in chunks:
             for row in chunk:
-                yield _link(row, rules, image_col, rel_features, anchor_col)
+                yield _link(row, rules, image_col, rel_features, anchor_col, has_risk)
     except ExportFormatError as exc:
         raise ScoredFileError(str(exc)) from exc
 
@@ -202,6 +206,7 @@ def _link(
     image_col: tuple[str, str] | None,
     rel_features: Sequence[str],
     anchor_col: str | None,
+    has_risk: bool = False,
 ) -> ScoredLink:
     o = row.original
     if row.record is None:
@@ -214,6 +219,8 @@ def _link(
     if score is not None and not 0.0 <= score <= 1.0:
         score = None
     status = _text(o.get("status")) or ("scored" if verdict_or_none else "not scored")
+    if status.split(":", 1)[0].strip().lower() == "lost":
+        verdict_or_none, score = None, None  # a lost link is counted apart, never as a live verdict
     flags = [f.lower() for f in split_list(_text(o.get("flags")))]
     for name, feature, at_least in rules:
         v = _float(o.get(feature))
@@ -247,16 +254,17 @@ def _link(
         flags=tuple(dict.fromkeys(flags)),
         is_image=is_image,
         model_id=_text(o.get("model_id")) or None,
+        risk=_text(o.get("risk")).lower() if has_risk else None,
     )
 
 
 def risk_flags_of(link: ScoredLink) -> tuple[str, ...]:
     """The link's manipulation flags that speak against the *linking* page (what disavow acts on)."""
-    return tuple(f for f in link.flags if f not in NON_SOURCE_FLAGS)
+    return source_flags(link.flags)
 
 
 def is_risky(link: ScoredLink, min_flags: int = 1) -> bool:
-    """Weak with at least ``min_flags`` manipulation signals: a disavow candidate, not just worthless."""
-    return link.verdict == "weak" and len(risk_flags_of(link)) >= min_flags
-
-
+    """Weak with a manipulation signal against the linking page (the ``risk`` column's rule,
+    :func:`serving.result_fields.risk_class`) and at least ``min_flags`` such signals: a disavow
+    candidate, not just worthless."""
+    return risk_class(link.flags, link.verdict) == "risky" and len(risk_flags_of(link)) >= min_flags

@@ -31,17 +31,12 @@ from features.records import LinkRecord
 from features.schema import FEATURE_NAMES
 
 from .reasons import REASON_COLUMNS, factor_reasons_batch
-from .result_fields import FLAG_RULES, FLAG_WORDS, RESULT_FIELDS  # noqa: F401 - re-exported for callers
+from .result_fields import FLAG_RULES, FLAG_WORDS, RESULT_FIELDS, risk_class  # noqa: F401 - re-exported for callers
 
 
 def risk_of(flags: Sequence[str], verdict: str) -> str:
-    """``risky`` (consider disavowing) when a manipulation signal speaks against the link, ``worthless``
-    (ignore it) for other weak links, else ''. A link marked rel=sponsored and nothing else is paid
-    and says so: it passes nothing and hides nothing, so it is not risky (the labelling guide's risky
-    paid links are the ones presented as editorial)."""
-    if any(f != "paid" for f in flags):
-        return "risky"
-    return "worthless" if verdict == "weak" else ""
+    """The ``risk`` cell: :func:`serving.result_fields.risk_class`."""
+    return risk_class(tuple(flags), verdict)
 
 
 def risk_flags(values: Mapping[str, object]) -> list[str]:
@@ -126,7 +121,7 @@ class Scorer:
         without it the records given are the profile (one HTTP request)."""
         self.ctx.brands = normalise_terms(brands)
         self.ctx.money = normalise_terms(money)
-        batch = extract_features(records, self.ctx, pages, profile=profile)
+        batch = extract_features(records, self.ctx, pages, profile=profile, lean=not explain)
         ok = [i for i, s in enumerate(batch.status) if not s.startswith("error")]
         results: list[dict[str, object]] = []
         statuses: dict[str, str] = {}  # feature status -> result status (a few distinct ones)

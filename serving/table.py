@@ -246,27 +246,20 @@ def _encode_body(output: str, names: list[str], n_head: int, fields: Sequence[st
     return sink.getvalue().to_pybytes()
 
 
+class _Lines(list):
+    """A file for ``csv.writer`` that keeps each written row as its own string (the writer calls
+    ``write`` once per row), so a row's text is known even when a cell holds a line break."""
+
+    write = list.append
+
+
 def _encode_csv_with_prefixes(rows: list[list[object]], n_head: int, prefixes: list[str | None]) -> str:
     """CSV text of ``rows`` where rows with a prefix get it for their first ``n_head`` cells
     (their first ``n_head`` values are not read); the same text ``csv.writer`` gives for the whole
     rows (tested)."""
-    buf = io.StringIO()
-    csv.writer(buf).writerows([r[n_head:] for r in rows])
-    tails: list[str] | None = buf.getvalue().split("\r\n")
-    if len(tails) != len(rows) + 1:  # a value held a line break: each row's tail on its own
-        tails = None
-    one = io.StringIO()
-    writer = csv.writer(one)
-    out: list[str] = []
-    for i, (row, prefix) in enumerate(zip(rows, prefixes, strict=True)):
-        if prefix is not None and tails is not None:
-            out.append(f"{prefix},{tails[i]}\r\n")
-            continue
-        one.seek(0)
-        one.truncate()
-        writer.writerow(row if prefix is None else row[n_head:])
-        out.append(one.getvalue() if prefix is None else f"{prefix},{one.getvalue()}")
-    return "".join(out)
+    lines = _Lines()
+    csv.writer(lines).writerows([r if p is None else r[n_head:] for r, p in zip(rows, prefixes, strict=True)])
+    return "".join([line if p is None else f"{p},{line}" for line, p in zip(lines, prefixes, strict=True)])
 
 
 def score_rows(rows: list[ExportRow], score: ScoreFn, spec: TableSpec, *, format: str, label: str,

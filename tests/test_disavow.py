@@ -66,7 +66,7 @@ def _scored_csv(path: Path, rows: list[dict[str, str]]) -> Path:
         w.writeheader()
         for r in rows:
             w.writerow({"target_url": "https://shop.example.com/", "anchor_text": "buy shoes", "score": "0.05",
-                        "verdict": "weak", "flags": "paid"} | r)
+                        "verdict": "weak", "flags": "spam_source"} | r)
     return path
 
 

@@ -257,3 +257,35 @@ def test_memoised_reasons_equal_the_row_by_row_ones(scorer: Scorer) -> None:
                               {k: bool(known[k][i]) for k in known})
         assert batch[i] == want, i
     assert len({tuple(r) for r in batch}) > 50
+
+
+def test_lean_features_give_the_same_results(scorer: Scorer, monkeypatch: pytest.MonkeyPatch,
+                                             science_html: str) -> None:
+    """The scorer's lean feature batch (no anchor/context similarities on rows without a page) gives
+    exactly the results of the full batch, for export rows with and without context and a row with
+    its page inline."""
+    import numpy as np
+
+    import serving.scoring as scoring
+    from features.pipeline import LEAN_SKIPPED, extract_features
+
+    records = [{"source_url": f"https://site{i % 5}.example.org/post-{i}", "target_url": PAPER,
+                "anchor_text": ["a study in Nature", "best cheap boots", "nature.com", "here"][i % 4],
+                "context_left": "A new paper shows that" if i % 3 else None,
+                "context_right": "the galaxies are older than thought." if i % 2 else None,
+                "source_title": f"Astronomy notes {i}" if i % 4 else None, "page_authority": float(i % 40),
+                "tool": "ahrefs"} for i in range(60)]
+    records.append({"source_url": SCIENCE_URL, "target_url": PAPER, "source_html": science_html})
+    lean = scorer.score(records)
+    full_calls: list[bool] = []
+
+    def full(*args: object, **kw: object) -> object:
+        full_calls.append(bool(kw.pop("lean", False)))
+        return extract_features(*args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(scoring, "extract_features", full)
+    assert scorer.score(records) == lean
+    assert full_calls == [True]  # the scorer asked for a lean batch; this one was full
+    frame = extract_features(records[:4], scorer.ctx, lean=True).frame
+    assert np.isnan(frame[list(LEAN_SKIPPED)].to_numpy()).all()
+    assert not np.isnan(extract_features(records[:4], scorer.ctx).frame["sim_anchor_target"].to_numpy()).all()

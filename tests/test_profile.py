@@ -290,3 +290,24 @@ def test_merged_builders_equal_one_builder(profile) -> None:
     right = pickle.loads(pickle.dumps(ProfileBuilder().add_all(stream[1::2])))  # as from another process
     merged = left.merge(right).build()
     assert merged.to_bytes() == whole.to_bytes()
+
+
+def test_lean_profile_gives_the_scores_of_the_full_one(profile) -> None:
+    """A lean builder (the batch pass without --explain) counts only what the worth score reads: the
+    scorer's results are the same as with the full profile, its uncounted features are NaN (not
+    "seen once"), and the lean stats survive the file round trip."""
+    from serving.scoring import Scorer
+
+    rows, full = profile
+    lean = ProfileBuilder(lean=True).add_all(rows).build()
+    again = ProfileStats.from_bytes(lean.to_bytes())
+    assert again.counted == lean.counted and full.counted is None
+    scorer = Scorer.load()
+    assert scorer.score(rows, profile=again) == scorer.score(rows, profile=full)
+    for r in rows:
+        got, want = again.features(r), full.features(r)
+        for name in ("prof_template_domains", "prof_path_domains", "prof_domain_rows", "prof_page_authority_pct"):
+            assert got[name] == want[name] or (math.isnan(got[name]) and math.isnan(want[name])), name
+        for name in ("prof_title_domains", "prof_anchor_domains", "prof_traffic_pct", "prof_domain_topic_mismatch"):
+            assert math.isnan(got[name]), name
+    assert any(full.features(r)["prof_title_domains"] >= 2 for r in rows)  # the full one did count titles

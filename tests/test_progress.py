@@ -26,6 +26,15 @@ def test_plain_lines_are_spaced_in_time() -> None:
     assert out.getvalue().startswith("49 pages, ")
 
 
+def test_work_whose_size_grows_as_it_goes() -> None:
+    out = io.StringIO()
+    with Progress(None, "pages", stream=out, every=0.0) as bar:
+        bar.update_with_total(3, 10)
+        bar.update_with_total(12, 40)
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith("3/10 pages, ") and lines[-1].startswith("12/40 pages, ")
+
+
 def test_a_bar_with_rate_on_a_terminal() -> None:
     out = io.StringIO()
     with Progress(100, "rows", stream=out, tty=True) as bar:

@@ -13,8 +13,10 @@ import re
 import shutil
 import struct
 import subprocess
+import sys
 import zlib
 from collections import Counter
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -27,6 +29,7 @@ from serving.report import (
     build_summary,
     classify_anchor,
     render_html,
+    summary_lines,
     write_report,
 )
 
@@ -93,7 +96,7 @@ def _monthly_csv(path: Path, per_month: dict[str, int]) -> Path:
 
 def test_counts_by_verdict_and_status(ahrefs):
     rows = _rows()
-    assert ahrefs["links"] == {"rows": 129, "scored": 126, "unscored": 3}
+    assert ahrefs["links"] == {"rows": 129, "scored": 126, "lost": 0, "unscored": 3}
     assert ahrefs["verdicts"] == dict(Counter(r["verdict"] for r in _scored(rows))) == {
         "strong": 32, "review": 19, "weak": 75}
     assert ahrefs["status"] == {"scored": 123, "link_missing": 3, "error": 2, "skipped": 1}
@@ -188,21 +191,81 @@ def test_monthly_counts_and_the_2026_03_spike(ahrefs):
     assert m["spikes"] == ["2026-03"]
     assert months["2026-03"]["links"] == 31 and months["2026-03"]["weak"] == 29
     assert months["2026-03"]["ratio"] == round(31 / 6, 2)  # median of 2025-03 .. 2026-02 is 6
+    assert months["2026-03"]["baseline"] == 6
     assert any(a["kind"] == "spike" and "2026-03" in a["message"] for a in ahrefs["alerts"])
 
 
+def _spike_months(tmp_path: Path, name: str, per_month: dict[str, int]) -> dict:
+    return build_summary(_monthly_csv(tmp_path / f"{name}.csv", per_month))["monthly"]
+
+
 def test_spike_rule_on_a_small_file(tmp_path):
-    path = _monthly_csv(tmp_path / "m.csv", {"2025-01": 4, "2025-02": 4, "2025-03": 4, "2025-04": 4,
-                                              "2025-05": 13, "2025-06": 12, "2025-08": 9})
-    m = build_summary(path)["monthly"]
-    assert [x["month"] for x in m["months"]] == [f"2025-{i:02d}" for i in range(1, 9)]  # 2025-07 filled with 0
-    assert m["spikes"] == ["2025-05"]  # 13 > 3 x 4; 12 is not > 12; 9 is under the 10-link minimum
-    young = build_summary(_monthly_csv(tmp_path / "y.csv", {"2025-01": 1, "2025-02": 1, "2025-03": 30}))
-    assert young["monthly"]["spikes"] == []  # two months of history are too few to judge
-    from_zero = build_summary(_monthly_csv(tmp_path / "z.csv", {"2025-01": 1, "2025-05": 10}))
-    assert from_zero["monthly"]["spikes"] == ["2025-05"]  # median of 1, 0, 0, 0 is 0
+    m = _spike_months(tmp_path, "m", {**{f"2025-{i:02d}": 4 for i in range(1, 7)}, "2025-07": 13, "2025-08": 12,
+                                      "2025-10": 9})
+    assert [x["month"] for x in m["months"]] == [f"2025-{i:02d}" for i in range(1, 11)]  # 2025-09 filled with 0
+    assert m["spikes"] == ["2025-07"]  # 13 > 3 x 4; 12 is not > 3 x 4; 9 is under the 10-link minimum
+    july = m["months"][6]
+    assert (july["baseline"], july["ratio"]) == (4, round(13 / 4, 2))
     undated = build_summary(_canonical_csv(tmp_path / "u.csv", [{"first_seen": ""}, {"first_seen": "2025-01-02"}]))
     assert undated["monthly"]["undated"] == 1
+
+
+def test_empty_months_do_not_drag_the_baseline_to_zero(tmp_path):
+    # five links every other month: with the empty months in it, the median was 0 and 12 links "far above" it
+    every_other = {f"2024-{i:02d}": 5 for i in range(1, 13, 2)}
+    m = _spike_months(tmp_path, "e", {**every_other, "2025-01": 12, "2025-03": 16})
+    assert m["spikes"] == ["2025-03"]  # 12 is not > 3 x 5; 16 is
+    assert m["months"][-1]["baseline"] == 5
+
+
+def test_sparse_early_months_do_not_fire_every_month(tmp_path):
+    # a site found by a few links a year, then earning 9-14 links a month: a level, not a burst every month
+    sparse = {"2021-06": 1, "2022-11": 1, "2022-12": 2, "2023-05": 3, "2023-06": 3, "2023-07": 1, "2023-10": 1,
+              "2023-11": 2}
+    steady = dict(zip([f"2024-{i:02d}" for i in range(1, 13)], [9, 11, 12, 10, 14, 11, 13, 12, 10, 11, 14, 12],
+                      strict=True))
+    m = _spike_months(tmp_path, "s", sparse | steady)
+    assert m["spikes"] == ["2024-02", "2024-03"]  # the first months of the new level only: 11 and 12 > 3 x 2.5
+    assert len(m["bursts"]) == 1 and (m["bursts"][0]["first"], m["bursts"][0]["last"]) == ("2024-02", "2024-03")
+
+
+def test_a_real_burst_fires_once_per_run(tmp_path):
+    steady = dict(zip([f"2024-{i:02d}" for i in range(1, 13)], [6, 5, 8, 7, 6, 5, 7, 6, 8, 6, 7, 5], strict=True))
+    m = _spike_months(tmp_path, "b", steady | {"2025-01": 40, "2025-02": 55, "2025-03": 6, "2025-04": 7})
+    assert m["spikes"] == ["2025-01", "2025-02"]
+    assert m["bursts"] == [{"first": "2025-01", "last": "2025-02", "months": 2, "links": 95, "weak": 0,
+                            "baseline": 6.5, "max_ratio": round(55 / 6.5, 2)}]  # median of 7, 6, 8, 6, 7, 5
+    summary = build_summary(_monthly_csv(tmp_path / "b2.csv", steady | {"2025-01": 40, "2025-02": 55}))
+    spikes = [a["message"] for a in summary["alerts"] if a["kind"] == "spike"]
+    assert len(spikes) == 1 and spikes[0].startswith("2025-01 to 2025-02 (2 months): 95 new links")
+
+
+def test_a_new_sites_first_months_never_fire(tmp_path):
+    # launch: a handful, then hundreds; fewer than six months with links behind each month
+    m = _spike_months(tmp_path, "n", {"2025-01": 1, "2025-02": 1, "2025-04": 30, "2025-05": 120, "2025-06": 300})
+    assert m["spikes"] == [] and m["bursts"] == []
+
+
+def test_lost_links_are_counted_apart(tmp_path):
+    lost = {"score": "", "verdict": "", "status": "lost", "reasons": "lost: the SEO tool lists this link as lost",
+            "first_seen": "2025-03-02", "source_url": "https://gone.example.net/p"}
+    rows = [{"first_seen": "2025-01-05"}, {"verdict": "weak", "score": "0.1", "first_seen": "2025-01-06"},
+            lost, lost | {"source_url": "https://old-blog.org/q"},
+            # a lost row that still carries a verdict (a hand-edited or older file): lost, not weak
+            lost | {"verdict": "weak", "score": "0.05", "flags": "money_anchor"}]
+    summary = write_report(_canonical_csv(tmp_path / "lost.csv", rows), tmp_path / "r.html")
+    assert summary["links"] == {"rows": 5, "scored": 2, "lost": 3, "unscored": 0}
+    assert summary["lost"] == {"links": 3, "sites": 2}
+    assert summary["verdicts"] == {"strong": 1, "review": 0, "weak": 1}  # the lost 'weak' row is not here
+    assert summary["weak"]["links"] == 1 and summary["weak"]["risky_links"] == 0 and summary["flags"] == {}
+    assert sum(sum(v) for v in summary["score"]["histogram"].values()) == 2
+    assert [m["month"] for m in summary["monthly"]["months"]] == ["2025-01"]  # lost links are not new links
+    assert summary["status"]["lost"] == 3
+    assert any(a["kind"] == "lost" and a["message"].startswith("3 links from 2 sites are lost")
+               for a in summary["alerts"])
+    assert summary_lines(summary)[0].endswith("; 3 lost links counted apart")
+    page = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert '<div class="kpi lost"><b>3</b><span>lost links, counted apart (60% of rows)</span></div>' in page
 
 
 def test_natural_profile_explain_columns(canonical):
@@ -248,6 +311,36 @@ def test_summary_is_json_and_written_next_to_the_page(tmp_path):
 _RESOURCE = re.compile(r"""\b(?:src|href|xlink:href|srcset|poster|data|action)\s*=\s*["']?([^"'\s>]+)""", re.I)
 
 
+class _Tags(HTMLParser):
+    """Every id, every attribute holding an http(s) URL, and the tags left open (void elements aside)."""
+
+    VOID = frozenset({"meta", "br", "hr", "img", "input", "link", "col", "path", "use", "rect", "stop"})
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.ids: list[str] = []
+        self.urls: list[tuple[str, str]] = []
+        self.open_tags: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for name, value in attrs:
+            if name == "id" and value:
+                self.ids.append(value)
+            if value and "http" in value.lower():
+                self.urls.append((name, value))
+        if tag not in self.VOID:
+            self.open_tags.append(tag)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.handle_starttag(tag, attrs)
+        if tag not in self.VOID:
+            self.open_tags.pop()
+
+    def handle_endtag(self, tag: str) -> None:
+        assert self.open_tags and self.open_tags[-1] == tag, (tag, self.open_tags[-5:])
+        self.open_tags.pop()
+
+
 def test_page_is_self_contained(tmp_path):
     write_report(AHREFS, tmp_path / "r.html")
     page = (tmp_path / "r.html").read_text(encoding="utf-8")
@@ -258,6 +351,14 @@ def test_page_is_self_contained(tmp_path):
     assert "@import" not in page and not re.search(r"url\(\s*['\"]?(https?:)?//", page, re.I)
     # 1 histogram, domains, anchors, rel, zones, targets, months
     assert page.count('<svg class="chart"') == 7
+    assert "<?xml" not in page and "<!DOCTYPE svg" not in page and "rdf:" not in page  # no SVG prolog or metadata
+    # parseable, every id unique in the document, every attribute URL a namespace name (not fetched)
+    parser = _Tags()
+    parser.feed(page)
+    parser.close()
+    assert parser.open_tags == [] and len(parser.ids) == len(set(parser.ids)) > 7
+    assert parser.urls and {name for name, _ in parser.urls} <= {"xmlns", "xmlns:xlink"}, parser.urls
+    assert "2026-03: 31 new links (strong 1, review 1, weak 29) - spike" in page  # a bar's tooltip
     for text in ("Worthless: ignored by Google", "Risky: disavow candidates", "rule of thumb", "Unnatural spike",
                  "Over-optimised", "Pages that need links", "bücher-laufen.de"):
         assert text in page, text
@@ -269,6 +370,7 @@ def test_everything_from_the_data_is_escaped(tmp_path):
         {"anchor_text": evil, "verdict": "weak", "score": "0.1", "flags": 'paid; <img src=x onerror="alert(1)">',
          "reasons": "- <b>bold</b> & \"quoted\"", "source_url": "https://evil.example.net/a?q=<svg/onload=alert(1)>"},
         {"anchor_text": "it's <i>fine</i>", "target_url": "https://shop.example.com/<u>page</u>"},
+        {"target_url": "https://shop.example.com/$x^2$-deals"},  # shown as written, not parsed as maths
     ] * 3)
     write_report(path, tmp_path / "r.html")
     page = (tmp_path / "r.html").read_text(encoding="utf-8")
@@ -277,13 +379,21 @@ def test_everything_from_the_data_is_escaped(tmp_path):
     assert "<u>page" not in page
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page
     assert "&lt;b&gt;bold&lt;/b&gt; &amp; &quot;quoted&quot;" in page
+    assert "/$x^2$-deals" in page and "/&lt;u&gt;page&lt;/u&gt;" in page  # chart labels, escaped by matplotlib
+
+
+def test_page_for_a_single_link(tmp_path):
+    summary = write_report(_canonical_csv(tmp_path / "one.csv", [{"first_seen": "2025-01-02"}]), tmp_path / "r.html")
+    page = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert summary["links"]["scored"] == 1 and page.count('<svg class="chart"') == 7
+    assert "2025-01: 1 new links (strong 1, review 0, weak 0)" in page
 
 
 def test_page_for_a_file_without_scored_rows(tmp_path):
     path = _canonical_csv(tmp_path / "none.csv", [{"verdict": "", "score": "", "status": "error: bad row"}])
     summary = write_report(path, tmp_path / "r.html")
     page = (tmp_path / "r.html").read_text(encoding="utf-8")
-    assert summary["links"] == {"rows": 1, "scored": 0, "unscored": 1}
+    assert summary["links"] == {"rows": 1, "scored": 0, "lost": 0, "unscored": 1}
     assert "error: bad row" in page and page.rstrip().endswith("</html>")
 
 
@@ -299,7 +409,7 @@ _CHECK = """<script>
 (function () {
   var bad = [], charts = document.querySelectorAll('svg.chart');
   charts.forEach(function (svg, i) {
-    var box = svg.getBoundingClientRect(), shapes = svg.querySelectorAll('rect, line, text').length;
+    var box = svg.getBoundingClientRect(), shapes = svg.querySelectorAll('path, rect, line, text').length;
     var inner = svg.getBBox();
     if (!svg.children.length || shapes < 3 || box.width < 200 || box.height < 40 || inner.width <= 0) {
       bad.push(i + ' ' + svg.getAttribute('aria-label'));
@@ -366,5 +476,19 @@ def test_report_renders_in_headless_chromium(tmp_path):
         shutil.copy(report, Path(keep) / "report.html")
 
 
-def test_render_html_is_a_pure_function_of_the_summary(ahrefs):
-    assert render_html(ahrefs) == render_html(json.loads(json.dumps(ahrefs)))
+def test_render_html_is_a_pure_function_of_the_summary(ahrefs, tmp_path):
+    page = render_html(ahrefs)
+    assert page == render_html(json.loads(json.dumps(ahrefs)))
+    # the same bytes from another process (matplotlib's SVG ids are salted: the salt is fixed)
+    (tmp_path / "s.json").write_text(json.dumps(ahrefs), encoding="utf-8")
+    code = ("import json, sys; from serving.report import render_html; "
+            "sys.stdout.write(render_html(json.load(open(sys.argv[1], encoding='utf-8'))))")
+    run = subprocess.run([sys.executable, "-c", code, str(tmp_path / "s.json")], capture_output=True, text=True,
+                         encoding="utf-8", timeout=120, check=True, env=os.environ | {"PYTHONHASHSEED": "7"})
+    assert run.stdout == page
+
+
+def test_importing_the_report_draws_nothing():
+    code = "import sys, serving.report, serving.report_charts; print('matplotlib' in sys.modules)"
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert run.stdout.strip() == "False"

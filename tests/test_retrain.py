@@ -17,9 +17,12 @@ from features.artifact import load_model
 from training.labels import LabelError, label_hash, read_labels
 from training.retrain import (
     COLUMNS,
+    bootstrap_interval,
+    brier,
     factor_design,
     featurise_labels,
     fit_weights,
+    log_loss,
     predict,
     prior_of,
 )
@@ -207,6 +210,10 @@ def test_a_refit_that_beats_the_current_model_is_promoted_with_its_evidence(tmp_
     ev = r["evaluation"]
     assert ev["verdict"] == "better" and ev["gain_ci95"][0] > 0 and ev["compared_to"] == "linkq-default-v2"
     assert ev["grouped_by"].startswith("referring domain") and ev["evaluated_labels"] == 80
+    # the probability predicts these labels better too (recorded and printed; the verdict is the ranking's)
+    assert ev["log_loss_gain"] > 0 and ev["brier_gain"] > 0 and ev["log_loss_new"] < ev["log_loss_current"]
+    assert ev["log_loss_gain_ci95"][0] <= ev["log_loss_gain"] <= ev["log_loss_gain_ci95"][1]
+    assert "log-loss" in result.output and "Brier" in result.output
     assert len(r["label_hashes"]) == 80 and r["prior"] == json.loads((SHIPPED / "metadata.json").read_text())["factors"]
     assert r["link_model"] == "kept as shipped (model.txt of linkq-default-v2)"
     assert (models_dir / "mine" / "model.txt").read_bytes() == (SHIPPED / "model.txt").read_bytes()
@@ -217,6 +224,8 @@ def test_a_refit_that_beats_the_current_model_is_promoted_with_its_evidence(tmp_
     assert again.exit_code == 0, again.output
     ev2 = json.loads((models_dir / "again" / "metadata.json").read_text())["retrain"]["evaluation"]
     assert ev2["excluded_trained_by_current"] == 80 and ev2["verdict"] == "too few labels"
+    assert ev2["warnings"] == ["the current model mine trained on all 80 of these labels: nothing is left to compare "
+                               "it on; label other rows (`linkq label EXPORT`) to compare"]
     assert json.loads((models_dir / "again" / "metadata.json").read_text())["retrain"]["prior"] == r["prior"]
 
 
@@ -302,3 +311,74 @@ def test_where_shared_exists_the_panel_floors_are_part_of_the_rule(tmp_path: Pat
     problems = promotion.panel_problems(models_dir, "linkq-default-v2", shared)
     assert len(problems) == 1 and problems[0].startswith("real-export panel floor: strong_called_weak")
     assert promotion.panel_problems(models_dir, "linkq-default-v2", tmp_path / "no-shared") == []
+
+
+def test_log_loss_and_brier_and_the_bootstrap_resamples_whole_referring_domains() -> None:
+    y = np.array([1.0, 0.0, 1.0, 0.0])
+    p = np.array([0.9, 0.2, 0.6, 0.5])
+    assert log_loss(y, p) == pytest.approx(-np.mean(np.log([0.9, 0.8, 0.6, 0.5])))
+    assert brier(y, p) == pytest.approx(np.mean([0.01, 0.04, 0.16, 0.25]))
+    assert log_loss(np.array([1.0]), np.array([0.0])) == pytest.approx(-np.log(1e-6))  # clipped, finite
+    # one domain with 1 row, one with 5: a draw takes whole domains, so it holds 2, 6 or 10 rows
+    domains = np.array(["a"] + ["b"] * 5)
+    lo, hi = bootstrap_interval(lambda idx: float(len(idx)), domains, n_boot=400, seed=1)
+    assert (lo, hi) == (2.0, 10.0)
+
+
+def test_fresh_clone_label_fill_train_with_two_files_of_two_tools_then_promote_and_score(
+        tmp_path: Path, models_dir: Path) -> None:
+    """The user's path without ../shared: `linkq label` on an export, fill the labels, `linkq train` with two
+    label files of different tools, `models promote`, score the export with the new default."""
+    from linkq_cli import cli
+
+    rows, truth = ahrefs_rows(70, 11, "traffic")
+    export = write_ahrefs(tmp_path / "export.csv", rows, None)
+    run = CliRunner().invoke
+    picked_out = tmp_path / "to_label.csv"
+    res = run(cli, ["label", str(export), "--n", "40", "--out", str(picked_out), "--models-dir", str(models_dir)])
+    assert res.exit_code == 0, res.output
+    by_url = {r["Referring page URL"]: t for r, t in zip(rows, truth, strict=True)}
+    with picked_out.open(encoding="utf-8", newline="") as fh:
+        picked = list(csv.DictReader(fh))
+    for r in picked:
+        r["label"] = by_url[r["Referring page URL"]]
+    with picked_out.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(picked[0]))
+        w.writeheader()
+        w.writerows(picked)
+    semrush = tmp_path / "semrush_labelled.csv"  # the Semrush fixture with the user's label column
+    lines = (Path(__file__).parent / "fixtures" / "exports" / "semrush.csv").read_text().splitlines()
+    semrush.write_text("\n".join([lines[0] + ",label", lines[1] + ",strong", lines[2] + ",risky",
+                                  lines[3] + ",weak"]) + "\n")
+    res = run(cli, ["train", "--labels", str(picked_out), "--labels", str(semrush), "--models-dir", str(models_dir),
+                    "--model-id", "mine"])
+    assert res.exit_code == 0, res.output
+    meta = json.loads((models_dir / "mine" / "metadata.json").read_text())
+    r = meta["retrain"]
+    assert [f["format"] for f in r["label_files"]] == ["ahrefs", "semrush"]
+    assert r["label_files"][1]["labelled"] == 3 and r["evaluation"]["verdict"] == "better", res.output
+    th = meta["thresholds"]
+    assert 0.0 < th["weak"] <= th["strong"] < 1.0  # a few dozen labels give usable thresholds
+    prior = r["prior"]["weights"]
+    for name, w in meta["factors"]["weights"].items():  # the weights moved, but none flipped or ran off
+        assert 0.0 <= w <= prior[name] + 3.0
+    res = run(cli, ["models", "promote", "mine", "--models-dir", str(models_dir)])
+    assert res.exit_code == 0, res.output
+    assert (models_dir / "CURRENT").read_text().strip() == "mine"
+    out = tmp_path / "scored.csv"
+    res = run(cli, ["score", str(export), "--out", str(out), "--models-dir", str(models_dir)])
+    assert res.exit_code == 0, res.output
+    with out.open(encoding="utf-8", newline="") as fh:
+        scored = list(csv.DictReader(fh))
+    assert len(scored) == 70 and {s["verdict"] for s in scored} <= {"strong", "review", "weak"}
+    assert {s["verdict"] for s in scored} >= {"strong", "weak"}
+
+
+def test_many_labels_from_few_referring_domains_get_a_clear_warning(tmp_path: Path, models_dir: Path) -> None:
+    rows, labels = ahrefs_rows(40, 3, "traffic")
+    for i, r in enumerate(rows):  # 40 labels, but only 4 referring sites
+        r["Referring page URL"] = f"https://site{i % 4}.example.org/post-{i}"
+    result = _train(models_dir, write_ahrefs(tmp_path / "l.csv", rows, labels))
+    assert result.exit_code == 0, result.output
+    assert "referring domains: too few to say anything (need at least 5 of each)" in result.output
+    assert "verdict against linkq-default-v2: too few labels" in result.output

@@ -36,15 +36,19 @@ from .labels import LABEL_VALUES, LabelFile, LabelledRow, Problem, _rows, drop_c
 from .retrain import (
     PRIOR_STRENGTH,
     bootstrap_diff,
+    bootstrap_interval,
+    brier,
     evaluate_on_labels,
     factor_design,
     featurise_labels,
     fit_weights,
     folds_by_domain,
+    log_loss,
     out_of_fold,
     predict,
     prior_of,
     roc_auc,
+    scoring_rule_gains,
 )
 
 SIZES = (30, 60, 120)
@@ -89,40 +93,73 @@ def panel_files(root: Path, bare: Path | None = None) -> tuple[list[LabelFile], 
 
 
 def _pooled(y: np.ndarray, new: np.ndarray, old: np.ndarray, dom: np.ndarray, n_boot: int, seed: int = 0) -> dict:
+    """Pooled held-out comparison: ROC-AUC (ranking) and the two proper scoring rules (log-loss, Brier:
+    the probability itself), each gain with its 95% interval resampling referring domains. Gains are
+    signed so that above 0 means the retrained model is better (lower loss, higher ROC-AUC)."""
     lo, hi = bootstrap_diff(y, new, old, dom, n_boot, seed)
     a, b = roc_auc(y, new), roc_auc(y, old)
-    return {"roc_auc_retrained": round(a, 4), "roc_auc_shipped": round(b, 4), "gain": round(a - b, 4),
-            "gain_ci95": [round(lo, 4), round(hi, 4)]}
+    out = {"roc_auc_retrained": round(a, 4), "roc_auc_shipped": round(b, 4), "gain": round(a - b, 4),
+           "gain_ci95": [round(lo, 4), round(hi, 4)]}
+    rules = scoring_rule_gains(y, new, old, dom, n_boot, seed)
+    out.update({k.replace("_new", "_retrained").replace("_current", "_shipped"): v for k, v in rules.items()})
+    return out
 
 
-def verdict_shares(x: np.ndarray, y: np.ndarray, has: np.ndarray, site: np.ndarray, sites: list[str],
-                   domains: np.ndarray, prior, pooled: np.ndarray, ship_scores: np.ndarray, shipped) -> dict:
-    """Share of strong labels called weak and of weak+risky labels called weak on the held-out sites:
-    the retrained model with thresholds picked (as ``linkq train`` does) on out-of-fold scores of the
-    three training sites, the shipped model with its own thresholds."""
-    from .retrain import thresholds_from_labels
+def site_thresholds(x: np.ndarray, y: np.ndarray, train: np.ndarray, domains: np.ndarray, prior, shipped,
+                    strength: float = PRIOR_STRENGTH) -> tuple[float, float, str]:
+    """(strong, weak, from) as ``linkq train`` picks them on the ``train`` rows: quantiles of the
+    out-of-fold scores of the labels, the shipped thresholds when a class has too few labels."""
+    from .retrain import MIN_TO_SAY, thresholds_from_labels
 
-    weak_t = np.full(len(y), np.nan)
-    strong_t = np.full(len(y), np.nan)
-    picked = {}
-    for s in sites:
-        tr = has & (site != s)
-        folds = folds_by_domain(y[tr], domains[tr])
-        oof = out_of_fold(x[tr], y[tr], folds, prior, PRIOR_STRENGTH)
-        st, wt = thresholds_from_labels(oof, y[tr].astype(int))
-        weak_t[site == s], strong_t[site == s] = wt, st
-        picked[s] = {"strong": round(float(st), 3), "weak": round(float(wt), 3)}
+    yt = y[train]
+    if (yt == 1).sum() < MIN_TO_SAY or (yt == 0).sum() < MIN_TO_SAY or len(set(domains[train].tolist())) < 2:
+        return shipped.strong_threshold, shipped.weak_threshold, "shipped"
+    oof = out_of_fold(x[train], yt, folds_by_domain(yt, domains[train]), prior, strength)
+    st, wt = thresholds_from_labels(oof, yt.astype(int))
+    return st, wt, "labels"
 
-    def shares(score: np.ndarray, weak: np.ndarray, strong: np.ndarray) -> dict:
-        pos, neg = has & (y == 1), has & (y == 0)
-        return {"strong_called_weak": round(float((score[pos] < weak[pos]).mean()), 3),
-                "weak_or_risky_called_weak": round(float((score[neg] < weak[neg]).mean()), 3),
-                "strong_called_strong": round(float((score[pos] >= strong[pos]).mean()), 3),
-                "weak_or_risky_called_strong": round(float((score[neg] >= strong[neg]).mean()), 3)}
 
-    n = len(y)
-    return {"retrained": shares(pooled, weak_t, strong_t), "retrained_thresholds_per_held_out_site": picked,
-            "shipped": shares(ship_scores, np.full(n, shipped.weak_threshold), np.full(n, shipped.strong_threshold))}
+def verdict_gains(y: np.ndarray, new: np.ndarray, new_weak: np.ndarray, new_strong: np.ndarray, old: np.ndarray,
+                  old_weak: float, old_strong: float, dom: np.ndarray, n_boot: int, seed: int = 0) -> dict:
+    """The verdicts' thresholds on held-out labels: share of strong labels called weak (lower is better)
+    and of weak+risky labels called weak (higher is better), retrained vs shipped, with the gain's 95%
+    interval resampling referring domains (gain above 0: the retrained verdicts are better)."""
+    pos, neg = y == 1, y == 0
+    nw, ow = new < new_weak, old < old_weak
+    ns, os_ = new >= new_strong, old >= old_strong
+
+    def share(called: np.ndarray, cls: np.ndarray, i: np.ndarray) -> float:
+        m = cls[i]
+        return float(called[i][m].mean()) if m.any() else float("nan")
+
+    out: dict = {}
+    for name, cls, a, b, sign in (("strong_called_weak", pos, nw, ow, -1), ("weak_or_risky_called_weak", neg, nw, ow, 1),
+                                  ("strong_called_strong", pos, ns, os_, 1),
+                                  ("weak_or_risky_called_strong", neg, ns, os_, -1)):
+        every = np.arange(len(y))
+        ra, rb = share(a, cls, every), share(b, cls, every)
+        lo, hi = bootstrap_interval(lambda i, a=a, b=b, cls=cls, sign=sign: sign * (share(a, cls, i) - share(b, cls, i)),
+                                    dom, n_boot, seed)
+        out[name] = {"retrained": round(ra, 3), "shipped": round(rb, 3), "gain": round(sign * (ra - rb), 3),
+                     "gain_ci95": [round(lo, 3), round(hi, 3)]}
+    return out
+
+
+def _summary(draws: list[dict], keys: tuple[str, ...]) -> dict:
+    """Per figure over the draws: mean gain, range, and how many draws' intervals are above / below 0."""
+    out = {}
+    for k in keys:
+        gains = np.array([d[k]["gain"] if isinstance(d[k], dict) else d[k] for d in draws], dtype=float)
+        cis = [d[k]["gain_ci95"] if isinstance(d[k], dict) else d[f"{k}_ci95"] for d in draws]
+        out[k] = {"gain_mean": round(float(np.nanmean(gains)), 4), "gain_min": round(float(np.nanmin(gains)), 4),
+                  "gain_max": round(float(np.nanmax(gains)), 4), "draws_gain_above_0": int((gains > 0).sum()),
+                  "draws_interval_above_0": int(sum(c[0] > 0 for c in cis)),
+                  "draws_interval_below_0": int(sum(c[1] < 0 for c in cis))}
+    return out
+
+
+RULE_KEYS = ("gain", "log_loss_gain", "brier_gain")
+VERDICT_KEYS = ("strong_called_weak", "weak_or_risky_called_weak")
 
 
 def run(shared: Path, model_id: str, n_boot: int, seed: int = 0, bare: Path | None = None) -> dict:
@@ -140,59 +177,82 @@ def run(shared: Path, model_id: str, n_boot: int, seed: int = 0, bare: Path | No
     sites = sorted(set(site.tolist()))
     has = ~np.isnan(table.worth)
     y = table.worth
+    dom = table.domains
     out: dict = {"model": shipped.model_id, "prior_strength": PRIOR_STRENGTH, "agreed_rows_used": len(table),
                  "strong": int((y == 1).sum()), "weak_or_risky": int((y == 0).sum()),
                  "neutral": int((~has).sum()), "unusable": [str(p) for p in problems],
                  "per_site": {s: {"strong": int(((y == 1) & (site == s)).sum()),
-                                  "weak_or_risky": int(((y == 0) & (site == s)).sum())} for s in sites}}
+                                  "weak_or_risky": int(((y == 0) & (site == s)).sum())} for s in sites},
+                 "shipped_on_all_labels": {"log_loss": round(log_loss(y[has], ship_scores[has]), 4),
+                                           "brier": round(brier(y[has], ship_scores[has]), 4),
+                                           "mean_score_strong": round(float(ship_scores[has & (y == 1)].mean()), 3),
+                                           "mean_score_weak_or_risky": round(float(ship_scores[has & (y == 0)].mean()), 3)}}
 
-    def loso(strength: float, train_mask: np.ndarray | None = None) -> np.ndarray:
-        pred = np.full(len(y), np.nan)
+    def loso(strength: float, train_mask: np.ndarray | None = None, balanced: bool = True
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
+        """Held-out scores and verdict thresholds of each site, from the other sites' (masked) labels."""
+        pred, weak_t, strong_t = (np.full(len(y), np.nan) for _ in range(3))
+        picked: dict = {}
         for s in sites:
             tr = has & (site != s) & (train_mask if train_mask is not None else True)
-            fm = fit_weights(x[tr], y[tr], prior, strength)
+            fm = fit_weights(x[tr], y[tr], prior, strength, balanced=balanced)
             pred[site == s] = predict(fm, x[site == s])
-        return pred
+            st, wt, src = site_thresholds(x, y, tr, dom, prior, shipped, strength)
+            strong_t[site == s], weak_t[site == s] = st, wt
+            picked[s] = {"strong": round(float(st), 3), "weak": round(float(wt), 3), "from": src}
+        return pred, weak_t, strong_t, picked
 
     ev = has
-    pooled = loso(PRIOR_STRENGTH)
-    out["verdicts_leave_one_site_out"] = verdict_shares(x, y, has, site, sites, table.domains, prior, pooled,
-                                                        ship_scores, shipped)
-    out["leave_one_site_out"] = _pooled(y[ev], pooled[ev], ship_scores[ev], table.domains[ev], n_boot, seed)
+
+    def compare(pred: np.ndarray, weak_t: np.ndarray, strong_t: np.ndarray) -> dict:
+        res = _pooled(y[ev], pred[ev], ship_scores[ev], dom[ev], n_boot, seed)
+        res["verdicts"] = verdict_gains(y[ev], pred[ev], weak_t[ev], strong_t[ev], ship_scores[ev],
+                                        shipped.weak_threshold, shipped.strong_threshold, dom[ev], n_boot, seed)
+        return res
+
+    pooled, weak_t, strong_t, picked = loso(PRIOR_STRENGTH)
+    out["leave_one_site_out"] = compare(pooled, weak_t, strong_t)
+    out["leave_one_site_out"]["thresholds_per_held_out_site"] = picked
     out["leave_one_site_out"]["per_site_roc_auc"] = {
         s: {"retrained": round(roc_auc(y[ev & (site == s)], pooled[ev & (site == s)]), 3),
             "shipped": round(roc_auc(y[ev & (site == s)], ship_scores[ev & (site == s)]), 3)} for s in sites}
     out["prior_strength_sensitivity"] = {
-        str(lam): _pooled(y[ev], (p := loso(lam))[ev], ship_scores[ev], table.domains[ev], n_boot, seed)
+        str(lam): _pooled(y[ev], loso(lam)[0][ev], ship_scores[ev], dom[ev], n_boot, seed)
         for lam in (0.1, 1.0, 10.0, 100.0)}
-    del p
+    out["unweighted_classes"] = _pooled(y[ev], loso(PRIOR_STRENGTH, balanced=False)[0][ev], ship_scores[ev],
+                                        dom[ev], n_boot, seed)
     rng = np.random.default_rng(seed)
     few: dict = {}
     for m in SIZES:
         draws = []
         for _ in range(DRAWS):
-            pred = np.full(len(y), np.nan)
+            mask = np.zeros(len(y), dtype=bool)
             n_worth = []
+            pred, weak_t, strong_t = (np.full(len(y), np.nan) for _ in range(3))
+            sources = []
             for s in sites:
                 pool = np.flatnonzero(site != s)
-                pick = rng.choice(pool, size=min(m, len(pool)), replace=False)
-                mask = np.zeros(len(y), dtype=bool)
-                mask[pick] = True
+                mask[:] = False
+                mask[rng.choice(pool, size=min(m, len(pool)), replace=False)] = True
                 tr = mask & has
                 n_worth.append(int(tr.sum()))
                 fm = fit_weights(x[tr], y[tr], prior, PRIOR_STRENGTH)
                 pred[site == s] = predict(fm, x[site == s])
-            d = _pooled(y[ev], pred[ev], ship_scores[ev], table.domains[ev], n_boot, seed)
+                st, wt, src = site_thresholds(x, y, tr, dom, prior, shipped)
+                strong_t[site == s], weak_t[site == s] = st, wt
+                sources.append(src)
+            d = compare(pred, weak_t, strong_t)
             d["worth_labels_per_fit"] = n_worth
+            d["thresholds_from"] = sources
             draws.append(d)
-        gains = np.array([d["gain"] for d in draws])
-        few[str(m)] = {"gain_mean": round(float(gains.mean()), 4), "gain_min": round(float(gains.min()), 4),
-                       "gain_max": round(float(gains.max()), 4), "draws_gain_above_0": int((gains > 0).sum()),
-                       "draws_interval_above_0": int(sum(d["gain_ci95"][0] > 0 for d in draws)),
-                       "draws_interval_below_0": int(sum(d["gain_ci95"][1] < 0 for d in draws)),
+        summary = _summary(draws, RULE_KEYS)
+        summary.update(_summary([d["verdicts"] for d in draws], VERDICT_KEYS))
+        few[str(m)] = {**summary,
                        "roc_auc_retrained_mean": round(float(np.mean([d["roc_auc_retrained"] for d in draws])), 4),
                        "worth_labels_mean": round(float(np.mean([np.mean(d["worth_labels_per_fit"])
                                                                   for d in draws])), 1),
+                       "fits_with_thresholds_from_labels": int(sum(s == "labels" for d in draws
+                                                                   for s in d["thresholds_from"])),
                        "draws": draws}
     out["few_labels"] = few
     cv = evaluate_on_labels(table, shipped, shipped, prior, PRIOR_STRENGTH, n_boot, seed)["evaluation"]

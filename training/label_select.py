@@ -38,6 +38,12 @@ class Selection:
     picked: int
     domains: int  # referring domains among the picked rows
 
+    def describe(self, out: Path) -> str:
+        """What ``linkq label`` says it wrote, and what to do next."""
+        return (f"wrote {out}: {self.picked} of {self.candidates} scorable live rows ({self.rows} rows read) from "
+                f"{self.domains} referring domains; fill the label column (strong / neutral / weak / risky) and run "
+                f"`linkq train --labels {out}`")
+
 
 def _logit(p: np.ndarray) -> np.ndarray:
     p = np.clip(p, 1e-6, 1 - 1e-6)
@@ -114,3 +120,17 @@ def select_rows(export: Path, out: Path, n: int, model: ModelArtifact, ctx: Feat
             why = ", ".join(f"{f} {v:+.2f}" for v, f in signed[:3]) or "no factor evidence"
             w.writerow([originals[i].get(c, "") for c in head] + ["", f"{scores[k]:.3f}", why])
     return Selection(rows=total, candidates=len(idx), picked=len(chosen), domains=len({domains[k] for k in chosen}))
+
+
+def label_rows(export: Path, out: Path, n: int, models_dir: Path, model_id: str | None = None,
+               pages: Path | None = None, brands: tuple[str, ...] = (), money: tuple[str, ...] = ()) -> Selection:
+    """``linkq label``: :func:`select_rows` with the model ``model_id`` of ``models_dir`` (default: the
+    current one), the user's brand names and money keywords, and the pages of ``pages`` (a saved folder or
+    a page cache)."""
+    from features.artifact import load_model, resolve_model_dir
+    from features.pages import open_pages
+
+    from .retrain import context_for
+
+    model = load_model(resolve_model_dir(models_dir, model_id))
+    return select_rows(export, out, n, model, context_for(model, brands, money), open_pages(pages))

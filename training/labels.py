@@ -39,6 +39,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from features.disavow import parse_disavow
+from features.errors import LinkqError
 from features.urls import registered_domain
 
 LABEL_COLUMNS = ("label", "user_label", "verdict_user")
@@ -53,7 +54,7 @@ LABEL_VALUES: dict[str, tuple[int | None, int | None]] = {
 }
 
 
-class LabelError(ValueError):
+class LabelError(LinkqError, ValueError):
     """Labels that cannot be read or cannot train anything; the message says why and where."""
 
 

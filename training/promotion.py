@@ -11,6 +11,12 @@ A model becomes the default (``models/CURRENT``) only when:
 3. and, where ``../shared`` exists (developers and CI, never users) and ``data/panel_floors.json`` is
    pinned, the real-export panel of ``make eval`` scored with the model holds those floors.
 
+"Better" is the ranking's gain (ROC-AUC, strong vs weak/risky), not the probability's: the held-out
+log-loss and Brier gains are recorded in the same evaluation, but on the real-export panel no
+retrained model's log-loss or Brier gain had an interval above 0 (leave one site out, linkq train's own
+cross-validation, 60 few-label draws; ``data/retrain_eval.json``), so adding them would promote nothing
+more there and was not done (``data/DATASHEET.md``, "Retraining on your labels").
+
 A model without a user-label evaluation (trained on the corpora) is held to the floors alone. ``force``
 promotes anyway and is recorded in the model's metadata (``promotions``: when, forced, what it overrode).
 """
@@ -22,6 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from features.artifact import CURRENT_FILE, load_model, resolve_model_dir, set_current
+from features.errors import LinkqError
 
 from .floors import check_metrics
 from .retrain import record_promotion
@@ -32,7 +39,7 @@ PANEL_FLOORS = ROOT / "data" / "panel_floors.json"
 DEFAULT_SHARED = ROOT.parent / "shared"  # ../shared: present for developers and CI only
 
 
-class PromotionRefused(RuntimeError):
+class PromotionRefused(LinkqError, RuntimeError):
     """The model does not pass the promotion rule (the message lists why; ``--force`` overrides)."""
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from features.artifact import load_model, resolve_model_dir
 
-from .evaluate import format_table
+from .evaluate import format_table, write_json
 from .floors import check
 
 
@@ -55,9 +55,10 @@ class Evaluation:
     problems: list[str]  # floors missed (empty when they hold or were not checked)
 
 
-def evaluate_data(data: Path, models_dir: Path, model_id: str | None, floors: Path | None = None) -> Evaluation:
+def evaluate_data(data: Path, models_dir: Path, model_id: str | None, floors: Path | None = None,
+                  json_out: Path | None = None) -> Evaluation:
     """Evaluate a model on the held-out sites of ``data`` (links.parquet or its folder), checking the
-    pinned ``floors`` (and the data's hash) when given."""
+    pinned ``floors`` (and the data's hash) when given; the metrics also go to ``json_out`` when given."""
     import pandas as pd
 
     from .evaluate import evaluate_model
@@ -70,6 +71,8 @@ def evaluate_data(data: Path, models_dir: Path, model_id: str | None, floors: Pa
     model = load_model(resolve_model_dir(models_dir, model_id))
     reports = evaluate_model(model, test)
     lines = [f"model {model.model_id} on {len(test)} held-out rows of {path}", format_table(reports)]
+    if json_out is not None:
+        write_json(json_out, {"model_id": model.model_id, "data": str(path), "metrics": reports})
     return Evaluation(model.model_id, path, lines, reports, check(floors, path, reports) if floors is not None else [])
 
 
@@ -84,3 +87,35 @@ def train_link_model(data_path: Path, models_dir: Path, model_id: str | None, no
     df, files = assemble_training_table(default_table=data_path, log=log, embedding=embedding)
     return train_model(df, models_dir, model_id=model_id, data_files=files, with_ablation=not no_ablation,
                        embedding=embedding or DEFAULT_EMBEDDING, log=log)
+
+
+def train_and_register(models_dir: Path, *, labels: tuple[Path, ...] = (), disavow: Path | None = None,
+                       export_path: Path | None = None, rest: str = "unlabelled", pages: Path | None = None,
+                       base_id: str | None = None, prior_strength: float | None = None,
+                       data_path: Path | None = None, model_id: str | None = None, set_current: bool = False,
+                       force: bool = False, brands: tuple[str, ...] = (), money: tuple[str, ...] = (),
+                       no_ablation: bool = False, embedding: str | None = None,
+                       out: Callable[[str], None] = print, log: Callable[[str], None] = print) -> Path:
+    """``linkq train``: the factor weights refit on the user's labels (``training.retrain``), or with
+    ``data_path`` the link model refit on the corpora table; then, with ``set_current``, promoted by the
+    one rule (``training.promotion``). Results go to ``out`` (the link model's metrics), progress and
+    the retraining report to ``log``. Returns the new model's folder."""
+    if data_path is not None:
+        folder = train_link_model(data_path, models_dir, model_id, no_ablation, embedding, log)
+        for line in metrics_lines(json.loads((folder / "metadata.json").read_text())):
+            out(line)
+    else:
+        from .retrain import PRIOR_STRENGTH, train_on_labels
+
+        res = train_on_labels(models_dir, labels, disavow, export_path, rest, pages, base_id, model_id,
+                              PRIOR_STRENGTH if prior_strength is None else prior_strength,
+                              brands=brands, money=money, log=log)
+        for line in res.lines():
+            log(line)
+        folder = res.folder
+    if set_current:
+        from .promotion import promote
+
+        promote(models_dir, folder.name, force=force, via="train --set-current")
+        log(f"models/CURRENT -> {folder.name}")
+    return folder

@@ -19,7 +19,10 @@ Honest evaluation (:func:`evaluate_on_labels`): cross-validation grouped by refe
 fold the new weights are fitted on the other folds and score the held-out fold; the current model
 scores the same rows; only labels the current model did not train on count (``label_hashes``). The
 gain is the ROC-AUC difference with a 95% bootstrap interval resampling referring domains: "better"
-only when the interval is above 0, "worse" when below, else "no change".
+only when the interval is above 0, "worse" when below, else "no change". The held-out log-loss and
+Brier score of both models (gain = current minus new, same intervals) are recorded and printed beside
+it but do not decide: on the real-export panel neither gain was real (interval above 0) in any
+measured setting, so they were not made part of the rule (figures in ``data/DATASHEET.md``).
 """
 
 from __future__ import annotations
@@ -144,8 +147,10 @@ def prior_of(base: ModelArtifact) -> FactorModel:
 
 
 def fit_weights(x: np.ndarray, y: np.ndarray, prior: FactorModel, strength: float = PRIOR_STRENGTH,
-                bias_strength: float = BIAS_STRENGTH) -> FactorModel:
-    """L-BFGS-B logistic regression with weights >= 0 and an L2 pull towards ``prior``; equal class weight."""
+                bias_strength: float = BIAS_STRENGTH, balanced: bool = True) -> FactorModel:
+    """L-BFGS-B logistic regression with weights >= 0 and an L2 pull towards ``prior``; equal class weight
+    (``balanced=False``: every label weighs 1, so the bias follows the labels' own strong share; measured
+    in ``training.eval_retrain`` and not used: see ``data/DATASHEET.md``)."""
     from scipy.optimize import minimize
 
     y = np.asarray(y, dtype=float)
@@ -156,6 +161,8 @@ def fit_weights(x: np.ndarray, y: np.ndarray, prior: FactorModel, strength: floa
         return prior
     pos = y.sum()
     s = np.where(y == 1, n / (2 * pos) if pos else 0.0, n / (2 * (n - pos)) if n - pos else 0.0)
+    if not balanced:
+        s = np.ones(n)
     k = x.shape[1]
 
     def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
@@ -191,22 +198,57 @@ def roc_auc(y: np.ndarray, s: np.ndarray) -> float:
     return float((r[y == 1].sum() - pos * (pos + 1) / 2) / (pos * neg))
 
 
-def bootstrap_diff(y: np.ndarray, a: np.ndarray, b: np.ndarray, domains: np.ndarray, n_boot: int = N_BOOT,
-                   seed: int = 0) -> tuple[float, float]:
-    """95% interval of ROC-AUC(a) - ROC-AUC(b), resampling referring domains with replacement."""
-    uniq, inv = np.unique(domains.astype(str), return_inverse=True)
+def log_loss(y: np.ndarray, p: np.ndarray) -> float:
+    """Mean negative log-likelihood of the worth labels under the scores, in nats per label (scores
+    clipped to [1e-6, 1 - 1e-6], so one confident error costs at most ~13.8). A proper scoring rule:
+    it rewards a probability that predicts the labels, not only a ranking."""
+    y = np.asarray(y, dtype=float)
+    q = np.clip(np.asarray(p, dtype=float), 1e-6, 1 - 1e-6)
+    return float(-np.mean(y * np.log(q) + (1 - y) * np.log(1 - q))) if len(y) else float("nan")
+
+
+def brier(y: np.ndarray, p: np.ndarray) -> float:
+    """Brier score: mean squared difference between the score and the 1/0 worth label (0 is perfect)."""
+    y = np.asarray(y, dtype=float)
+    return float(np.mean((np.asarray(p, dtype=float) - y) ** 2)) if len(y) else float("nan")
+
+
+def bootstrap_interval(stat: Callable[[np.ndarray], float], domains: np.ndarray, n_boot: int = N_BOOT,
+                       seed: int = 0) -> tuple[float, float]:
+    """95% interval of ``stat(rows)`` when the referring domains are resampled with replacement (all the
+    rows of a drawn domain come along); draws where ``stat`` is NaN (one class only) are left out."""
+    uniq, inv = np.unique(np.asarray(domains).astype(str), return_inverse=True)
     members = [np.flatnonzero(inv == g) for g in range(len(uniq))]
     rng = np.random.default_rng(seed)
-    diffs = []
+    vals = []
     for _ in range(n_boot):
-        idx = np.concatenate([members[g] for g in rng.integers(0, len(uniq), len(uniq))])
-        d = roc_auc(y[idx], a[idx]) - roc_auc(y[idx], b[idx])
-        if d == d:
-            diffs.append(d)
-    if not diffs:
+        v = stat(np.concatenate([members[g] for g in rng.integers(0, len(uniq), len(uniq))]))
+        if v == v:
+            vals.append(v)
+    if not vals:
         return float("nan"), float("nan")
-    lo, hi = np.percentile(diffs, [2.5, 97.5])
+    lo, hi = np.percentile(vals, [2.5, 97.5])
     return float(lo), float(hi)
+
+
+def bootstrap_diff(y: np.ndarray, a: np.ndarray, b: np.ndarray, domains: np.ndarray, n_boot: int = N_BOOT,
+                   seed: int = 0, metric: Callable[[np.ndarray, np.ndarray], float] | None = None) -> tuple[float, float]:
+    """95% interval of ``metric(a) - metric(b)`` (default ROC-AUC), resampling referring domains."""
+    m = roc_auc if metric is None else metric
+    return bootstrap_interval(lambda i: m(y[i], a[i]) - m(y[i], b[i]), domains, n_boot, seed)
+
+
+def scoring_rule_gains(y: np.ndarray, new: np.ndarray, cur: np.ndarray, domains: np.ndarray,
+                       n_boot: int = N_BOOT, seed: int = 0) -> dict:
+    """Held-out log-loss and Brier score of the new and the current scores, and the gain (current minus
+    new: above 0 = the new probabilities predict the labels better) with its domain-bootstrap interval."""
+    out: dict = {}
+    for name, f in (("log_loss", log_loss), ("brier", brier)):
+        a, b = f(y, new), f(y, cur)
+        lo, hi = bootstrap_diff(y, cur, new, domains, n_boot, seed, metric=f)
+        out.update({f"{name}_new": round(a, 4), f"{name}_current": round(b, 4), f"{name}_gain": round(b - a, 4),
+                    f"{name}_gain_ci95": [round(lo, 4), round(hi, 4)]})
+    return out
 
 
 def folds_by_domain(y: np.ndarray, domains: np.ndarray, k: int = FOLDS, seed: int = 0) -> np.ndarray:
@@ -285,7 +327,11 @@ def evaluate_on_labels(table: LabelTable, base: ModelArtifact, current: ModelArt
             cur[fresh], _, _ = current.worth(table.frame.iloc[np.flatnonzero(fresh)], table.with_page[fresh])
         ye, de = y_all[fresh], table.domains[fresh]
         enough_e = enough
-        if int(fresh.sum()) != int(has.sum()):
+        if not fresh.any() and has.any():
+            enough_e = False
+            warn = warn + [f"the current model {current.model_id} trained on all {int(has.sum())} of these labels: "
+                           "nothing is left to compare it on; label other rows (`linkq label EXPORT`) to compare"]
+        elif int(fresh.sum()) != int(has.sum()):
             warn_e, enough_e = label_warnings(ye, de)
             warn = warn + [f"on the {int(fresh.sum())} labels the current model did not train on: {w}" for w in warn_e]
         ok = enough and enough_e
@@ -295,6 +341,7 @@ def evaluate_on_labels(table: LabelTable, base: ModelArtifact, current: ModelArt
             lo, hi = bootstrap_diff(ye, oof[fresh], cur[fresh], de, n_boot, seed)
             out.update({"roc_auc_new": round(new_auc, 4), "roc_auc_current": round(cur_auc, 4),
                         "roc_auc_gain": round(new_auc - cur_auc, 4), "gain_ci95": [round(lo, 4), round(hi, 4)]})
+            out.update(scoring_rule_gains(ye, oof[fresh], cur[fresh], de, n_boot, seed))
         else:
             lo = hi = float("nan")
         out["verdict"] = verdict_of(lo, hi, ok)
@@ -450,6 +497,12 @@ class TrainResult:
                        f"ROC-AUC {ev['roc_auc_new']:.3f} retrained vs {ev['roc_auc_current']:.3f} "
                        f"{ev['compared_to']}, gain {ev['roc_auc_gain']:+.3f} (95% interval {ev['gain_ci95'][0]:+.3f} "
                        f"to {ev['gain_ci95'][1]:+.3f})")
+        if "log_loss_new" in ev:
+            out.append(f"  probability (not part of the verdict, see training.promotion): log-loss {ev['log_loss_new']:.3f} "
+                       f"vs {ev['log_loss_current']:.3f}, gain {ev['log_loss_gain']:+.3f} (95% interval "
+                       f"{ev['log_loss_gain_ci95'][0]:+.3f} to {ev['log_loss_gain_ci95'][1]:+.3f}); Brier "
+                       f"{ev['brier_new']:.3f} vs {ev['brier_current']:.3f}, gain {ev['brier_gain']:+.3f} "
+                       f"({ev['brier_gain_ci95'][0]:+.3f} to {ev['brier_gain_ci95'][1]:+.3f})")
         out.append(f"verdict against {ev['compared_to']}: {ev['verdict']}"
                    + (f" (`linkq models promote {self.folder.name}` makes it the default)"
                       if ev["verdict"] == "better" else " (not promotable without --force)"
