@@ -112,3 +112,72 @@ def test_rewritten_editorial_links_lose_main_content_on_shared_pages() -> None:
         p1 = max(p for lk, p in zip(moved.links, moved.main_prob, strict=True) if lk.key == key)
         drops += p1 < p0
     assert drops / len(cases) >= 0.8
+
+
+def test_readability_style_clean_marks_link_dense_blocks_not_prose() -> None:
+    """A link in a prose paragraph survives readability's conditional clean; a link in a
+    comma-poor, link-dense list, or under a negatively weighted class, does not."""
+    prose = "<p>" + "A long sentence about the subject, with commas, clauses, and more words to read. " * 4
+    html = (
+        '<html><body><div class="entry-content">' + prose
+        + 'see <a href="https://paper.example/study">the study</a> for details.</p>' + prose + "</p>"
+        + '<ul class="links"><li><a href="https://a.example/">One</a></li><li><a href="https://b.example/">Two</a></li></ul>'
+        + '</div><div id="sidebar-widget"><a href="https://c.example/">Archive</a></div></body></html>'
+    )
+    links = {lk.anchor: lk for lk in parse_page(html, "https://blog.example/post").links}
+    study, one, archive = links["the study"], links["One"], links["Archive"]
+    assert study.extra["rd_removed"] == 0.0 and study.extra["rd_unlikely"] == 0.0
+    assert one.extra["rd_removed"] == 1.0  # a ul of links, density ~1, no commas
+    assert archive.extra["rd_unlikely"] == 1.0 and archive.extra["rd_weight_min"] == -25.0
+
+
+def test_repetition_counts_targets_words_and_template_places() -> None:
+    items = "".join(f'<li class="m"><a href="https://site.example/{w}">{w}</a></li>' for w in ("home", "news", "about"))
+    html = (
+        f'<html><body><ul class="menu">{items}</ul><p>Some article text, long enough to be a paragraph. '
+        'Read <a href="https://site.example/news">news</a> here.</p>'
+        f'<ul class="foot">{items}</ul></body></html>'
+    )
+    links = parse_page(html, "https://site.example/").links
+    news_menu, news_prose = links[1], links[3]
+    assert news_menu.extra["rep_href"] == 3.0 and news_menu.extra["rep_anchor"] == 3.0
+    assert news_prose.extra["rep_path_share"] == pytest.approx(1 / 7)  # alone under body/p
+    assert news_menu.extra["rep_path_share"] == pytest.approx(3 / 7)  # body/ul.menu/li.m
+
+
+def test_memoised_class_vocabulary_equals_searching_each_element(science_html) -> None:
+    """_attr_vocab / _rd_attrs are memoised by attribute strings; the answers are the searches'."""
+    from lxml import etree
+
+    from features.page import (
+        META_VOCAB,
+        RD_MAYBE,
+        RD_NEGATIVE,
+        RD_POSITIVE,
+        RD_UNLIKELY,
+        VOCAB,
+        _element_evidence,
+        _rd_attrs,
+    )
+
+    root = etree.fromstring(science_html, etree.HTMLParser())
+    checked = 0
+    for el in root.iter():
+        if not isinstance(el.tag, str):
+            continue
+        role = (el.get("role") or "").lower()
+        attrs = " ".join(filter(None, (el.get("class"), el.get("id"), role, el.get("itemprop")))).lower()
+        want = {n for n, rx in VOCAB.items() if attrs and rx.search(attrs)}
+        if (el.get("itemprop") or "").lower() in ("articlebody", "text"):
+            want.add("content")
+        if attrs and META_VOCAB.search(attrs):
+            want.add("meta")
+        assert _element_evidence(el)[1] == want
+        cls, ident = el.get("class"), el.get("id")
+        w = sum(-25.0 * bool(RD_NEGATIVE.search(a.lower())) + 25.0 * bool(RD_POSITIVE.search(a.lower()))
+                for a in (cls, ident) if a)
+        ci = f"{cls or ''} {ident or ''}".lower()
+        unl = len(ci) >= 2 and bool(RD_UNLIKELY.search(ci)) and not RD_MAYBE.search(ci)
+        assert _rd_attrs(cls, ident)[:2] == (w, unl)
+        checked += bool(attrs)
+    assert checked > 50

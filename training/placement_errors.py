@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import re
 from pathlib import Path
 
 import lxml.html
@@ -27,8 +28,9 @@ from features.urls import SKIP_SCHEMES
 
 from .corpora import page_file
 
-SHOWN = ("traf_has_anchor", "res_has_anchor", "pm_in_main", "block_link_density", "cls_boiler_depth",
-         "cls_content_depth", "dom_in_paragraph")
+SHOWN = ("traf_has_anchor", "res_has_anchor", "pm_in_main", "pm_in_article", "block_link_density",
+         "cls_boiler_depth", "cls_content_depth", "dom_in_paragraph", "rd_unlikely", "rd_removed", "rep_href",
+         "rep_path_share")
 
 
 def _step(el: etree._Element) -> str:
@@ -41,6 +43,8 @@ def _step(el: etree._Element) -> str:
 def dom_path(html: str, link_idx: int) -> tuple[str, str]:
     """(path from the root to the ``link_idx``-th qualifying ``<a href>``, its block's text),
     enumerated as ``features.page.parse_page`` does."""
+    if html.lstrip().startswith("<?xml"):  # lxml refuses str input that declares an encoding
+        html = re.sub(r"^\s*<\?xml[^>]*\?>", "", html, count=1)
     root = lxml.html.document_fromstring(html)
     etree.strip_elements(root, "script", "style", "noscript", with_tail=False)
     k = -1
@@ -88,6 +92,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--top", type=int, default=8)
     ap.add_argument("--corpus", action="append", help="only these corpora (repeatable)")
     ap.add_argument("--threshold", type=float, help="decision threshold (default: the shipped one)")
+    ap.add_argument("--scope", choices=("all", "external"), default="all")
+    ap.add_argument("--vs", help="only errors this extractor baseline gets right (e.g. readability)")
     ap.add_argument("--table", type=Path, help="placement table (default: BUILD/placement_links.parquet)")
     ap.add_argument("--oof", type=Path, help="out-of-fold predictions (default: BUILD/placement_oof.parquet)")
     args = ap.parse_args(argv)
@@ -95,9 +101,17 @@ def main(argv: list[str] | None = None) -> None:
     table = pd.read_parquet(args.table or args.build / "placement_links.parquet")
     oof = pd.read_parquet(args.oof or args.build / "placement_oof.parquet").rename(columns={"placement_oof": "prob"})
     df = table.merge(oof, on=["corpus", "page_id", "link_idx"], how="inner")
+    df = df[df["label"].isin(["content", "boilerplate", "comments"])]
     df["y"] = (df["label"] == "content").astype(int)
     if args.corpus:
         df = df[df["corpus"].isin(args.corpus)]
+    if args.scope == "external":
+        df = df[df["scope"] == "external"]
+    if args.vs:
+        base = pd.read_parquet(args.build / "extractor_baselines.parquet",
+                               columns=["corpus", "page_id", "link_idx", f"base_{args.vs}"])
+        df = df.merge(base.drop_duplicates(["corpus", "page_id", "link_idx"]), on=["corpus", "page_id", "link_idx"])
+        df = df[(df[f"base_{args.vs}"] > 0.5) == (df["y"] == 1)]
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         print(error_classes(df, thr).to_string())
     for _, r in worst(df, args.top, thr).iterrows():
