@@ -168,7 +168,7 @@ class LinkResult(BaseModel):
     score: float | None = Field(description="0-1: how much the link is worth having (features.factors)")
     verdict: Literal["strong", "review", "weak"] | None
     risk: Literal["risky", "worthless", ""] = Field(
-        "", description="risky: manipulation flags, consider disavowing; worthless: weak, ignore it")
+        "", description="for weak links: risky (a manipulation flag against the linking page, consider disavowing) or worthless (ignore it); empty otherwise")
     reasons: list[str] = Field(description="per factor, what its evidence says, the largest part first")
     placement_zone: str | None = Field(description="where the link sits on the page ('unknown' without HTML)")
     status: str = Field(description="scored, scored_without_page, link_missing or 'error: ...'")
