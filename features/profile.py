@@ -330,35 +330,31 @@ class ProfileBuilder:
         keys = self._row_keys
         keys.append(0 if tpl is None else _key_hash(tpl))
         values = self._row_values
-        if self.lean:
+        if self.lean:  # no title or anchor keys, page authority the only metric
             keys.append(0)
             keys.append(0)
             m = get("metrics")
             v = (m.get if m is not None and isinstance(m, Mapping) else get)("page_authority")
             values.append(v if type(v) is float else _NAN if v is None else _metric_or_nan(v))
             values.extend(_LEAN_REST)
-            self.rows += 1
-            if self.rows % self._compact_rows == 0:
-                self._compact()
-            return
-        title = get("source_title")
-        if type(title) is str:
-            h = self._title_memo.get(title)
-            keys.append(self._text_hash(self._title_memo, title, title_key) if h is None else h)
         else:
-            keys.append(0)
-        anchor = get("anchor_text")
-        if type(anchor) is str:
-            h = self._anchor_memo.get(anchor)
-            keys.append(self._text_hash(self._anchor_memo, anchor, anchor_key) if h is None else h)
-        else:
-            keys.append(0)
-        m = get("metrics")
-        if m is not None and isinstance(m, Mapping):
-            get = m.get
-        for name in PCT_METRICS:
-            v = get(name)
-            values.append(v if type(v) is float else _NAN if v is None else _metric_or_nan(v))
+            title = get("source_title")
+            if type(title) is str:
+                h = self._title_memo.get(title)
+                keys.append(self._text_hash(self._title_memo, title, title_key) if h is None else h)
+            else:
+                keys.append(0)
+            anchor = get("anchor_text")
+            if type(anchor) is str:
+                h = self._anchor_memo.get(anchor)
+                keys.append(self._text_hash(self._anchor_memo, anchor, anchor_key) if h is None else h)
+            else:
+                keys.append(0)
+            m = get("metrics")
+            mget = m.get if m is not None and isinstance(m, Mapping) else get
+            for name in PCT_METRICS:
+                v = mget(name)
+                values.append(v if type(v) is float else _NAN if v is None else _metric_or_nan(v))
         self.rows += 1
         if self.rows % self._compact_rows == 0:
             self._compact()
