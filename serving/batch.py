@@ -94,7 +94,7 @@ from .batch_parts import (
     prepare_parts,
     read_header,
 )
-from .batch_profile import build_profile, with_bom, write_summary
+from .batch_profile import profile_beside, with_bom, write_summary
 from .exports import read_export
 from .table import MAX_EXAMPLES, ScoreFn, chunk_hidden, hidden_columns, output_columns, result_fields
 from .tuning import local_workers, tune_scoring_process
@@ -245,9 +245,9 @@ def score_files(
                                 enabled=all(info.format != "jsonl" for info, _ in plans))
     try:
         with engine:
-            engine.start()
-            if not (opts.resume and profile_path.is_file()):
-                build_profile(inputs, opts, column_map, profile_path)
+            reuse = opts.resume and profile_path.is_file()
+            with profile_beside(inputs, opts, column_map, None if reuse else profile_path):
+                engine.start()
             t_work = time.perf_counter()
             for res in engine.run(items()):
                 if isinstance(res, ChunkResult):

@@ -311,3 +311,35 @@ def test_lean_profile_gives_the_scores_of_the_full_one(profile) -> None:
         for name in ("prof_title_domains", "prof_anchor_domains", "prof_traffic_pct", "prof_domain_topic_mismatch"):
             assert math.isnan(got[name]), name
     assert any(full.features(r)["prof_title_domains"] >= 2 for r in rows)  # the full one did count titles
+
+
+def test_profile_pass_beside_the_engine_start_writes_the_same_profile(tmp_path) -> None:
+    """The profile pass runs in a thread while the engine starts: the same bytes as run alone, its
+    error raised to the caller, and stopped (nothing written) when the engine's start fails."""
+    from pathlib import Path
+
+    from serving.batch_options import BatchOptions
+    from serving.batch_profile import ProfileStopped, build_profile, profile_beside
+    from serving.export_rows import ExportFormatError
+
+    export = Path(__file__).parent / "fixtures" / "exports" / "ahrefs_utf16.tsv"
+    alone, beside = tmp_path / "alone.npz", tmp_path / "beside.npz"
+    build_profile([export], BatchOptions(), None, alone)
+    with profile_beside([export], BatchOptions(), None, beside):
+        pass
+    assert beside.read_bytes() == alone.read_bytes()
+
+    with pytest.raises(ExportFormatError), profile_beside([tmp_path / "gone.csv"], BatchOptions(), None,
+                                                          tmp_path / "x.npz"):
+        pass
+
+    import threading
+
+    stop = threading.Event()
+    stop.set()
+    with pytest.raises(ProfileStopped):
+        build_profile([export], BatchOptions(), None, tmp_path / "stopped.npz", stop)
+    assert not (tmp_path / "stopped.npz").exists()
+    with pytest.raises(RuntimeError, match="engine"), profile_beside([export], BatchOptions(), None,
+                                                                     tmp_path / "failed.npz"):
+        raise RuntimeError("engine failed to start")
