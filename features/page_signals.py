@@ -64,12 +64,17 @@ def url_features(source_url: str, target_url: str, source_title: str | None, lis
         "src_url_chars": float(len(source_url)),
         "src_url_query": float(bool(parts.query)),
         **_host_features(host_of(source_url)),
-        "src_spam_listed": float(lists.is_spam(source_url)),
-        "tgt_spam_listed": float(lists.is_spam(target_url)),
+        **spam_listed(source_url, target_url, lists),
     }
     if source_title is not None:
         out["page_title_chars"] = float(len(source_title))
     return out
+
+
+def spam_listed(source_url: str, target_url: str, lists: DomainLists) -> dict[str, float]:
+    """Whether the source and the target are on the shipped spam lists (1.0 / 0.0): the part of
+    :func:`url_features` that the worth score and the risk flags read."""
+    return {"src_spam_listed": float(lists.is_spam(source_url)), "tgt_spam_listed": float(lists.is_spam(target_url))}
 
 
 @functools.lru_cache(maxsize=16384)  # exports repeat referring hosts on many rows

@@ -22,7 +22,7 @@ from .anchor import anchor_features, context_features
 from .domains import DomainLists
 from .embeddings import DEFAULT_EMBEDDING, CachedEmbedder, Embedder, load_embedder
 from .page import ParsedPage, parse_page
-from .page_signals import metric_features, page_features, url_features
+from .page_signals import metric_features, page_features, spam_listed, url_features
 from .pages import NoPages, PageError, PageSource
 from .placement import PlacementModel, best_link, place_page
 from .profile import ProfileStats, profile_of
@@ -118,11 +118,12 @@ def extract_features(
     or one per record (requests merged into one call keep each its own); without it the batch
     itself is the profile (one HTTP request, one labels file).
 
-    ``lean=True`` (the scorer without ``--explain``): rows without a page skip the similarities
-    nothing reads without a page (anchor and context against the target and each other:
-    ``LEAN_SKIPPED``, NaN in the frame), whose texts are the longest of an export row and cost
-    about a tenth of export-only scoring to embed. Only the link model reads them, and it runs on
-    rows with a page. The scorer's results are the same either way (tested).
+    ``lean=True`` (the scorer without ``--explain``): rows without a page skip the features
+    nothing reads without a page (``LEAN_SKIPPED``, NaN in the frame): the anchor and context
+    similarities, whose texts are the longest of an export row and cost about a tenth of
+    export-only scoring to embed, and the context and URL-shape counts. Only the link model reads
+    them, and it runs on rows with a page; the worth score, its reasons and the risk flags do not.
+    The scorer's results are the same either way (tested).
     """
     pages = pages or NoPages()
     n = len(records)
@@ -151,7 +152,7 @@ def extract_features(
         if rec is None:
             continue
         try:
-            row, ev, st, texts = _one(rec, ctx, pages, parsed, hashes, use_pages)
+            row, ev, st, texts = _one(rec, ctx, pages, parsed, hashes, use_pages, lean)
             if lean and texts.page is None:
                 texts = texts._replace(context=None, anchor=None)
             row.update(profiles[i].features(profile_view(rec)))
@@ -178,8 +179,11 @@ def extract_features(
     return FeatureBatch(frame=frame_from_block(block, zone, pd.RangeIndex(n)), status=status, evidence=evidence)
 
 
-# The similarities a lean batch leaves NaN on rows without a page (see extract_features).
-LEAN_SKIPPED = ("sim_context_target", "sim_anchor_target", "sim_anchor_context")
+# What a lean batch leaves NaN on rows without a page (see extract_features): features only the
+# link model reads (the worth score, its reasons and the risk flags do not: tested).
+LEAN_SKIPPED = ("sim_context_target", "sim_anchor_target", "sim_anchor_context", "context_chars", "context_punct",
+                "src_url_depth", "src_url_chars", "src_url_query", "src_host_digits", "src_host_hyphens",
+                "src_cheap_tld", "page_title_chars")
 
 
 # Kinds of linking page (features.source_kind) by what they say about a link's worth.
@@ -218,8 +222,10 @@ def _one(
     parsed: dict[str, ParsedPage | str],
     hashes: dict[int, tuple[str, str]],
     use_pages: bool,
+    lean: bool = False,
 ) -> tuple[dict[str, float], dict[str, object], str, TopicalTexts]:
-    """Features (except topical) for one valid record, plus the texts to embed."""
+    """Features (except topical) for one valid record, plus the texts to embed; ``lean``: without
+    a page, the features of ``LEAN_SKIPPED`` are not computed (see :func:`extract_features`)."""
     html: str | None = None
     status = STATUS_OK
     page_error = None
@@ -281,10 +287,15 @@ def _one(
         if page.meta_nofollow and rel is not None and "nofollow" not in rel:
             ev["meta_nofollow"] = True
     row.update(anchor_features(anchor, image_alt, rec.target_url, rec.target_title, ctx.brands, ctx.money))
-    row.update(context_features(ctx_left, ctx_right))
+    lean_row = lean and page is None
+    if not lean_row:
+        row.update(context_features(ctx_left, ctx_right))
     row.update(rel_features(rel))
     title = rec.source_title if rec.source_title is not None else (page.title if page else None)
-    row.update(url_features(rec.source_url, rec.target_url, title, ctx.lists))
+    if lean_row:
+        row.update(spam_listed(rec.source_url, rec.target_url, ctx.lists))
+    else:
+        row.update(url_features(rec.source_url, rec.target_url, title, ctx.lists))
     if ctx.kinds is not None and ctx.knowledge is not None:
         row.update(source_features(rec.source_url, title, anchor or image_alt, ctx.kinds, ctx.knowledge, ev))
     row.update(metric_features(rec.metrics))

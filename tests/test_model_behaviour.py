@@ -289,3 +289,27 @@ def test_lean_features_give_the_same_results(scorer: Scorer, monkeypatch: pytest
     frame = extract_features(records[:4], scorer.ctx, lean=True).frame
     assert np.isnan(frame[list(LEAN_SKIPPED)].to_numpy()).all()
     assert not np.isnan(extract_features(records[:4], scorer.ctx).frame["sim_anchor_target"].to_numpy()).all()
+
+
+def test_lean_skipped_features_are_read_by_nothing_but_the_link_model() -> None:
+    """What a lean batch leaves NaN on export rows is read by neither the worth score's factors, nor
+    its reasons, nor the risk flags, nor the lost status: so skipping it cannot change a result."""
+    import numpy as np
+
+    from features.factors import factor_values
+    from features.pipeline import LEAN_SKIPPED
+    from serving.reasons import REASON_COLUMNS
+    from serving.result_fields import FLAG_RULES
+
+    read: set[str] = set()
+
+    class Recording(dict):
+        def get(self, key: str, default: object = None) -> object:
+            read.add(key)
+            return default
+
+    factor_values(Recording(), 3, np.zeros(3, dtype=bool), np.full(3, np.nan))
+    factor_values(Recording(), 3, np.ones(3, dtype=bool), np.full(3, 0.5))
+    assert {"metric_page_authority", "anchor_words", "src_spam_listed"} <= read  # the recorder sees reads
+    inputs = read | set(REASON_COLUMNS) | {feature for _, feature, _, _ in FLAG_RULES} | {"metric_lost"}
+    assert not inputs & set(LEAN_SKIPPED)
