@@ -199,12 +199,14 @@ def run(shared: Path, shipped, n_boot: int, seed: int = 0, bare: Path | None = N
     hard, soft = vote_targets(va, vb, False), vote_targets(va, vb, True)
     x2, own2 = pieces(x, (-1.0, 0.0, 1.0))
     x4, own4 = pieces(x, (-1.0, -0.5, 0.0, 0.5, 1.0))
+    picked: list[float] = []  # the prior strength of each held-out fit (inner cross-validation)
 
     def adjacent(xx: np.ndarray, ww0: np.ndarray, votes: np.ndarray, ordinal: bool, weights: np.ndarray | None = None,
                  nested: bool = False) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
         def fit_score(tr: np.ndarray, te: np.ndarray) -> np.ndarray:
             tr = tr & (votes[:, [0, 2] if not ordinal else [0, 1, 2]].sum(1) > 0)
             lam = inner_strength(xx[tr], votes[tr], y[tr], dom[tr], ww0, b0, ordinal) if nested else PRIOR_STRENGTH
+            picked.append(lam)
             w, b = fit_adjacent(xx[tr], votes[tr], ww0, b0, lam, None if weights is None else weights[tr], ordinal)
             return 1.0 / (1.0 + np.exp(-(b + xx[te] @ w)))
         return fit_score
@@ -234,9 +236,12 @@ def run(shared: Path, shipped, n_boot: int, seed: int = 0, bare: Path | None = N
                  "leave_one_site_out": {}}
     for name, fit_score in designs.items():
         pred = np.full(len(y), np.nan)
+        picked.clear()
         for s in sites:
             pred[site == s] = fit_score(site != s, site == s)
         out["leave_one_site_out"][name] = _compare(y[ev], pred[ev], ship[ev], dom[ev], site[ev], n_boot, seed)
+        if "inner" in name:
+            out["leave_one_site_out"][name]["prior_strength_per_held_out_site"] = dict(zip(sites, picked, strict=True))
     bound = {}
     for lam in (0.01, 1.0, PRIOR_STRENGTH):
         fm = fit_weights(x[ev], y[ev], prior, lam)
