@@ -382,3 +382,43 @@ def test_many_labels_from_few_referring_domains_get_a_clear_warning(tmp_path: Pa
     assert result.exit_code == 0, result.output
     assert "referring domains: too few to say anything (need at least 5 of each)" in result.output
     assert "verdict against linkq-default-v2: too few labels" in result.output
+
+
+def test_measured_designs_binary_case_is_linkq_trains_fit_and_the_ordinal_fit_keeps_the_levels_in_order(
+        tmp_path: Path, real_ctx) -> None:
+    """training.retrain_designs (measurement only): its binary case is the refit `linkq train` does,
+    so the other designs are compared like for like; the ordinal fit learns the user's notion from
+    strong / neutral / weak; factor pieces with equal slopes are the factor itself."""
+    from training.retrain_designs import fit_adjacent, pieces, vote_targets
+
+    rows, labels = ahrefs_rows(90, 5, "traffic")
+    qs = [int(r["Page traffic"]) for r in rows]  # traffic = 10 ** (4 q): the middle third is neutral
+    labels3 = ["strong" if t > 10 ** (4 * 2 / 3) else "weak" if t < 10 ** (4 / 3) else "neutral" for t in qs]
+    files, problems = read_labels([write_ahrefs(tmp_path / "l.csv", rows, labels3)])
+    model = load_model(SHIPPED)
+    table = featurise_labels(files, real_ctx, None, problems)
+    x = factor_design(model, table)
+    prior = prior_of(model)
+    w0 = np.array([prior.weights[c] for c in COLUMNS[:-1]] + [prior.page_placement_weight])
+    value = {1.0: "strong", 0.0: "weak"}
+    names = np.array([value.get(v, "neutral") for v in np.nan_to_num(table.worth, nan=0.5)])
+    votes = vote_targets(names, names, soft=False)
+    assert set(names.tolist()) == {"strong", "neutral", "weak"}
+
+    has = ~np.isnan(table.worth)
+    w, b = fit_adjacent(x[has], votes[has], w0, prior.bias, ordinal=False)
+    ref = fit_weights(x[has], table.worth[has], prior)
+    np.testing.assert_allclose(w[:-1], [ref.weights[c] for c in COLUMNS[:-1]], atol=1e-3)
+    assert b == pytest.approx(ref.bias, abs=1e-3)
+
+    w, b = fit_adjacent(x, votes, w0, prior.bias, ordinal=True)
+    traffic, authority = COLUMNS.index("traffic"), COLUMNS.index("authority")
+    assert (w >= 0).all()
+    assert w[traffic] > w0[traffic] and w[authority] < w0[authority]
+    s = 1.0 / (1.0 + np.exp(-(b + x @ w)))
+    assert s[names == "strong"].mean() > s[names == "neutral"].mean() > s[names == "weak"].mean()
+
+    np.testing.assert_array_equal(vote_targets(np.array(["strong"]), np.array(["neutral"]), soft=True), [[0, 0.5, 0.5]])
+    assert not vote_targets(np.array(["strong"]), np.array(["neutral"]), soft=False).any()
+    basis, owner = pieces(x, (-1.0, -0.5, 0.0, 0.5, 1.0))
+    np.testing.assert_allclose(basis @ w0[owner], x @ w0, atol=1e-12)

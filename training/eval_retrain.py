@@ -11,6 +11,9 @@ On the agreed rows (strong = 1, weak + risky = 0, neutral unused for the weights
   would get them) from the other three sites, 10 draws each, the same pooled comparison per draw;
 - what ``linkq train`` itself says with all four files as labels (cross-validation by referring domain);
 - the sensitivity to the prior strength (fixed at ``PRIOR_STRENGTH`` before this was run);
+- other designs (ordinal with neutral between, the experts' disagreements and confidence, learnt
+  factor shapes, prior strength by inner cross-validation; ``training.retrain_designs``), in the same
+  protocol, under ``other_designs``;
 - all of it again on the files without their authority and traffic columns (``without_metric_columns``:
   what a user with a metric-less export, e.g. Search Console, would get).
 
@@ -55,15 +58,19 @@ SIZES = (30, 60, 120)
 DRAWS = 10
 
 
-def panel_files(root: Path, bare: Path | None = None) -> tuple[list[LabelFile], list[Problem]]:
+def panel_files(root: Path, bare: Path | None = None, votes: dict[str, tuple[str, str, float]] | None = None
+                ) -> tuple[list[LabelFile], list[Problem]]:
     """The four exports as label files carrying the panel's agreed labels (id FILE:N = N-th data row);
-    with ``bare`` (a temporary folder), the files without their authority and traffic columns."""
+    with ``bare`` (a temporary folder), the files without their authority and traffic columns. With
+    ``votes`` (filled: ``FILE:LINE`` -> (label_a, label_b, mean confidence / 3)), the rows the experts
+    disagree on are labelled too, with no worth value (``training.retrain_designs`` reads their votes)."""
     from features.urls import registered_domain
 
     from .eval_panel import drop_metrics
 
     panel = list(csv.DictReader((root / "panel-labels.tsv").open(encoding="utf-8"), delimiter="\t"))
-    agreed = {r["id"]: r["label_a"] for r in panel if r["label_a"] == r["label_b"]}
+    agreed = {r["id"]: r["label_a"] for r in panel if r["label_a"] == r["label_b"] or votes is not None}
+    by_id = {r["id"]: r for r in panel}
     files: list[LabelFile] = []
     problems: list[Problem] = []
     for name in sorted({i.rsplit(":", 1)[0] for i in agreed}):
@@ -83,6 +90,12 @@ def panel_files(root: Path, bare: Path | None = None) -> tuple[list[LabelFile], 
             lf.lines.append(line)
             if value:
                 w, r = LABEL_VALUES[value]
+                v = by_id[f"{name}:{n}"]
+                if v["label_b"] != value:
+                    w = r = None
+                if votes is not None:
+                    votes[f"{name}:{line}"] = (value, v["label_b"],
+                                               (int(v["confidence_a"]) + int(v["confidence_b"])) / 6)
                 src = str(rec["source_url"])
                 lf.labelled[len(lf.records) - 1] = LabelledRow(
                     file=name, line=line, value=value, worth=w, risk=r, record=rec,
@@ -257,6 +270,9 @@ def run(shared: Path, model_id: str, n_boot: int, seed: int = 0, bare: Path | No
     out["few_labels"] = few
     cv = evaluate_on_labels(table, shipped, shipped, prior, PRIOR_STRENGTH, n_boot, seed)["evaluation"]
     out["linkq_train_cross_validation_all_four"] = cv
+    from .retrain_designs import run as run_designs  # it reads the panel through panel_files above
+
+    out["other_designs"] = run_designs(shared, shipped, n_boot, seed, bare, SIZES, DRAWS)
     return out
 
 

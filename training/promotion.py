@@ -14,8 +14,9 @@ A model becomes the default (``models/CURRENT``) only when:
 "Better" is the ranking's gain (ROC-AUC, strong vs weak/risky), not the probability's: the held-out
 log-loss and Brier gains are recorded in the same evaluation, but on the real-export panel no
 retrained model's log-loss or Brier gain had an interval above 0 (leave one site out, linkq train's own
-cross-validation, 60 few-label draws; ``data/retrain_eval.json``), so adding them would promote nothing
-more there and was not done (``data/DATASHEET.md``, "Retraining on your labels").
+cross-validation, 60 few-label draws, and twelve other retraining designs of
+``training.retrain_designs``; ``data/retrain_eval.json``), so adding them would promote nothing more
+there and was not done (``data/DATASHEET.md``, "Retraining on your labels").
 
 A model without a user-label evaluation (trained on the corpora) is held to the floors alone. ``force``
 promotes anyway and is recorded in the model's metadata (``promotions``: when, forced, what it overrode).

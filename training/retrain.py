@@ -22,7 +22,9 @@ gain is the ROC-AUC difference with a 95% bootstrap interval resampling referrin
 only when the interval is above 0, "worse" when below, else "no change". The held-out log-loss and
 Brier score of both models (gain = current minus new, same intervals) are recorded and printed beside
 it but do not decide: on the real-export panel neither gain was real (interval above 0) in any
-measured setting, so they were not made part of the rule (figures in ``data/DATASHEET.md``).
+measured setting, so they were not made part of the rule (figures in ``data/DATASHEET.md``). Other
+ways to fit (neutral rows as a middle level, soft labels, learnt factor shapes) were measured in
+``training.retrain_designs`` and gained no more: this binary refit is kept.
 """
 
 from __future__ import annotations
