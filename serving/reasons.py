@@ -74,6 +74,12 @@ def _count(v: float) -> str:
     return f"{v:.0f}"
 
 
+def _counted(v: float, one: str, many: str) -> str:
+    """A count with its noun in the right number: "1 outbound link", "14 outbound links"."""
+    text = _count(v)
+    return f"{text} {one if text == '1' else many}"
+
+
 def _score(v: float) -> str:
     return f"{v:.0f}" if v == int(v) or v >= 10 else f"{v:.1f}"
 
@@ -147,7 +153,7 @@ def _traffic(x: tuple[float, ...], ev: Mapping[str, object]) -> str | None:
     if _known(log_domain_traffic):
         bits.append(f"site {_count(_from_log(log_domain_traffic))} visits/month")
     if _known(log_keywords):
-        bits.append(f"ranks for {_count(_from_log(log_keywords))} keywords")
+        bits.append(f"ranks for {_counted(_from_log(log_keywords), 'keyword', 'keywords')}")
     return ", ".join(bits) or None
 
 
@@ -212,7 +218,7 @@ def _source(x: tuple[float, ...], ev: Mapping[str, object]) -> str | None:
     if not _known(out_links) and _known(log_outbound):
         out_links = _from_log(log_outbound)
     if _known(out_links):
-        bits.append(f"{_count(out_links)} outbound links on the page")
+        bits.append(f"{_counted(out_links, 'outbound link', 'outbound links')} on the page")
     if http_ok == 0.0:
         bits.append("the page did not answer 2xx to the tool")
     return ", ".join(bits) or None

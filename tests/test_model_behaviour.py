@@ -313,3 +313,17 @@ def test_lean_skipped_features_are_read_by_nothing_but_the_link_model() -> None:
     assert {"metric_page_authority", "anchor_words", "src_spam_listed"} <= read  # the recorder sees reads
     inputs = read | set(REASON_COLUMNS) | {feature for _, feature, _, _ in FLAG_RULES} | {"metric_lost"}
     assert not inputs & set(LEAN_SKIPPED)
+
+
+def test_reason_counts_agree_with_their_noun() -> None:
+    """"1 outbound link", "14 outbound links": a count's noun is singular only for one."""
+    import math
+
+    from serving.reasons import factor_phrase
+
+    one = factor_phrase("source", {"page_ext_links": 1.0}, {})
+    many = factor_phrase("source", {"page_ext_links": 14.0}, {})
+    assert one is not None and "1 outbound link on the page" in one
+    assert many is not None and "14 outbound links on the page" in many
+    keyword = factor_phrase("traffic", {"metric_log_page_keywords": math.log10(2.0)}, {})
+    assert keyword is not None and "ranks for 1 keyword" in keyword and "1 keywords" not in keyword
