@@ -222,16 +222,15 @@ def _encode_body(output: str, names: list[str], n_head: int, fields: Sequence[st
     """Rows (values in ``names`` order) in the output's format, without a header.
 
     ``prefixes[i]``, when not None, is row i's first ``n_head`` values already as CSV text (see
-    ``ExportRow.csv_cells``): only the rest of the row is encoded."""
+    ``ExportRow.csv_cells``): row i then holds only the rest of its values."""
     if not rows:
         return b""
     if output == ".csv":
-        rows = _defused(rows)
-        buf = io.StringIO()
         if prefixes is None or not any(prefixes):
-            csv.writer(buf).writerows(rows)  # None is written as an empty cell
+            buf = io.StringIO()
+            csv.writer(buf).writerows(_defused(rows))  # None is written as an empty cell
             return buf.getvalue().encode("utf-8")
-        return _encode_csv_with_prefixes(rows, n_head, prefixes).encode("utf-8")
+        return _encode_csv_with_prefixes(rows, prefixes).encode("utf-8")
     if output == ".jsonl":
         dumps = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
         return "".join([dumps(dict(zip(names, r, strict=True))) + "\n" for r in rows]).encode("utf-8")
@@ -253,12 +252,12 @@ class _Lines(list):
     write = list.append
 
 
-def _encode_csv_with_prefixes(rows: list[list[object]], n_head: int, prefixes: list[str | None]) -> str:
-    """CSV text of ``rows`` where rows with a prefix get it for their first ``n_head`` cells
-    (their first ``n_head`` values are not read); the same text ``csv.writer`` gives for the whole
-    rows (tested)."""
+def _encode_csv_with_prefixes(rows: list[list[object]], prefixes: list[str | None]) -> str:
+    """CSV text of ``rows`` where a row with a prefix holds only its values after the user's
+    cells, which the prefix gives as CSV text (already looked at for formulas); the same text
+    ``csv.writer`` gives for the whole rows, formula cells defused (tested)."""
     lines = _Lines()
-    csv.writer(lines).writerows([r if p is None else r[n_head:] for r, p in zip(rows, prefixes, strict=True)])
+    csv.writer(lines).writerows(_defused(rows))
     return "".join([line if p is None else f"{p},{line}" for line, p in zip(lines, prefixes, strict=True)])
 
 
@@ -349,8 +348,8 @@ def score_rows(rows: list[ExportRow], score: ScoreFn, spec: TableSpec, *, format
         prefix = row.csv_cells() if fast_csv and same else None
         if prefix is not None and _FORMULA_IN_LINE.search(prefix) is not None:
             prefix = None  # a cell to defuse: written one by one
-        if prefix is not None:  # the user's cells are copied as one text: not needed one by one
-            values: list[object] = [None] * len(cols)
+        if prefix is not None:  # the user's cells are copied as one text: only the results follow
+            values: list[object] = []
         else:
             orig = row.original
             values = lead + (list(orig.values()) if same else [orig.get(c) for c in cols])

@@ -565,14 +565,28 @@ def test_copied_cells_survive_a_result_value_with_a_line_break() -> None:
     copied cells still get them, and the text equals csv.writer on the full rows."""
     full = [["a", "b", "0.5", "ok"], ["c,d", "e", None, "error: two\nlines"], ["f", "g", "0.1", "x"]]
     prefixes = ["a,b", None, "f,g"]
-    given = [[None, None, *r[2:]] if p is not None else r for r, p in zip(full, prefixes, strict=True)]
+    given = [r[2:] if p is not None else r for r, p in zip(full, prefixes, strict=True)]
     buf = io.StringIO()
     csv.writer(buf).writerows(full)
-    assert table._encode_csv_with_prefixes(given, 2, prefixes) == buf.getvalue()
+    assert table._encode_csv_with_prefixes(given, prefixes) == buf.getvalue()
     plain = [r for r in full if "\n" not in str(r[3])]
     buf = io.StringIO()
     csv.writer(buf).writerows(plain)
-    assert table._encode_csv_with_prefixes([[None, None, *r[2:]] for r in plain], 2, ["a,b", "f,g"]) == buf.getvalue()
+    assert table._encode_csv_with_prefixes([r[2:] for r in plain], ["a,b", "f,g"]) == buf.getvalue()
+
+
+def test_formula_cells_are_defused_on_both_csv_paths() -> None:
+    """A formula-looking cell is defused whether its row copies the user's cells as one prefix or is
+    written cell by cell: the text equals csv.writer on the full rows with every cell defused."""
+    from features.recordio import defuse
+
+    full = [["a", "b", "=HYPERLINK(1)", "ok"], ["=cmd|x", "e", "0.5", "@SUM(1)"], ["f", "g", "0.1", "x"]]
+    prefixes = ["a,b", None, "f,g"]
+    given = [r[2:] if p is not None else r for r, p in zip(full, prefixes, strict=True)]
+    want = io.StringIO()
+    csv.writer(want).writerows([[defuse(v) for v in r] for r in full])
+    assert table._encode_csv_with_prefixes(given, prefixes) == want.getvalue()
+    assert table._encode_body(".csv", ["c1", "c2", "c3", "c4"], 2, ("c3", "c4"), full).decode() == want.getvalue()
 
 
 def _network_export(path: Path) -> Path:
