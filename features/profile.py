@@ -550,10 +550,12 @@ class ProfileStats:
         """Python dicts and lists for per-row lookups, built on first use (a few MB at most)."""
         if self._dicts is None:
             self._pct_lists = {m: (v.tolist(), b.tolist(), u.tolist()) for m, (v, b, u) in self.pct.items()}
-            # kept value -> mid-rank percentile: a row's own value is found without a search
+            # kept value -> mid-rank percentile: a row's own value is found without a search; a
+            # metric without values (none in the export, or not counted by a lean profile) is left
+            # out: its percentile is NaN for every row, which features() leaves in place
             self._pct_exact = [(m, PCT_METRICS[m], {v: (b + u) / 2 for v, b, u in zip(*self._pct_lists[m],
                                                                                         strict=True)})
-                               for m in PCT_METRICS]
+                               for m in PCT_METRICS if self._pct_lists[m][0]]
             self._dicts = {k: dict(zip(t[0].tolist(), t[1].tolist(), strict=True))
                            for k, t in self.tables.items()}
         return self._dicts
