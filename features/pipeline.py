@@ -153,8 +153,6 @@ def extract_features(
             continue
         try:
             row, ev, st, texts = _one(rec, ctx, pages, parsed, hashes, use_pages, lean)
-            if lean and texts.page is None:
-                texts = texts._replace(context=None, anchor=None)
             row.update(profiles[i].features(profile_view(rec)))
         except PageProblem as exc:
             status[i] = f"error: {exc}"
@@ -225,7 +223,8 @@ def _one(
     lean: bool = False,
 ) -> tuple[dict[str, float], dict[str, object], str, TopicalTexts]:
     """Features (except topical) for one valid record, plus the texts to embed; ``lean``: without
-    a page, the features of ``LEAN_SKIPPED`` are not computed (see :func:`extract_features`)."""
+    a page (or its text), the features of ``LEAN_SKIPPED`` are not computed (see
+    :func:`extract_features`)."""
     html: str | None = None
     status = STATUS_OK
     page_error = None
@@ -301,15 +300,20 @@ def _one(
     row.update(metric_features(rec.metrics))
     if rec.metrics.tool:
         ev["tool"] = rec.metrics.tool
-    # the text around the link, when known: without left or right context there is none (the anchor
-    # alone is not its own context: comparing it with itself would say 1.0 for every export row)
-    context = (" ".join([p for p in (ctx_left, anchor or image_alt, ctx_right) if p]) or None
-               if ctx_left is not None or ctx_right is not None else None)
+    page_text = (page.title + " " + page.main_text) if page is not None and page.main_text else None
+    if lean and page_text is None:  # the anchor and context similarities are in LEAN_SKIPPED
+        context = anchor_text = None
+    else:
+        # the text around the link, when known: without left or right context there is none (the anchor
+        # alone is not its own context: comparing it with itself would say 1.0 for every export row)
+        context = (" ".join([p for p in (ctx_left, anchor or image_alt, ctx_right) if p]) or None
+                   if ctx_left is not None or ctx_right is not None else None)
+        anchor_text = " ".join((anchor or image_alt or "").split()) or None
     tgt, known = target_text(rec.target_url, rec.target_title, rec.target_text)
     texts = TopicalTexts(
-        page=(page.title + " " + page.main_text) if page is not None and page.main_text else None,
+        page=page_text,
         context=context,
-        anchor=" ".join((anchor or image_alt or "").split()) or None,
+        anchor=anchor_text,
         target=tgt,
         target_known=known,
         title=title,
