@@ -229,11 +229,15 @@ def _date_text(v: str) -> str | None:
 def parse_metrics(raw: Mapping[str, object]) -> Metrics:
     """Metrics from a nested ``metrics`` mapping or from flat top-level columns (a nested value wins)."""
     nested = raw.get("metrics")
-    given = {k: raw[k] for k in raw.keys() & _METRIC_KINDS}  # the few a row gives, not all ~30 fields
+    given: Mapping[str, object] = raw
+    names = raw.keys() & _METRIC_KINDS  # the few a row gives, not all ~30 fields
     if isinstance(nested, Mapping):
+        given = {k: raw[k] for k in names}
         given.update({k: nested[k] for k in nested.keys() & _METRIC_KINDS})
+        names = given.keys()
     values: dict[str, object] = dict.fromkeys(METRIC_FIELDS)  # in field order: _frozen needs every field
-    for name, v in given.items():
+    for name in names:
+        v = given[name]
         if v is None:
             continue
         kind = _METRIC_KINDS[name]
@@ -243,8 +247,18 @@ def parse_metrics(raw: Mapping[str, object]) -> Metrics:
             values[name] = parse_date(v)
         else:
             text = _text(v)
-            values[name] = " ".join(text.split())[:200].lower() if text is not None else None
+            values[name] = None if text is None else _metric_text(text) if len(text) <= 256 else _squeeze(text)
     return _frozen(Metrics, values)
+
+
+def _squeeze(text: str) -> str:
+    """A text metric as compared: spaces collapsed, at most 200 characters, lower case."""
+    return " ".join(text.split())[:200].lower()
+
+
+# a tool's link types, platforms and page types repeat on every row (short texts only: a hostile
+# export's megabyte cell is not kept)
+_metric_text = functools.lru_cache(maxsize=4096)(_squeeze)
 
 
 # (field, 0 number / 1 date / 2 text) in METRIC_FIELDS order

@@ -91,6 +91,12 @@ def test_metrics_fields_follow_the_canonical_list() -> None:
     flat = parse_metrics({"domain_authority": "54", "first_seen": " 2026-01-02 ", "traffic": float("nan")})
     nested = parse_metrics({"metrics": {"domain_authority": 54.0}, "first_seen": "2026-01-02", "traffic": ""})
     assert flat == nested == Metrics(domain_authority=54.0, first_seen="2026-01-02")
+    # a nested value wins over the flat one; text metrics are compared squeezed and lower-cased,
+    # a long cell cut to 200 characters like a short one is
+    both = parse_metrics({"domain_authority": 10.0, "metrics": {"domain_authority": 54.0},
+                          "link_type": "  Text \n Link ", "platform": "Word Press " * 60})
+    assert both.domain_authority == 54.0 and both.link_type == "text link"
+    assert both.platform == ("word press " * 60).strip()[:200]
 
 
 def test_split_url_equals_urlsplit() -> None:
