@@ -171,9 +171,37 @@ def url_key(url: str, base: str | None = None) -> str | None:
     return f"{host}{path}{q}"
 
 
+_NOT_PLAIN_HOST = re.compile(r"[ @:\[\]%\\]")  # a user, a port, an IPv6 literal, an escape: the general path
+
+
 @functools.lru_cache(maxsize=16384)
 def host_of(url: str) -> str:
-    """Lower-case host name without ``www.`` ('' if none). Cached: batches repeat URLs."""
+    """Lower-case host name without ``www.`` ('' if none). Cached: batches repeat URLs.
+
+    A plain ``http(s)://host/...`` URL (host of printable ASCII without user, port, brackets,
+    ``%`` or spaces) has its host cut out directly, ~4x cheaper than splitting the whole URL (an
+    export's source URLs are distinct, so the cache rarely helps them); anything else goes through
+    ``split_url``. Equality with the general path is tested."""
+    if url.startswith("https://"):
+        k = 8
+    elif url.startswith("http://"):
+        k = 7
+    else:
+        return _host_of_split(url)
+    end = len(url)
+    for ch in "/?#":
+        j = url.find(ch, k, end)
+        if j >= 0:
+            end = j
+    netloc = url[k:end]
+    if not netloc or not (netloc.isascii() and netloc.isprintable()) or _NOT_PLAIN_HOST.search(netloc):
+        return _host_of_split(url)
+    host = netloc.lower()
+    return host[4:] if host.startswith("www.") else host
+
+
+def _host_of_split(url: str) -> str:
+    """:func:`host_of` by the general path: ``split_url`` and ``SplitResult.hostname``."""
     try:
         host = (netloc_hostname(split_url(url if "://" in url[:12] else "http://" + url).netloc) or "").lower()
     except ValueError:

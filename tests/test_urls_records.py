@@ -128,6 +128,14 @@ def test_split_url_equals_urlsplit() -> None:
         got = split_url(u)
         assert got == want, u
         assert got.hostname == want.hostname == netloc_hostname(got.netloc), u
+    # host_of's direct cut of plain URLs gives the general path's host
+    from features.urls import _host_of_split, host_of
+
+    more = [u + t for u in urls for t in ("", "\t", " ", "/x\n")] + [
+        "http://WWW.Example.COM", "https://www.a.b/c", "http://a%41.com/", "http://h.com\\x/", "http://", "https://?q",
+        "http://#f", "http://exa mple.com/", "http://ex\tample.com/p", "https://xn--bcher-kva.de/ü", "http://a.b:80/"]
+    for u in more:
+        assert host_of(u) == _host_of_split(u), u
 
 
 def test_records_built_without_init_equal_records_built_with_it() -> None:
