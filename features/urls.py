@@ -104,6 +104,12 @@ def _check_url(url: str) -> str:
     if not u:
         raise InvalidURL("URL is empty")
     usual = u.startswith(("https://", "http://"))  # the usual case: the scheme checks cannot fail
+    plain = _plain_netloc(u) if usual else None
+    if plain is not None:  # the host is the netloc as it stands (see _plain_netloc; tested equal)
+        host = plain.lower()
+        if "." not in host and host != "localhost":
+            raise InvalidURL(f"URL has no valid host: {url!r}")
+        return u
     if not usual:
         if u[:12].lower().startswith(SKIP_SCHEMES) or _NOT_HTTP.match(u):
             raise InvalidURL(f"not an http(s) URL: {url!r}")
@@ -182,12 +188,23 @@ def host_of(url: str) -> str:
     ``%`` or spaces) has its host cut out directly, ~4x cheaper than splitting the whole URL (an
     export's source URLs are distinct, so the cache rarely helps them); anything else goes through
     ``split_url``. Equality with the general path is tested."""
+    netloc = _plain_netloc(url)
+    if netloc is None:
+        return _host_of_split(url)
+    host = netloc.lower()
+    return host[4:] if host.startswith("www.") else host
+
+
+def _plain_netloc(url: str) -> str | None:
+    """The netloc of a plain ``http(s)://host/...`` URL (printable ASCII without user, port,
+    brackets, ``%``, backslash or spaces), cut at the first ``/?#``: then ``split_url`` would give the
+    same netloc and its ``hostname`` is the netloc in lower case. None for any other URL."""
     if url.startswith("https://"):
         k = 8
     elif url.startswith("http://"):
         k = 7
     else:
-        return _host_of_split(url)
+        return None
     end = len(url)
     for ch in "/?#":
         j = url.find(ch, k, end)
@@ -195,9 +212,8 @@ def host_of(url: str) -> str:
             end = j
     netloc = url[k:end]
     if not netloc or not (netloc.isascii() and netloc.isprintable()) or _NOT_PLAIN_HOST.search(netloc):
-        return _host_of_split(url)
-    host = netloc.lower()
-    return host[4:] if host.startswith("www.") else host
+        return None
+    return netloc
 
 
 def _host_of_split(url: str) -> str:

@@ -136,6 +136,23 @@ def test_split_url_equals_urlsplit() -> None:
         "http://#f", "http://exa mple.com/", "http://ex\tample.com/p", "https://xn--bcher-kva.de/ü", "http://a.b:80/"]
     for u in more:
         assert host_of(u) == _host_of_split(u), u
+    # and check_url's shortcut for plain URLs says what its general path says
+    from features import urls as urls_mod
+
+    def outcome(u: str) -> str:
+        try:
+            return "ok " + urls_mod._check_url(u)
+        except urls_mod.InvalidURL as exc:
+            return "invalid " + str(exc)
+
+    fast = [outcome(u) for u in more + ["http://localhost/x", "https://nodot/", "http://a.b", "http://.../"]]
+    real = urls_mod._plain_netloc
+    try:
+        urls_mod._plain_netloc = lambda url: None
+        slow = [outcome(u) for u in more + ["http://localhost/x", "https://nodot/", "http://a.b", "http://.../"]]
+    finally:
+        urls_mod._plain_netloc = real
+    assert fast == slow
 
 
 def test_records_built_without_init_equal_records_built_with_it() -> None:
