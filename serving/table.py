@@ -16,9 +16,7 @@ and writes the output imports it.
 from __future__ import annotations
 
 import contextlib
-import csv
 import functools
-import io
 import json
 import math
 import re
@@ -227,9 +225,7 @@ def _encode_body(output: str, names: list[str], n_head: int, fields: Sequence[st
         return b""
     if output == ".csv":
         if prefixes is None or not any(prefixes):
-            buf = io.StringIO()
-            csv.writer(buf).writerows(_defused(rows))  # None is written as an empty cell
-            return buf.getvalue().encode("utf-8")
+            return "".join(csv_lines(_defused(rows))).encode("utf-8")  # None is written as an empty cell
         return _encode_csv_with_prefixes(rows, prefixes).encode("utf-8")
     if output == ".jsonl":
         dumps = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
@@ -245,19 +241,35 @@ def _encode_body(output: str, names: list[str], n_head: int, fields: Sequence[st
     return sink.getvalue().to_pybytes()
 
 
-class _Lines(list):
-    """A file for ``csv.writer`` that keeps each written row as its own string (the writer calls
-    ``write`` once per row), so a row's text is known even when a cell holds a line break."""
+def _csv_cell(v: object) -> str:
+    """One value as ``csv.writer`` (excel dialect, minimal quoting) writes it: None empty, other
+    values as ``str`` gives them, quoted when they hold a comma, a quote or a line break."""
+    text = v if type(v) is str else "" if v is None else str(v)
+    if '"' in text:
+        return '"' + text.replace('"', '""') + '"'
+    if "," in text or "\n" in text or "\r" in text:
+        return '"' + text + '"'
+    return text
 
-    write = list.append
+
+def csv_lines(rows: list[list[object]]) -> list[str]:
+    """Each row as the line ``csv.writer(...).writerow`` writes (``\\r\\n`` included): the same text
+    (tested on arbitrary values), ~5x cheaper on the long reasons cells, whose every character
+    the C writer inspects one by one (measured: 13 -> 2 us a row of results)."""
+    out = []
+    for row in rows:
+        if len(row) == 1 and (row[0] is None or row[0] == ""):
+            out.append('""\r\n')  # csv.writer's one empty field (a bare line would be no field)
+        else:
+            out.append(",".join([_csv_cell(v) for v in row]) + "\r\n")
+    return out
 
 
 def _encode_csv_with_prefixes(rows: list[list[object]], prefixes: list[str | None]) -> str:
     """CSV text of ``rows`` where a row with a prefix holds only its values after the user's
     cells, which the prefix gives as CSV text (already looked at for formulas); the same text
     ``csv.writer`` gives for the whole rows, formula cells defused (tested)."""
-    lines = _Lines()
-    csv.writer(lines).writerows(_defused(rows))
+    lines = csv_lines(_defused(rows))
     return "".join([line if p is None else f"{p},{line}" for line, p in zip(lines, prefixes, strict=True)])
 
 

@@ -685,3 +685,26 @@ def test_a_second_run_to_the_same_output_uses_its_own_profile(tmp_path: Path) ->
                     encoding="utf-8")
     score_files([lone], out, BatchOptions())
     assert read_csv(out)[1][0]["flags"] == ""
+
+
+def test_csv_lines_equal_the_csv_writer() -> None:
+    """The table's CSV lines are csv.writer's text for any row of output values: text with commas,
+    quotes, line breaks, NUL and non-ASCII, None, floats, integers, booleans, one empty cell."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    value = (st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=40)
+             | st.text(alphabet=',"\r\n \x00;\té', max_size=8))
+
+    @settings(max_examples=400, deadline=None)
+    @given(st.lists(st.lists(value, max_size=7), max_size=5))
+    def check(rows: list[list[object]]) -> None:
+        buf = io.StringIO()
+        csv.writer(buf).writerows(rows)
+        assert "".join(table.csv_lines(rows)) == buf.getvalue()
+
+    check()
+    long_reason = "authority: UR 13, bottom 50% of this export (raises); source: forum 'a \"b\"' (lowers)" * 5
+    buf = io.StringIO()
+    csv.writer(buf).writerow([0.7459, "strong", "", long_reason, "unknown", "scored_without_page", ""])
+    assert table.csv_lines([[0.7459, "strong", "", long_reason, "unknown", "scored_without_page", ""]]) == [buf.getvalue()]
