@@ -708,3 +708,18 @@ def test_csv_lines_equal_the_csv_writer() -> None:
     buf = io.StringIO()
     csv.writer(buf).writerow([0.7459, "strong", "", long_reason, "unknown", "scored_without_page", ""])
     assert table.csv_lines([[0.7459, "strong", "", long_reason, "unknown", "scored_without_page", ""]]) == [buf.getvalue()]
+
+
+def test_formula_cell_check_equals_its_exact_pattern() -> None:
+    """The quick look for a formula cell in a line of plain cells says what the exact pattern says."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    @settings(max_examples=1000, deadline=None)
+    @given(st.text(alphabet=",=@\t\r+-a1 ", max_size=12))
+    def check(line: str) -> None:
+        assert table._has_formula_cell(line) == (table._FORMULA_IN_LINE.search(line) is not None)
+
+    check()
+    assert table._has_formula_cell("a,b,-") is False and table._has_formula_cell("a,-1,b") is True
+    assert table._has_formula_cell("=1,b") is True and table._has_formula_cell("") is False
