@@ -146,7 +146,9 @@ class Scorer:
         verdicts = self.model.verdicts(scores)
         flags = risk_flags_batch(frame)
         lost = frame["metric_lost"].to_numpy(dtype=np.float64) >= 0.5
-        evidence = [dict(batch.evidence[i], with_page=bool(with_page[j])) for j, i in enumerate(ok)]
+        evidence = [batch.evidence[i] for i in ok]
+        for ev, page_read in zip(evidence, with_page.tolist(), strict=True):  # this batch's own dicts
+            ev["with_page"] = page_read
         known = {k: ~np.isnan(v) for k, v in values.items()}
         reasons = factor_reasons_batch(parts, {k: cols[k].tolist() for k in REASON_COLUMNS}, evidence, known)
         columns = _value_columns(frame) if explain else None

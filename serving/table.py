@@ -139,7 +139,12 @@ TOOL_OF_FORMAT = {"ahrefs": "ahrefs", "ahrefs_awt": "ahrefs", "semrush": "semrus
 
 def _joined(v: object) -> object:
     """A list result ("reasons", "flags") as one cell; anything else as :func:`_cell` has it."""
-    return LIST_SEPARATOR.join(v) if type(v) is list and all(type(x) is str for x in v) else _cell(v)
+    if type(v) is list:
+        try:
+            return LIST_SEPARATOR.join(v)  # a list of text (join refuses anything else)
+        except TypeError:
+            pass
+    return _cell(v)
 
 
 def _feature_cell(v: object) -> float | None:
