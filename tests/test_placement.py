@@ -62,27 +62,6 @@ def test_single_thread_prediction_equals_lightgbm_default(science_html) -> None:
     assert np.array_equal(model.predict(x), want)
 
 
-def test_seed_average_is_one_booster_equal_to_the_mean_of_its_parts(science_html) -> None:
-    """The shipped model averages fits of several seeds in one booster (one predict call per
-    page); its raw score equals the mean of the parts' raw scores, on a real page's links."""
-    import lightgbm as lgb
-
-    from features.placement import model_matrix
-    from training.train_placement import PARAMS, merge_boosters
-
-    x = model_matrix(parse_page(science_html, SCIENCE_URL).links)
-    y = (PlacementModel.load().predict(x) >= main_threshold()).astype(int)  # labels to fit, both classes
-    assert 0 < y.sum() < len(y)
-    ds = lgb.Dataset(x, label=y, feature_name=list(MODEL_FEATURES), free_raw_data=False)
-    params = {**PARAMS, "min_data_in_leaf": 2, "min_data_in_bin": 1, "num_threads": 1}
-    parts = [lgb.train({**params, "seed": s}, ds, num_boost_round=12) for s in (1, 2, 3)]
-    merged = merge_boosters(parts)
-    assert merged.num_trees() == 36 and tuple(merged.feature_name()) == MODEL_FEATURES
-    want = np.mean([b.predict(x, raw_score=True) for b in parts], axis=0)
-    assert np.allclose(merged.predict(x, raw_score=True), want, rtol=0, atol=1e-9)
-    assert len({tuple(np.round(b.predict(x, raw_score=True), 9)) for b in parts}) > 1  # the seeds differ
-
-
 def test_calibration_from_json() -> None:
     cal = Calibration.from_json('{"slope": 1.0, "intercept": 0.0, "threshold": 0.4}')
     assert cal.apply(np.array([0.3]))[0] == pytest.approx(0.3) and cal.threshold == 0.4

@@ -50,7 +50,6 @@ PARAMS = {
     "deterministic": True,
 }
 ROUNDS = 400
-SEEDS = (7,)  # one fit per seed, averaged (merge_boosters)
 THRESHOLDS = np.round(np.arange(0.05, 0.951, 0.01), 2)  # candidate decision thresholds (calibrated scale)
 # The extractor that made a corpus's gold is left out of its "best baseline".
 GOLD_MAKER = {"readability-testpages": "readability", "trafilatura-eval": "trafilatura"}
@@ -68,46 +67,12 @@ def corpus_weights(df: pd.DataFrame) -> np.ndarray:
     return df["corpus"].map(lambda c: len(df) / (len(counts) * counts[c])).to_numpy(dtype=float)
 
 
-def merge_boosters(boosters: list[lgb.Booster]) -> lgb.Booster:
-    """One booster whose raw score is the mean of ``boosters``' raw scores (log-odds).
-
-    The trees are concatenated and every leaf value (and internal value) divided by their
-    number, so the seed average ships as one ordinary LightGBM model file and predicts in one
-    call; ``tests/test_placement.py`` checks it equals the mean of the parts."""
-    if len(boosters) == 1:
-        return boosters[0]
-    scale = 1.0 / len(boosters)
-    header, trees = "", []
-    for b in boosters:
-        text = b.model_to_string()
-        head, rest = text.split("\nTree=", 1)
-        header = header or head
-        body = "Tree=" + rest.split("\nend of trees", 1)[0]
-        trees += [t.strip("\n") for t in body.split("\n\n") if t.strip("\n").startswith("Tree=")]
-    out = []
-    for k, tree in enumerate(trees):
-        lines = tree.strip("\n").split("\n")
-        lines[0] = f"Tree={k}"
-        for i, line in enumerate(lines):
-            key, _, vals = line.partition("=")
-            if key in ("leaf_value", "internal_value"):
-                lines[i] = key + "=" + " ".join(repr(float(v) * scale) for v in vals.split())
-        out.append("\n".join(lines))
-    # without tree_sizes LightGBM reads the trees in order; re-saving writes them back
-    header = "\n".join(x for x in header.split("\n") if not x.startswith("tree_sizes="))
-    text = header + "\n\n" + "\n\n\n".join(out) + "\n\n\nend of trees\n\nparameters:\nend of parameters\n"
-    merged = lgb.Booster(model_str=text)
-    return lgb.Booster(model_str=merged.model_to_string())
-
-
 def fit(df: pd.DataFrame, features: tuple[str, ...] = MODEL_FEATURES) -> lgb.Booster:
-    """The placement model: one LightGBM fit per seed in ``SEEDS``, averaged in one booster
-    (bagging's seed alone moved small corpora's F1 by up to 0.03; the average is steadier)."""
     ds = lgb.Dataset(
         df[list(features)].to_numpy(np.float64), label=df["y"].to_numpy(), weight=corpus_weights(df),
-        feature_name=list(features), free_raw_data=False,
+        feature_name=list(features), free_raw_data=True,
     )
-    return merge_boosters([lgb.train({**PARAMS, "seed": s}, ds, num_boost_round=ROUNDS) for s in SEEDS])
+    return lgb.train(PARAMS, ds, num_boost_round=ROUNDS)
 
 
 def out_of_fold(df: pd.DataFrame, n_folds: int = N_FOLDS, features: tuple[str, ...] = MODEL_FEATURES) -> np.ndarray:
