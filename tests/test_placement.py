@@ -181,3 +181,31 @@ def test_memoised_class_vocabulary_equals_searching_each_element(science_html) -
         assert _rd_attrs(cls, ident)[:2] == (w, unl)
         checked += bool(attrs)
     assert checked > 50
+
+
+def test_seed_spread_refits_with_each_seed_and_counts_the_slices_at_or_above_the_baseline(monkeypatch) -> None:
+    """``train_placement --seed-spread``: the out-of-fold evaluation refitted per seed, each slice's
+    F1 (LOCO threshold) per seed beside the shipped seed's, against the best fair extractor."""
+    import pandas as pd
+
+    from training import train_placement
+    from training.train_placement import PARAMS, calibrated_report, out_of_fold, seed_spread, spread_table
+
+    monkeypatch.setattr(train_placement, "ROUNDS", 30)  # a few trees are enough to tell two seeds apart
+    rng = np.random.default_rng(0)
+    n = 1200
+    df = pd.DataFrame(rng.random((n, len(MODEL_FEATURES))), columns=list(MODEL_FEATURES))
+    df["corpus"] = np.where(np.arange(n) % 2 == 0, "a", "b")
+    df["site"] = [f"site{i % 40}" for i in range(n)]
+    df["scope"] = np.where(np.arange(n) % 3 == 0, "external", "internal")
+    df["y"] = ((df["pm_main_share"] + rng.normal(0, 0.3, n)) > 0.6).astype(int)
+    df["traf_has_anchor"] = (df["y"].to_numpy() ^ (rng.random(n) < 0.2)).astype(float)  # right 80% of the time
+    first = calibrated_report(df, out_of_fold(df))[3]
+    spread = seed_spread(df, [PARAMS["seed"] + 1], first)
+    assert set(spread) == set(first) == {"a/all", "a/external", "b/all", "b/external"}
+    for key, r in spread.items():
+        assert r["seeds"] == [PARAMS["seed"], PARAMS["seed"] + 1]
+        assert r["loco_f1"][0] == first[key]["model"]["loco_f1"]
+        assert r["seeds_at_or_above"] == sum(f >= r["best_baseline_f1"] for f in r["loco_f1"])
+    assert any(r["loco_f1"][0] != r["loco_f1"][1] for r in spread.values())  # another seed, another fit
+    assert "| a/all |" in spread_table(spread)
