@@ -325,15 +325,22 @@ def factor_reasons_batch(parts: Mapping[str, Sequence[float]], columns: Mapping[
         rows = np.ascontiguousarray(key).view(np.dtype((np.void, key.dtype.itemsize * key.shape[1]))).ravel()
         _, first, inverse = np.unique(rows, return_index=True, return_inverse=True)
         ev_of = [{code: v for v, code in codes.items()} for codes in ev_codes]
+        # the distinct keys' parts as Python values in one conversion each (not one per key)
+        distinct = key[first]
+        known_of = distinct[:, 0].tolist()
+        sign_of = distinct[:, 1].astype(np.int64).tolist()
+        values = distinct[:, 2:2 + len(fields)]
+        values[values == _NAN_KEY] = np.nan
+        values_of = values.tolist()
+        codes_of = distinct[:, 2 + len(fields):].astype(np.int64).tolist()
         phrases: list[str | None] = []
-        for i in first.tolist():
-            if not key[i, 0]:
+        for r in range(len(known_of)):
+            if not known_of[r]:
                 phrases.append(None)
                 continue
-            ev = {e: ev_of[k][int(key[i, 2 + len(fields) + k])] for k, e in enumerate(ev_keys)}
-            vals = tuple(math.nan if v == _NAN_KEY else v for v in key[i, 2:2 + len(fields)].tolist())
-            phrase = phraser(vals, ev)
-            phrases.append(None if phrase is None else f"{name}: {phrase} ({_SIGN_WORDS[int(key[i, 1])]})")
+            ev = {e: ev_of[k][codes_of[r][k]] for k, e in enumerate(ev_keys)}
+            phrase = phraser(tuple(values_of[r]), ev)
+            phrases.append(None if phrase is None else f"{name}: {phrase} ({_SIGN_WORDS[sign_of[r]]})")
         texts.append(np.asarray(phrases, dtype=object)[inverse.ravel()].tolist())
     # strongest part first; ties keep the factors' order (as the stable sort of factor_reasons)
     order = np.argsort(-np.abs(part_matrix), axis=1, kind="stable").tolist()

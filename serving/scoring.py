@@ -150,7 +150,7 @@ class Scorer:
         for ev, page_read in zip(evidence, with_page.tolist(), strict=True):  # this batch's own dicts
             ev["with_page"] = page_read
         known = {k: ~np.isnan(v) for k, v in values.items()}
-        reasons = factor_reasons_batch(parts, {k: cols[k].tolist() for k in REASON_COLUMNS}, evidence, known)
+        reasons = factor_reasons_batch(parts, cols, evidence, known)
         columns = _value_columns(frame) if explain else None
         score_list = scores.tolist()  # Python floats: round() as on float(scores[j]), without numpy scalars
         for j, i in enumerate(ok):
