@@ -354,7 +354,32 @@ def _short(text: str, n: int = 40) -> str:
 
 def _cut_url(url: str) -> tuple[str, str, str, str]:
     """(netloc, path, query, fragment) of a URL: a cut at the first ``/?#`` after the scheme, the
-    same split as urllib's for http(s) URLs but without its checks (a kind needs no validation)."""
+    same split as urllib's for http(s) URLs but without its checks (a kind needs no validation).
+    An ``http(s)://`` URL is cut with string searches (~2x cheaper than the pattern; equal, tested)."""
+    if url.startswith("https://"):
+        k = 8
+    elif url.startswith("http://"):
+        k = 7
+    else:
+        return _cut_url_pattern(url)
+    end = len(url)
+    for ch in "/?#":
+        j = url.find(ch, k, end)
+        if j >= 0:
+            end = j
+    tail = url[end:]
+    fragment = query = ""
+    j = tail.find("#")
+    if j >= 0:
+        tail, fragment = tail[:j], tail[j + 1:]
+    j = tail.find("?")
+    if j >= 0:
+        tail, query = tail[:j], tail[j + 1:]
+    return url[k:end], tail, query, fragment
+
+
+def _cut_url_pattern(url: str) -> tuple[str, str, str, str]:
+    """:func:`_cut_url` by its pattern (any string: schemes other than http(s), none at all)."""
     m = _URL_PARTS.match(url)
     assert m is not None  # every group is optional: the pattern matches any string
     return m.group(1), m.group(2), m.group(3) or "", m.group(4) or ""

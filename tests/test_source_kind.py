@@ -118,6 +118,15 @@ def test_url_cut_matches_urllib() -> None:
         assert _cut_url(url) == (got.netloc, got.path, got.query, got.fragment), url
     assert _cut_url("example.com/a?b")[:2] == ("example.com", "/a")
     assert _cut_url("localhost:8080/x")[0] == "localhost:8080"
+    # the string cut of http(s) URLs equals the pattern on any tail
+    import itertools
+
+    from features.source_kind import _cut_url_pattern
+
+    tails = ["", "/", "/a/b", "?q", "#f", "/p?q#f", "/p#f?q", "?#", "#?", "/a?b?c#d#e", "/x\ny", "?q\n#f\n"]
+    for scheme, host, tail in itertools.product(["http://", "https://"], ["", "a.com", "u@h:8", "[::1]"], tails):
+        url = scheme + host + tail
+        assert _cut_url(url) == _cut_url_pattern(url), url
 
 
 def test_user_space(kinds: SourceKinds) -> None:
