@@ -235,8 +235,13 @@ def parse_metrics(raw: Mapping[str, object]) -> Metrics:
         given = {k: raw[k] for k in names}
         given.update({k: nested[k] for k in nested.keys() & _METRIC_KINDS})
         names = given.keys()
-    values: dict[str, object] = dict.fromkeys(METRIC_FIELDS)  # in field order: _frozen needs every field
+    values: dict[str, object] = _NO_METRICS.copy()  # every field, in order: _frozen needs them all
+    # numbers as the export readers give them (floats, not NaN) in one pass; the rest one by one
+    plain = {k: v for k in names & _NUMBER_METRICS if type(v := given[k]) is float and v == v}
+    values.update(plain)
     for name in names:
+        if name in plain:
+            continue
         v = given[name]
         if v is None:
             continue
@@ -263,6 +268,8 @@ _metric_text = functools.lru_cache(maxsize=4096)(_squeeze)
 
 # (field, 0 number / 1 date / 2 text) in METRIC_FIELDS order
 _METRIC_KINDS = {f: 1 if f in METRIC_DATE_FIELDS else 2 if f in METRIC_TEXT_FIELDS else 0 for f in METRIC_FIELDS}
+_NUMBER_METRICS = frozenset(f for f, kind in _METRIC_KINDS.items() if kind == 0)
+_NO_METRICS: dict[str, object] = dict.fromkeys(METRIC_FIELDS)  # copied: cheaper than fromkeys per row
 
 
 def _frozen(cls: type, values: dict[str, object]) -> Any:
