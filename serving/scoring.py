@@ -145,7 +145,7 @@ class Scorer:
         cols = {name: frame[name].to_numpy(dtype=np.float64) for name in REASON_COLUMNS}
         verdicts = self.model.verdicts(scores)
         flags = risk_flags_batch(frame)
-        lost = frame["metric_lost"].to_numpy(dtype=np.float64) >= 0.5
+        lost = (frame["metric_lost"].to_numpy(dtype=np.float64) >= 0.5).tolist()
         evidence = [batch.evidence[i] for i in ok]
         for ev, page_read in zip(evidence, with_page.tolist(), strict=True):  # this batch's own dicts
             ev["with_page"] = page_read
@@ -159,11 +159,16 @@ class Scorer:
                 r["status"] = "lost"
                 r["reasons"] = ["lost: the SEO tool lists this link as lost or deleted"]
                 continue
+            verdict, row_flags = verdicts[j], flags[j]
             r["score"] = round(score_list[j], 4)
-            r["verdict"] = verdicts[j]
-            r["flags"] = flags[j]
-            r["risk"] = risk_of(flags[j], verdicts[j])
-            r["reasons"] = reasons[j] + [f"risk: {FLAG_WORDS[f]}" for f in flags[j]]
+            r["verdict"] = verdict
+            r["flags"] = row_flags
+            if row_flags:  # the risk axis splits weak links by their flags: without one it is "" or worthless
+                r["risk"] = risk_of(row_flags, verdict)
+                r["reasons"] = reasons[j] + [f"risk: {FLAG_WORDS[f]}" for f in row_flags]
+            else:
+                r["risk"] = risk_of((), verdict)
+                r["reasons"] = reasons[j]
             ev = batch.evidence[i]
             if "context" in ev:
                 r["evidence"] = ev["context"]
