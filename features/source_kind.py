@@ -30,6 +30,8 @@ import re
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from .urls import http_netloc_span
+
 KINDS: tuple[str, ...] = (
     "hacked_doorway",
     "parked",
@@ -356,17 +358,10 @@ def _cut_url(url: str) -> tuple[str, str, str, str]:
     """(netloc, path, query, fragment) of a URL: a cut at the first ``/?#`` after the scheme, the
     same split as urllib's for http(s) URLs but without its checks (a kind needs no validation).
     An ``http(s)://`` URL is cut with string searches (~2x cheaper than the pattern; equal, tested)."""
-    if url.startswith("https://"):
-        k = 8
-    elif url.startswith("http://"):
-        k = 7
-    else:
+    span = http_netloc_span(url)
+    if span is None:
         return _cut_url_pattern(url)
-    end = len(url)
-    for ch in "/?#":
-        j = url.find(ch, k, end)
-        if j >= 0:
-            end = j
+    k, end = span
     tail = url[end:]
     fragment = query = ""
     j = tail.find("#")

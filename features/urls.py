@@ -31,6 +31,24 @@ _NOT_HTTP = re.compile(r"^[a-z][a-z0-9+.-]*:(?!//)(?!\d)", re.IGNORECASE)
 
 
 @functools.lru_cache(maxsize=4096)  # a row's source URL is split 2-3 times (check, host, shape)
+def http_netloc_span(url: str) -> tuple[int, int] | None:
+    """(start, end) of the netloc of an ``http://`` or ``https://`` URL (lower-case scheme): from
+    after the ``//`` to the first ``/``, ``?`` or ``#`` (or the end); None for any other URL. The one
+    string cut behind the fast paths of :func:`split_url`, :func:`host_of` and the source kind's."""
+    if url.startswith("https://"):
+        k = 8
+    elif url.startswith("http://"):
+        k = 7
+    else:
+        return None
+    end = len(url)
+    for ch in "/?#":
+        j = url.find(ch, k, end)
+        if j >= 0:
+            end = j
+    return k, end
+
+
 def split_url(url: str) -> SplitResult:
     """``urllib.parse.urlsplit(url)``, with a fast path for plain ``http://`` / ``https://`` URLs.
 
@@ -40,20 +58,11 @@ def split_url(url: str) -> SplitResult:
     rules reduce to cutting at the first ``/?#`` after the scheme, then at ``#`` and ``?``;
     anything else goes to urlsplit. Equality with urlsplit is tested.
     """
-    if url.startswith("https://"):
-        k = 8
-    elif url.startswith("http://"):
-        k = 7
-    else:
-        return urlsplit(url)
+    span = http_netloc_span(url)
     # only characters \x21-\x7e except brackets (str methods: ~4x faster than a regex)
-    if not (url.isascii() and url.isprintable()) or " " in url or "[" in url or "]" in url:
+    if span is None or not (url.isascii() and url.isprintable()) or " " in url or "[" in url or "]" in url:
         return urlsplit(url)
-    end = len(url)
-    for ch in "/?#":
-        j = url.find(ch, k)
-        if 0 <= j < end:
-            end = j
+    k, end = span
     tail, fragment, query = url[end:], "", ""
     if "#" in tail:
         tail, fragment = tail.split("#", 1)
@@ -199,18 +208,10 @@ def _plain_netloc(url: str) -> str | None:
     """The netloc of a plain ``http(s)://host/...`` URL (printable ASCII without user, port,
     brackets, ``%``, backslash or spaces), cut at the first ``/?#``: then ``split_url`` would give the
     same netloc and its ``hostname`` is the netloc in lower case. None for any other URL."""
-    if url.startswith("https://"):
-        k = 8
-    elif url.startswith("http://"):
-        k = 7
-    else:
+    span = http_netloc_span(url)
+    if span is None:
         return None
-    end = len(url)
-    for ch in "/?#":
-        j = url.find(ch, k, end)
-        if j >= 0:
-            end = j
-    netloc = url[k:end]
+    netloc = url[span[0]:span[1]]
     if not netloc or not (netloc.isascii() and netloc.isprintable()) or _NOT_PLAIN_HOST.search(netloc):
         return None
     return netloc
