@@ -312,6 +312,13 @@ class ProfileBuilder:
         memo[text] = h
         return h
 
+    def _text_key(self, memo: dict[str, int], text: object, key_of: Callable[[object], str | None]) -> int:
+        """The key hash of a title or anchor (0: none), memoised per raw text."""
+        if type(text) is not str:
+            return 0
+        h = memo.get(text)
+        return self._text_hash(memo, text, key_of) if h is None else h
+
     def add(self, record: Mapping[str, object]) -> None:
         """Count one canonical record (a dict as ``ExportRow.record`` gives; metrics flat, or nested
         under ``metrics``)."""
@@ -339,18 +346,8 @@ class ProfileBuilder:
             values.append(v if type(v) is float else _NAN if v is None else _metric_or_nan(v))
             values.extend(_LEAN_REST)
         else:
-            title = get("source_title")
-            if type(title) is str:
-                h = self._title_memo.get(title)
-                keys.append(self._text_hash(self._title_memo, title, title_key) if h is None else h)
-            else:
-                keys.append(0)
-            anchor = get("anchor_text")
-            if type(anchor) is str:
-                h = self._anchor_memo.get(anchor)
-                keys.append(self._text_hash(self._anchor_memo, anchor, anchor_key) if h is None else h)
-            else:
-                keys.append(0)
+            keys.append(self._text_key(self._title_memo, get("source_title"), title_key))
+            keys.append(self._text_key(self._anchor_memo, get("anchor_text"), anchor_key))
             m = get("metrics")
             mget = m.get if m is not None and isinstance(m, Mapping) else get
             for name in PCT_METRICS:
