@@ -128,9 +128,16 @@ class ExportRow:
             rec = self.record
             return None if rec is None else {k: v for k, v in rec.items() if k in fields}
         _, cells, pairs, delimiter = self._cells
-        values = cells.rstrip("\r\n").split(delimiter) if isinstance(cells, str) else cells
-        plan = _partial_plan(pairs, fields)
-        return _build_record(values, plan[0], first_wins=not plan[1])
+        plan, unique, width = _partial_plan(pairs, fields)
+        if isinstance(cells, str):
+            # only the cells up to the last one the plan reads (the rest of the line stays one
+            # string): a profile pass reading 2 of Ahrefs' 40 cells splits the first 10
+            values = cells.split(delimiter, width)
+            if len(values) <= width:  # the last cell read is the line's last: without its line end
+                values[-1] = values[-1].rstrip("\r\n")
+        else:
+            values = cells
+        return _build_record(values, plan, first_wins=not unique)
 
     def csv_cells(self) -> str | None:
         """The original cells as one CSV text (comma-separated, as ``csv.writer`` writes them), when
@@ -395,9 +402,10 @@ def _cell_plan(pairs: tuple[tuple[int, str], ...]) -> tuple[tuple[tuple[int, str
 
 
 def _partial_plan(pairs: tuple[tuple[int, str], ...], fields: frozenset[str]) -> tuple[
-        tuple[tuple[int, str, int], ...], bool]:
+        tuple[tuple[int, str, int], ...], bool, int]:
     """The record plan of ``pairs`` restricted to the pairs that build ``fields`` (rel from its flags),
-    kept on a file's CellPairs (one per file: hashing its ~40 pairs per row would cost more)."""
+    whether each field comes from one cell, and the number of leading cells the plan reads; kept on a
+    file's CellPairs (one per file: hashing its ~40 pairs per row would cost more)."""
     if type(pairs) is CellPairs:
         cache = pairs.__dict__.setdefault("partial_plans", {})
         got = cache.get(fields)
@@ -408,12 +416,13 @@ def _partial_plan(pairs: tuple[tuple[int, str], ...], fields: frozenset[str]) ->
 
 
 def _restrict_plan(pairs: tuple[tuple[int, str], ...], fields: frozenset[str]) -> tuple[
-        tuple[tuple[int, str, int], ...], bool]:
+        tuple[tuple[int, str, int], ...], bool, int]:
     plan, unique = pairs.plan if type(pairs) is CellPairs else _cell_plan(pairs)
     want = set(fields)
     if "rel" in fields:
         want |= {f for f in PSEUDO_FIELDS if f.startswith("rel:")}
-    return tuple(p for p in plan if p[1] in want), unique
+    kept = tuple(p for p in plan if p[1] in want)
+    return kept, unique, max((p[0] for p in kept), default=-1) + 1
 
 
 def _record_from_cells(fields: list[str], pairs: tuple[tuple[int, str], ...]) -> dict[str, object]:

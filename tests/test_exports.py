@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from features.profile import LEAN_PROFILE_FIELDS, PROFILE_FIELDS
 from features.records import LinkRecord, RecordError, parse_record
 from serving.exports import (
     ALIASES,
@@ -945,9 +946,25 @@ def test_a_partial_record_equals_the_record_restricted_to_its_fields(name: str) 
         rows = [r for c in chunks for r in c]
     except ExportFormatError:
         pytest.skip("not an export")
-    _, chunks = read_export(FIX / name)
-    fresh = [r for c in chunks for r in c]  # rows whose record was never built
-    for done, row in zip(rows, fresh, strict=True):
-        full = done.record
-        want = None if full is None else {k: v for k, v in full.items() if k in fields}
-        assert row.partial_record(fields) == want
+    # the profile pass's sets, and each field alone: plans ending on any cell, the line's last included
+    for want_fields in (fields, LEAN_PROFILE_FIELDS, PROFILE_FIELDS, *(frozenset({f}) for f in sorted(fields))):
+        _, chunks = read_export(FIX / name)
+        fresh = [r for c in chunks for r in c]  # rows whose record was never built
+        for done, row in zip(rows, fresh, strict=True):
+            full = done.record
+            want = None if full is None else {k: v for k, v in full.items() if k in want_fields}
+            assert row.partial_record(want_fields) == want
+
+
+def test_a_partial_record_reads_a_last_column_without_its_line_end(tmp_path) -> None:
+    """The partial record splits a plain line only up to the last cell it reads: when that cell is the
+    line's last, its line end (CRLF here) is not part of the value."""
+    path = tmp_path / "last.csv"
+    path.write_bytes(b"Target URL,UR,Referring page URL,Anchor\r\nhttps://t.fr/,12,https://a.org/x,shoes\r\n"
+                     b"https://t.fr/,,https://b.org/y,boots \r\n")
+    fields = frozenset({"anchor_text", "page_authority"})
+    _, chunks = read_export(path)
+    rows = [r for c in chunks for r in c]
+    got = [r.partial_record(fields) for r in rows]
+    assert got == [{"page_authority": 12.0, "anchor_text": "shoes"}, {"anchor_text": "boots "}]
+    assert got == [{k: v for k, v in r.record.items() if k in fields} for r in rows]

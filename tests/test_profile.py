@@ -343,3 +343,23 @@ def test_profile_pass_beside_the_engine_start_writes_the_same_profile(tmp_path) 
     with pytest.raises(RuntimeError, match="engine"), profile_beside([export], BatchOptions(), None,
                                                                      tmp_path / "failed.npz"):
         raise RuntimeError("engine failed to start")
+
+
+def test_split_source_equals_its_string_cuts() -> None:
+    """The one-regex URL cut behind the profile pass and look-ups is the string cuts it replaced, on
+    real shapes and on any string of the characters that matter (schemes, slashes, query, fragment)."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from features.profile import _split_source_cuts, split_source
+
+    for url in ("https://www.a.org/b/c?d=1#e", "//cdn.x.net/p", "a.org/x", "http://u@h:80", "ftp://h/#",
+                "https://h?q=/x", "", "x://", "mailto:a@b.c", "https://h/a\nb?c", "abcdefghij://late/p"):
+        assert split_source(url) == _split_source_cuts(url), url
+
+    @settings(max_examples=3000, deadline=None)
+    @given(st.text(alphabet=st.sampled_from(list("ab:/?#.\n@[]é ")), max_size=30))
+    def same(url: str) -> None:
+        assert split_source(url) == _split_source_cuts(url)
+
+    same()
