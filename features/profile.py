@@ -376,30 +376,50 @@ class ProfileBuilder:
                 self.add(r)
         return self
 
-    def merge(self, other: ProfileBuilder) -> ProfileBuilder:
-        """Add everything ``other`` counted (a builder fed other rows of the same export, e.g. in
-        another process or Dask partition; builders pickle); returns ``self``. The stats are the same
-        as one builder fed all rows (tested)."""
+    def merge(self, *others: ProfileBuilder) -> ProfileBuilder:
+        """Add everything ``others`` counted (builders fed other rows of the same export, e.g. in
+        other processes or Dask partitions; builders pickle); returns ``self``. The stats are the same
+        as one builder fed all rows (tested). Many builders at once cost one sort of their pairs, not
+        one per builder."""
         self._compact()
-        other._compact()
-        remap = np.empty(len(other._domains), dtype=np.int32)
-        for name, j in other._domains.items():
-            d = self._domains.get(name, -1)
-            if d < 0:
-                d = self._domains[name] = len(self._domains)
-                self._domain_rows.append(0)
-            self._domain_rows[d] += other._domain_rows[j]
-            remap[j] = d
-        for netloc, j in other._netlocs.items():
-            self._netlocs.setdefault(netloc, -1 if j < 0 else int(remap[j]))
+        keys: dict[str, list[np.ndarray]] = {k: [self._pairs[k][0]] for k in _KINDS}
+        doms: dict[str, list[np.ndarray]] = {k: [self._pairs[k][1]] for k in _KINDS}
+        hists = {m: [self._hist[m]] for m in PCT_METRICS}
+        for other in others:
+            if other.lean != self.lean:
+                raise ValueError("a lean profile builder merges only with lean ones")
+            other._compact()
+            remap = np.empty(len(other._domains), dtype=np.int32)
+            for name, j in other._domains.items():
+                d = self._domains.get(name, -1)
+                if d < 0:
+                    d = self._domains[name] = len(self._domains)
+                    self._domain_rows.append(0)
+                self._domain_rows[d] += other._domain_rows[j]
+                remap[j] = d
+            for netloc, j in other._netlocs.items():
+                self._netlocs.setdefault(netloc, -1 if j < 0 else int(remap[j]))
+            for kind in _KINDS:
+                keys[kind].append(other._pairs[kind][0])
+                doms[kind].append(remap[other._pairs[kind][1]])
+            for m in PCT_METRICS:
+                hists[m].append(other._hist[m])
+            self.rows += other.rows
         for kind in _KINDS:
-            k0, d0 = self._pairs[kind]
-            k1, d1 = other._pairs[kind]
-            self._pairs[kind] = _distinct_pairs(np.concatenate((k0, k1)), np.concatenate((d0, remap[d1])))
+            self._pairs[kind] = _distinct_pairs(np.concatenate(keys[kind]), np.concatenate(doms[kind]))
         for m in PCT_METRICS:
-            self._hist[m] = _merge_hist(*self._hist[m], *other._hist[m])
-        self.rows += other.rows
+            vals, counts = zip(*hists[m], strict=True)
+            self._hist[m] = _merge_hist(np.concatenate(vals), np.concatenate(counts),
+                                        np.empty(0), np.empty(0, np.int64))
         return self
+
+    def __getstate__(self) -> dict[str, object]:
+        """What another process needs to merge this builder: the folded counts, not the per-row buffers
+        (folded first) nor the memos (a cache; ~10x the counts' bytes on a 20,000-row batch)."""
+        self._compact()
+        state = dict(self.__dict__)
+        state["_netlocs"], state["_title_memo"], state["_anchor_memo"] = {}, {}, {}
+        return state
 
     def build(self, max_keys: int = MAX_KEYS, exact_values: int = EXACT_VALUES,
               sketch_points: int = SKETCH_POINTS) -> ProfileStats:

@@ -246,7 +246,9 @@ def score_files(
     try:
         with engine:
             reuse = opts.resume and profile_path.is_file()
-            with profile_beside(inputs, opts, column_map, None if reuse else profile_path):
+            pool = engine.executor if isinstance(engine, LocalEngine) else None
+            with profile_beside(inputs, opts, column_map, None if reuse else profile_path, pool,
+                                2 * engine.workers):
                 engine.start()
             t_work = time.perf_counter()
             for res in engine.run(items()):

@@ -216,6 +216,12 @@ class LocalEngine:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
 
+    @property
+    def executor(self) -> Any:
+        """The pool of scoring processes (a ``concurrent.futures`` executor), None in this process:
+        the profile pass counts batches there while the processes would otherwise wait."""
+        return self._pool
+
     def start(self) -> None:
         if self._pool is None:
             if self.score is None:

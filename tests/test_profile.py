@@ -363,3 +363,50 @@ def test_split_source_equals_its_string_cuts() -> None:
         assert split_source(url) == _split_source_cuts(url)
 
     same()
+
+
+def _export_of(rows: list[dict[str, object]], path) -> None:
+    """A small canonical CSV export of profile rows (the columns linkq's own format reads)."""
+    import csv
+
+    cols = ["source_url", "target_url", "anchor_text", "source_title", "domain_authority", "page_authority",
+            "traffic", "outbound_links"]
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(cols)
+        for r in rows:
+            w.writerow(["" if r.get(c) is None else r.get(c) for c in cols])
+
+
+@pytest.mark.parametrize("explain", [False, True])
+def test_profile_pass_counted_in_a_pool_writes_the_same_profile(tmp_path, profile, explain) -> None:
+    """Batches counted in other processes (and, when those are busy, here) merge into the same bytes
+    as one pass in this process: small batches, one or several in flight."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from serving.batch_options import BatchOptions
+    from serving.batch_profile import build_profile
+
+    rows, _ = profile
+    export = tmp_path / "links.csv"
+    _export_of(rows * 3 + [{"source_url": "nohost", "target_url": TARGET}], export)
+    opts = BatchOptions(explain=explain)
+    alone = tmp_path / "alone.npz"
+    build_profile([export], opts, None, alone)
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        for in_flight, task_rows in ((4, 7), (1, 50), (4, 10_000)):
+            pooled = tmp_path / f"pooled-{in_flight}-{task_rows}.npz"
+            build_profile([export], opts, None, pooled, executor=pool, in_flight=in_flight, task_rows=task_rows)
+            assert pooled.read_bytes() == alone.read_bytes(), (in_flight, task_rows)
+    assert ProfileStats.from_bytes(alone.read_bytes()).rows == 3 * len(rows)
+
+
+def test_many_builders_merge_at_once_as_one_builder(profile) -> None:
+    rows, _ = profile
+    stream = rows * 2
+    whole = ProfileBuilder().add_all(stream).build()
+    parts = [ProfileBuilder().add_all(stream[i::5]) for i in range(5)]
+    assert parts[0].merge(*parts[1:]).build().to_bytes() == whole.to_bytes()
+    with pytest.raises(ValueError, match="lean"):
+        ProfileBuilder(lean=True).merge(ProfileBuilder())
