@@ -488,7 +488,12 @@ def _rel_from_flags(flags: dict[str, bool]) -> str | None:
     nofollow = flags.get("nofollow")
     if nofollow is None and "follow" in flags:
         nofollow = not flags["follow"]
-    tokens = [t for t in _REL_FLAGS[1:] if flags.get(t)]
+    return _rel_text(nofollow, bool(flags.get("ugc")), bool(flags.get("sponsored")))
+
+
+@functools.lru_cache(maxsize=16)  # a few combinations, on every row of an export with rel flags
+def _rel_text(nofollow: bool | None, ugc: bool, sponsored: bool) -> str | None:
+    tokens = [t for t, on in zip(_REL_FLAGS[1:], (ugc, sponsored), strict=True) if on]
     if nofollow is None:
         return " ".join(tokens) if tokens else None
     return " ".join((["nofollow"] if nofollow else []) + tokens)

@@ -257,6 +257,7 @@ def test_memoised_reasons_equal_the_row_by_row_ones(scorer: Scorer) -> None:
                               {k: bool(known[k][i]) for k in known})
         assert batch[i] == want, i
     assert len({tuple(r) for r in batch}) > 50
+    assert len({id(r) for r in batch}) == n  # rows with the same reasons get lists of their own
 
 
 def test_lean_features_give_the_same_results(scorer: Scorer, monkeypatch: pytest.MonkeyPatch,
