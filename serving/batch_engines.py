@@ -201,6 +201,7 @@ class LocalEngine:
         self.workers = workers
         self.score = score  # in this process only: replaces the model (the HTTP service's queue)
         self._pool: Any = None
+        self._warming: list[Any] = []
 
     def __enter__(self) -> LocalEngine:
         if self.workers > 1:
@@ -210,6 +211,10 @@ class LocalEngine:
             # spawn: a fresh interpreter, safe whatever threads this process runs (fork is not)
             self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
                                              initializer=_pool_worker, initargs=(self.spec,))
+            # one warm-up task per process: the pool starts its processes now, from this thread (a
+            # process started from a helper thread, e.g. by the profile pass submitting a batch,
+            # would get its parent-death signal when that thread ends: tuning.die_with_parent)
+            self._warming = [self._pool.submit(warm_worker, self.spec) for _ in range(self.workers)]
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -228,7 +233,7 @@ class LocalEngine:
                 warm_worker(self.spec)
             return
         # every process loads the model in its initializer; wait for them, surfacing load errors now
-        for f in [self._pool.submit(warm_worker, self.spec) for _ in range(self.workers)]:
+        for f in self._warming:
             f.result()
 
     def run(self, items: Iterable[ChunkTask | Done]) -> Iterator[ChunkResult | Done]:

@@ -130,7 +130,9 @@ def interrupt_on_sigterm() -> Iterator[None]:
 
 def die_with_parent() -> None:
     """A pool process gets SIGTERM when the process that started it dies, even by SIGKILL (Linux
-    ``PR_SET_PDEATHSIG``): no ~300 MB scoring process is left behind by a killed ``linkq score``."""
+    ``PR_SET_PDEATHSIG``): no ~300 MB scoring process is left behind by a killed ``linkq score``.
+    The signal comes when the *thread* that started the process ends: pool processes must be
+    started by the main thread (``LocalEngine.__enter__``), never by a helper thread that submits."""
     if not sys.platform.startswith("linux"):
         return
     try:

@@ -723,3 +723,24 @@ def test_formula_cell_check_equals_its_exact_pattern() -> None:
     check()
     assert table._has_formula_cell("a,b,-") is False and table._has_formula_cell("a,-1,b") is True
     assert table._has_formula_cell("=1,b") is True and table._has_formula_cell("") is False
+
+
+@pytest.mark.slow
+def test_pool_processes_outlive_a_helper_thread_that_submits() -> None:
+    """The profile pass submits batches to the pool from a helper thread; the pool's processes are
+    started by the engine's own thread, so they do not get their parent-death signal when the
+    helper thread ends (a process started by that thread would, and the pool would break)."""
+    import threading
+
+    from features.artifact import default_models_dir, resolve_model_dir
+
+    spec = engines.WorkSpec(model_dir=str(resolve_model_dir(default_models_dir()).resolve()), pages=None,
+                            target_pages=None, explain=False, output=".csv", multi=False)
+    with engines.LocalEngine(spec, 2) as engine:
+        got: list[int] = []
+        helper = threading.Thread(target=lambda: got.append(engine.executor.submit(int, "1").result()))
+        helper.start()
+        helper.join()
+        engine.start()
+        assert got == [1]
+        assert [f.result() for f in [engine.executor.submit(int, str(i)) for i in range(4)]] == [0, 1, 2, 3]
