@@ -343,20 +343,14 @@ def factor_reasons_batch(parts: Mapping[str, Sequence[float]], columns: Mapping[
             phrases.append(None if phrase is None else f"{name}: {phrase} ({_SIGN_WORDS[sign_of[r]]})")
         texts.append(np.asarray(phrases, dtype=object)[inverse.ravel()].tolist())
     # strongest part first; ties keep the factors' order (as the stable sort of factor_reasons)
-    order = np.argsort(-np.abs(part_matrix), axis=1, kind="stable")
+    order = np.argsort(-np.abs(part_matrix), axis=1, kind="stable").tolist()
+    by_row = list(zip(*texts, strict=True))
     out: list[list[str]] = []
-    # rows repeat (phrases, order) pairs: each distinct one is put together once (rows get copies)
-    memo: dict[tuple[tuple[str | None, ...], tuple[int, ...]], list[str]] = {}
-    for key in zip(zip(*texts, strict=True), map(tuple, order.tolist()), strict=True):
-        row = memo.get(key)
-        if row is None:
-            row_texts, row_order = key
-            row = [row_texts[j] for j in row_order if row_texts[j] is not None]
-            if len(row) < len(FACTORS):
-                row.append(_unknown_phrase(tuple(name for name, t in zip(FACTORS, row_texts, strict=True)
-                                                 if t is None)))
-            memo[key] = row
-        out.append(row.copy())
+    for row_texts, row_order in zip(by_row, order, strict=True):
+        row = [row_texts[j] for j in row_order if row_texts[j] is not None]
+        if len(row) < len(FACTORS):
+            row.append(_unknown_phrase(tuple(name for name, t in zip(FACTORS, row_texts, strict=True) if t is None)))
+        out.append(row)
     return out
 
 
