@@ -129,8 +129,13 @@ def _link_is(flag: float | None, link_type: str | None, *types: str) -> float:
     if flag is not None:
         return float(flag >= 0.5)
     if link_type is not None:
-        return float(any(t in link_type for t in types))
+        return _type_is(link_type, types)
     return np.nan
+
+
+@functools.lru_cache(maxsize=1024)  # a tool's few link types, three questions each, on every row
+def _type_is(link_type: str, types: tuple[str, ...]) -> float:
+    return float(any(t in link_type for t in types))
 
 
 def _lost(m: Metrics) -> float:

@@ -528,6 +528,7 @@ class ProfileStats:
         self._pct_exact: list[tuple[str, str, dict[float, float]]] = []
         self._sites: dict[str, tuple[float, float, str] | None] = {}
         self._memos: dict[str, dict[object, tuple[float, str | None]]] = {"title": {}, "anchor": {}}
+        self._templates: dict[str, tuple[float, float]] = {}
 
     # ---- file form
     def to_bytes(self) -> bytes:
@@ -614,6 +615,18 @@ class ProfileStats:
             self._sites[netloc] = got
         return got  # type: ignore[return-value]
 
+    def _template(self, tpl: str) -> tuple[float, float]:
+        """(prof_path_domains, prof_template_domains) of a path template, memoised (templates fold
+        ids to 0, so they repeat across rows)."""
+        got = self._templates.get(tpl)
+        if got is None:
+            n = self._count("path", _key_hash(tpl))
+            got = (n, n if generated_template(tpl) else 0.0)
+            if len(self._templates) >= _MEMO_MAX:
+                self._templates.clear()
+            self._templates[tpl] = got
+        return got
+
     def _memo(self, kind: str, raw: object) -> tuple[float, str | None]:
         """(distinct domains, key) of a raw title or anchor, memoised (they repeat across rows)."""
         memo = self._memos[kind]
@@ -674,8 +687,7 @@ class ProfileStats:
         out["prof_domain_rows"], out["prof_domain_share"], label = site
         tpl = path_template(path)
         if tpl is not None:
-            out["prof_path_domains"] = n = self._count("path", _key_hash(tpl))
-            out["prof_template_domains"] = n if generated_template(tpl) else 0.0
+            out["prof_path_domains"], out["prof_template_domains"] = self._template(tpl)
         if self.counted is not None:  # a lean profile: no title or anchor counts
             return out
         title = get("source_title")
