@@ -246,8 +246,7 @@ def score_files(
     try:
         with engine:
             reuse = opts.resume and profile_path.is_file()
-            pool = engine.executor if isinstance(engine, LocalEngine) else None
-            with profile_beside(inputs, opts, column_map, None if reuse else profile_path, pool,
+            with profile_beside(inputs, opts, column_map, None if reuse else profile_path, engine.executor,
                                 2 * engine.workers):
                 engine.start()
             t_work = time.perf_counter()

@@ -284,6 +284,12 @@ class DaskEngine:
     def __exit__(self, *exc: object) -> None:
         self._stack.close()
 
+    @property
+    def executor(self) -> Any:
+        """The cluster as a ``concurrent.futures`` executor (Dask's ``ClientExecutor``): the profile
+        pass counts batches on the workers, as with the local pool."""
+        return self.client.get_executor(pure=False) if self.client is not None else None
+
     def start(self) -> None:
         if not self.client.scheduler_info().get("workers"):
             self.client.wait_for_workers(1, timeout=120)

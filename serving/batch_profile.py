@@ -44,7 +44,7 @@ def build_profile(inputs: Sequence[Path], opts: BatchOptions, column_map: dict[s
     Written to ``path`` atomically, so a resumed run reuses it. ``stop``, once set, ends the pass at
     the next chunk with :class:`ProfileStopped`.
 
-    ``executor`` (the local engine's pool of scoring processes): batches of ``task_rows`` partial
+    ``executor`` (the engine's scoring processes: the local pool or the Dask workers): batches of ``task_rows`` partial
     records are counted there while this process reads on, at most ``in_flight`` at a time (two
     per process); a batch that finds them all busy (the processes still loading the model) is
     counted here. Why: counting is ~half of the pass, and one core idles once the model is loaded.
