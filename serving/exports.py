@@ -604,7 +604,11 @@ def _raw_rows(lines: Iterator[tuple[int, str]], delimiter: str, ncols: int,
         if plain is not None and not pending:
             columns, pairs = plain
             for line_no, text in lines:
-                if '"' in text or text.count(delimiter) + 1 != ncols or _is_blank(text, delimiter):
+                # (a line whose first character is neither whitespace nor the delimiter is not blank:
+                # the test that costs a call and a copy of the line runs only on the others)
+                if ('"' in text or text.count(delimiter) + 1 != ncols
+                        or ((text[:1] == delimiter or not text[:1] or text[:1].isspace())
+                            and _is_blank(text, delimiter))):
                     pending.append((line_no, text))  # the general path below takes it
                     break
                 yield make(line_no, columns, text, pairs, delimiter)

@@ -916,7 +916,15 @@ def test_plain_line_fast_path_gives_the_rows_of_the_general_path(tmp_path: Path,
         "https://a.example.org/7\thttps://shop.example.com/\tseven\ttoo\tmany\n"
         "https://a.example.org/8\thttps://shop.example.com/\teight\tlast, no line end",
         encoding="utf-8")
-    inputs = [tricky] + [p for p in sorted(FIX.iterdir()) if p.suffix in (".csv", ".tsv")]
+    blankish = tmp_path / "blankish.csv"  # lines of only whitespace (any, not just ASCII) and commas
+    blankish.write_text(
+        "source_url,target_url,anchor_text\n"
+        "\xa0,,\n , ,\t\n,,\n\u2003,,\u3000\n"
+        "https://a.example.org/1,https://shop.example.com/,one\n"
+        "\u2003,,x\n"
+        " https://a.example.org/2,https://shop.example.com/,lead space\n",
+        encoding="utf-8")
+    inputs = [tricky, blankish] + [p for p in sorted(FIX.iterdir()) if p.suffix in (".csv", ".tsv")]
 
     def rows_of(path: Path) -> list:
         try:
