@@ -10,7 +10,8 @@ printed:
 * ``profile``: the lean profile pass (``serving.batch_profile.build_profile``) in one process, over
   ``--profile-rows`` rows;
 * ``scoring``: ``serving.table.score_rows`` (record, features, worth score, reasons, CSV text) over
-  ``--rows`` rows, in chunks of 5,000, after the export's lean profile is built.
+  ``--rows`` rows, in chunks of 5,000, set up as ``bench_table`` does (lean profile built, caches
+  warmed; the rows read afresh in both runs, so reading is not counted, as in ``bench_table``).
 
 Instructions are not time (cache misses and branch mispredictions are not counted), but for this
 interpreter-bound code they track it. Needs ``valgrind`` (Debian: ``apt-get install valgrind``);
@@ -33,7 +34,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 
-# the workload, run by ``python -c`` in the measured tree; argv: export, rows, workload, with it (0/1)
+# the workload, run by ``python -c`` in the measured tree; argv: export, rows, workload, with it (0/1),
+# the profile file, this repository's bench folder
 WORKLOAD = r"""
 import sys
 from pathlib import Path
@@ -46,32 +48,12 @@ if workload == "profile":
     if run:
         build_profile([export], BatchOptions(), None, Path(sys.argv[5]))
 else:
-    from features.artifact import default_models_dir, resolve_model_dir
-    from features.profile import LEAN_PROFILE_FIELDS, ProfileBuilder
-    from serving.batch_engines import get_scorer
-    from serving.exports import read_export
-    from serving.table import TableSpec, score_rows
-    scorer = get_scorer(str(resolve_model_dir(default_models_dir()).resolve()))
-    info, chunks = read_export(export, "auto", None, 5000)
-    sample = []
-    for c in chunks:
-        sample += c
-        if len(sample) >= rows:
-            break
-    sample = sample[:rows]
-    builder = ProfileBuilder(lean=True)
-    for r in sample:
-        rec = r.partial_record(LEAN_PROFILE_FIELDS)
-        if rec is not None:
-            builder.add(rec)
-    profile = builder.build()
-    def score(records):
-        return scorer.score(records, None, profile=profile)
-    spec = TableSpec(".csv", False, False)
-    score_rows(sample[:50], score, spec, format=info.format, label="bench", hidden=frozenset())  # warm
+    sys.path.insert(1, sys.argv[6])  # this repository's bench folder: bench_table's set-up
+    from bench_table import scoring_setup
+    load, score_all = scoring_setup(export, rows, 5000)
+    sample = load()[1]  # read afresh (a row keeps its record once built) in both runs
     if run:
-        for i in range(0, len(sample), 5000):
-            score_rows(sample[i:i + 5000], score, spec, format=info.format, label="bench", hidden=frozenset())
+        score_all(sample)
 """
 
 
@@ -82,7 +64,8 @@ def instructions(tree: Path, export: Path, rows: int, workload: str, run: bool, 
                BENTOML_DO_NOT_TRACK="True", PYTHONHASHSEED="0")
     proc = subprocess.run(
         ["valgrind", "--tool=cachegrind", "--cache-sim=no", f"--cachegrind-out-file={out}", sys.executable,
-         "-c", WORKLOAD, str(export), str(rows), workload, "1" if run else "0", str(tmp / f"{out.name}.npz")],
+         "-c", WORKLOAD, str(export), str(rows), workload, "1" if run else "0", str(tmp / f"{out.name}.npz"),
+         str(REPO / "bench")],
         capture_output=True, text=True, env=env, cwd=tree, timeout=3600)
     if proc.returncode != 0:
         raise RuntimeError(f"{tree} {workload}: {proc.stderr[-2000:]}")

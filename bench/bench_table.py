@@ -24,13 +24,17 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 
 
-def measure(tree: Path, export: Path, rows: int, chunk: int, repeat: int) -> dict[str, float]:
-    """Run in a process whose ``sys.path`` starts with ``tree``: µs of CPU per row, best and median."""
+def scoring_setup(export: Path, rows: int, chunk: int) -> tuple[Callable[[], tuple[str, list]], Callable[[list], None]]:
+    """Run in a process whose ``sys.path`` starts with the measured tree: (``load``: the export's
+    first ``rows`` rows read afresh, with its format; ``score_all``: those rows through
+    ``score_rows`` in chunks of ``chunk``), with the model loaded, the export's lean profile built
+    (as the reading process would) and the caches warmed."""
     from features.artifact import default_models_dir, resolve_model_dir
     from features.profile import LEAN_PROFILE_FIELDS, ProfileBuilder
     from serving.batch_engines import get_scorer
@@ -59,14 +63,24 @@ def measure(tree: Path, export: Path, rows: int, chunk: int, repeat: int) -> dic
         return scorer.score(records, None, profile=profile)
 
     spec = TableSpec(".csv", False, False)
-    score_rows(sample[:300], score, spec, format=fmt, label="bench", hidden=frozenset())  # warm caches
+
+    def score_all(sample: list, fmt: str = fmt) -> None:
+        for i in range(0, len(sample), chunk):
+            score_rows(sample[i:i + chunk], score, spec, format=fmt, label="bench", hidden=frozenset())
+
+    score_all(sample[:300])  # warm caches
+    return load, score_all
+
+
+def measure(tree: Path, export: Path, rows: int, chunk: int, repeat: int) -> dict[str, float]:
+    """Run in a process whose ``sys.path`` starts with ``tree``: µs of CPU per row, best and median."""
+    load, score_all = scoring_setup(export, rows, chunk)
     times = []
     gc.disable()
     for _ in range(repeat):
-        fmt, sample = load()
+        _, sample = load()
         start = time.process_time()
-        for i in range(0, len(sample), chunk):
-            score_rows(sample[i:i + chunk], score, spec, format=fmt, label="bench", hidden=frozenset())
+        score_all(sample)
         times.append(1e6 * (time.process_time() - start) / len(sample))
         gc.collect()
     return {"best_us_per_row": min(times), "median_us_per_row": statistics.median(times), "rows": len(sample)}

@@ -215,7 +215,6 @@ STRUCTURE_WORDS = frozenset((
 _LETTERS = re.compile(r"[a-z]+")
 
 
-@functools.lru_cache(maxsize=1 << 16)  # templates repeat across rows (ids folded to 0): ~3 us a miss
 def generated_template(template: str | None) -> bool:
     """True for a path template whose last named segment is a short name (``/domain-list-0``,
     ``/nmedicine-net``, ``/website-list-0``): one or two words, not all structure words. A headline slug
