@@ -27,6 +27,7 @@ from typing import Any
 
 from features.pages import PageSource, TargetPages
 from features.recordio import _FORMULA_START, defuse
+from features.records import LinkRecord
 from features.schema import FEATURE_NAMES
 
 from .exports import ExportInfo, ExportRow
@@ -50,8 +51,8 @@ __all__ = [
 MAX_EXAMPLES = 5  # error / skipped rows quoted per chunk for the summary
 LIST_SEPARATOR = "; "  # how a list result (reasons, flags) is written in one cell
 
-ScoreFn = Callable[[list[dict[str, object]]], list[dict]]
-"""Scores records (canonical mappings) in order: ``Scorer.score`` with the batch's pages and
+ScoreFn = Callable[[list[dict[str, object] | LinkRecord]], list[dict]]
+"""Scores records (canonical mappings, or export rows' validated records) in order: ``Scorer.score`` with the batch's pages and
 ``explain``, or the HTTP service's scoring queue."""
 
 
@@ -89,7 +90,7 @@ SOURCE_FILE = "source_file"
 EXPLAIN_FEATURES = tuple(f for f in FEATURE_NAMES if f != "placement_zone")
 
 
-def score_isolated(score: ScoreFn, records: list[dict[str, object]]) -> list[dict]:
+def score_isolated(score: ScoreFn, records: list[dict[str, object] | LinkRecord]) -> list[dict]:
     """``score`` for a chunk; if the chunk as a whole fails, row by row so that one row cannot
     take its neighbours down."""
     if not records:
@@ -307,9 +308,18 @@ def score_rows(rows: list[ExportRow], score: ScoreFn, spec: TableSpec, *, format
     tool = TOOL_OF_FORMAT.get(format)
     statuses: list[str | None] = [None] * n
     todo: list[int] = []
-    records: list[dict[str, object]] = []
+    records: list[dict[str, object] | LinkRecord] = []
+    sources: list[object] = [None] * n  # each scored row's source URL, for the weak domains
+    direct = format != "gsc" and targets is None  # rows whose record needs nothing added but the tool
     target_used = 0
     for i, row in enumerate(rows):
+        if row.error is None and direct:
+            link = row.link_record(tool)
+            if link is not None:
+                todo.append(i)
+                records.append(link)
+                sources[i] = link.source_url
+                continue
         if row.error is not None or row.record is None:
             statuses[i] = f"error: {row.error or f'line {row.line_no}: unreadable row'}"
             continue
@@ -325,6 +335,7 @@ def score_rows(rows: list[ExportRow], score: ScoreFn, spec: TableSpec, *, format
             target_used += used
         todo.append(i)
         records.append(rec)
+        sources[i] = rec.get("source_url")
     results: list[dict | None] = [None] * n
     for i, res in zip(todo, score_isolated(score, records), strict=True):
         results[i] = res
@@ -368,8 +379,8 @@ def score_rows(rows: list[ExportRow], score: ScoreFn, spec: TableSpec, *, format
             verdicts[str(verdict)] += 1
             if res.get("risk"):
                 risks[str(res["risk"])] += 1
-            if verdict == "weak" and row.record is not None:
-                src = row.record.get("source_url")
+            if verdict == "weak":
+                src = sources[i]
                 if isinstance(src, str) and src:
                     weak[_domain(src)] += 1
         shared = row.shared_columns

@@ -896,6 +896,67 @@ def test_record_from_cells_equals_the_generic_record_builder() -> None:
     assert ex._record_from_cells(["", "https://a.b/", "https://c.d/"], dup)["source_url"] == "https://a.b/"
 
 
+def _validated(row: ExportRow, tool: str | None) -> LinkRecord | RecordError | None:
+    """The general path of the scorer: parse_record of the row's canonical dict, the tool added."""
+    rec = row.record
+    if rec is None:
+        return None
+    if tool and "tool" not in rec:
+        rec = {**rec, "tool": tool}
+    return parse_record(rec)
+
+
+def test_a_link_record_built_from_the_cells_equals_the_validated_record() -> None:
+    """ExportRow.link_record (the scorer's record, built straight from the cells) equals
+    parse_record of the canonical dict for every row of every fixture export, with and without a
+    tool name; where it declines (None), the general path decides."""
+    from serving import exports as ex
+
+    direct = declined = 0
+    for path in sorted(FIX.iterdir()):
+        for tool in (None, "Ahrefs"):
+            try:
+                _, chunks = read_export(path, "auto", None, 1000)
+                fresh = [r for chunk in chunks for r in chunk]
+                _, chunks = read_export(path, "auto", None, 1000)
+                built = [r for chunk in chunks for r in chunk]
+            except ExportFormatError:
+                continue
+            for a, b in zip(fresh, built, strict=True):
+                got = a.link_record(tool)
+                if got is None:
+                    declined += 1
+                    continue
+                direct += 1
+                assert got == _validated(b, tool), (path.name, b.line_no)
+                assert a.record == b.record and a.original == b.original  # the row is unchanged by it
+    assert direct > 40 and declined > 0
+    # cells exercising each kind, blanks and a field given twice (the first usable cell wins)
+    names = ["source_url", "target_url", "anchor_text", "rel", "domain_authority", "traffic", "traffic:domain",
+             "domain_traffic", "rel:nofollow", "rel:ugc", "rel:sponsored", "rel:follow", "first_seen", "link_type",
+             "platform", "anchor_text", "source_html", "unknown column"]
+    cells = ["", "  ", "+", "-", "true", "FALSE", "1,240", "35%", "inf", "nan", "-3", "x", "15 sept. 2026",
+             "Sep 15, 2026", "2026-09-15 10:00", "0099-01-02", "nofollow, UGC", "example.com/p", " https://a.b/c ",
+             "//a.b/c", "https://localhost/", "https://nohost/", "ftp://a.b/", "0", "1", " Text  LINK ",
+             "y" * 300, "https://a.example.org/x?q=1"]
+    rng = random.Random(11)
+    direct = 0
+    for unique in (False, True):
+        pairs = ex.CellPairs(enumerate(names[:15] if unique else names))
+        columns = [f"c{i}" for i in range(len(names))]
+        for _ in range(4000):
+            fields = [rng.choice(cells) for _ in names]
+            if rng.random() < 0.5:
+                fields[0], fields[1] = "https://src.example.org/p", "https://you.example.com/"
+            tool = rng.choice([None, "", "Moz", "SEMRUSH  Audit"])
+            row = ExportRow.from_cells(2, columns, list(fields), pairs)
+            got = row.link_record(tool)
+            if got is not None:
+                direct += 1
+                assert got == _validated(ExportRow.from_cells(2, columns, list(fields), pairs), tool), fields
+    assert direct > 1000
+
+
 def test_plain_line_fast_path_gives_the_rows_of_the_general_path(tmp_path: Path, monkeypatch) -> None:
     """The reader turns plain lines into rows in a tight loop and hands anything else (quotes,
     blank lines, wrong cell counts, multi-line values, unclosed quotes) to the general cutter, then
