@@ -269,6 +269,8 @@ _metric_text = functools.lru_cache(maxsize=4096)(_squeeze)
 # (field, 0 number / 1 date / 2 text) in METRIC_FIELDS order
 _METRIC_KINDS = {f: 1 if f in METRIC_DATE_FIELDS else 2 if f in METRIC_TEXT_FIELDS else 0 for f in METRIC_FIELDS}
 _NUMBER_METRICS = frozenset(f for f, kind in _METRIC_KINDS.items() if kind == 0)
+_DATE_METRICS = frozenset(METRIC_DATE_FIELDS)
+_TEXT_METRICS = frozenset(METRIC_TEXT_FIELDS)
 _NO_METRICS: dict[str, object] = dict.fromkeys(METRIC_FIELDS)  # copied: cheaper than fromkeys per row
 
 
@@ -299,13 +301,11 @@ def record_from_fields(fields: Mapping[str, str], metrics: dict[str, object]) ->
             return None
     except InvalidURL:
         return None
-    for name, value in metrics.items():
-        kind = _METRIC_KINDS[name]
-        if kind == 1:
-            metrics[name] = parse_date(value)
-        elif kind == 2:
-            text = str(value)
-            metrics[name] = _metric_text(text) if len(text) <= 256 else _squeeze(text)
+    for name in _DATE_METRICS & metrics.keys():
+        metrics[name] = parse_date(metrics[name])
+    for name in _TEXT_METRICS & metrics.keys():
+        text = str(metrics[name])
+        metrics[name] = _metric_text(text) if len(text) <= 256 else _squeeze(text)
     values = _NO_METRICS.copy()
     values.update(metrics)
     get = fields.get
