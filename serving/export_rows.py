@@ -188,7 +188,7 @@ class ExportRow:
     def __reduce__(self) -> tuple[object, ...]:
         if self._cells is not None:  # ship the cells, not the dicts (columns and pairs are shared)
             return (ExportRow.from_cells, (self.line_no, *self._cells))
-        return (ExportRow, (self.line_no, self.original, self._record, self.error))
+        return (ExportRow, (self.line_no, self.original, self.record, self.error))
 
     @staticmethod
     def pack(rows: list[ExportRow]) -> tuple[object, ...]:

@@ -957,6 +957,24 @@ def test_a_link_record_built_from_the_cells_equals_the_validated_record() -> Non
     assert direct > 1000
 
 
+def test_a_row_split_but_not_built_pickles_and_compares_with_its_record() -> None:
+    """A row whose cells were split (for the scorer's record or the CSV writer) but whose canonical
+    dict was never built still pickles, compares and unpacks with that record."""
+    import pickle
+
+    _, chunks = read_export(FIX / "semrush.csv", "auto", None, 1000)
+    rows = [r for c in chunks for r in c]
+    _, chunks = read_export(FIX / "semrush.csv", "auto", None, 1000)
+    want = [(r.line_no, r.original, r.record) for c in chunks for r in c]
+    for r in rows[::2]:
+        assert r.link_record("semrush") is not None
+    for r in rows[1::2]:
+        r.csv_cells()
+    back = pickle.loads(pickle.dumps(rows))
+    assert [(r.line_no, r.original, r.record) for r in back] == want
+    assert ExportRow.unpack(pickle.loads(pickle.dumps(ExportRow.pack(rows)))) == back
+
+
 def test_plain_line_fast_path_gives_the_rows_of_the_general_path(tmp_path: Path, monkeypatch) -> None:
     """The reader turns plain lines into rows in a tight loop and hands anything else (quotes,
     blank lines, wrong cell counts, multi-line values, unclosed quotes) to the general cutter, then
