@@ -57,8 +57,9 @@ class ExportRow:
     is malformed, then ``error`` says why, prefixed with ``line N:``).
 
     Rows read from a CSV/TSV keep their cells and build ``original`` and ``record`` on first use
-    (:meth:`from_cells`): batch scoring reads a file in one process and scores it in others, and the
-    canonical record (~10 us a row) is then built where it is scored. Rows compare and pickle by value.
+    (:meth:`from_cells`): batch scoring reads a file in one process and scores it in others, where
+    :meth:`link_record` builds the scorer's validated record from the cells without the canonical
+    dict. Rows compare and pickle by value.
     """
 
     __slots__ = ("line_no", "error", "_original", "_record", "_cells", "shared_columns", "_line", "_fields")
