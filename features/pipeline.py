@@ -22,7 +22,7 @@ from .anchor import anchor_features, context_features
 from .domains import DomainLists
 from .embeddings import DEFAULT_EMBEDDING, CachedEmbedder, Embedder, load_embedder
 from .page import ParsedPage, parse_page
-from .page_signals import metric_features, page_features, spam_listed, url_features
+from .page_signals import metric_columns, page_features, spam_listed, url_features
 from .pages import NoPages, PageError, PageSource
 from .placement import PlacementModel, best_link, place_page
 from .profile import ProfileStats, profile_of
@@ -169,7 +169,9 @@ def extract_features(
     block, zone = frame_from_rows(rows)
     if topical_items:  # whole columns, placed at the rows that have features
         at = np.array(topical_rows, dtype=np.int64)
-        for name, values in topical_columns(topical_items, ctx.embedder).items():
+        columns = topical_columns(topical_items, ctx.embedder)
+        columns.update(metric_columns([parsed_records[i].metrics for i in topical_rows]))  # type: ignore[union-attr]
+        for name, values in columns.items():
             if len(at) == n:
                 block[:, NUMERIC_INDEX[name]] = values
             else:
@@ -222,9 +224,9 @@ def _one(
     use_pages: bool,
     lean: bool = False,
 ) -> tuple[dict[str, float], dict[str, object], str, TopicalTexts]:
-    """Features (except topical) for one valid record, plus the texts to embed; ``lean``: without
-    a page (or its text), the features of ``LEAN_SKIPPED`` are not computed (see
-    :func:`extract_features`)."""
+    """Features (except the topical and metric columns, computed per batch) for one valid record,
+    plus the texts to embed; ``lean``: without a page (or its text), the features of
+    ``LEAN_SKIPPED`` are not computed (see :func:`extract_features`)."""
     html: str | None = None
     status = STATUS_OK
     page_error = None
@@ -297,7 +299,6 @@ def _one(
         row.update(url_features(rec.source_url, rec.target_url, title, ctx.lists))
     if ctx.kinds is not None and ctx.knowledge is not None:
         row.update(source_features(rec.source_url, title, anchor or image_alt, ctx.kinds, ctx.knowledge, ev))
-    row.update(metric_features(rec.metrics))
     if rec.metrics.tool:
         ev["tool"] = rec.metrics.tool
     page_text = (page.title + " " + page.main_text) if page is not None and page.main_text else None

@@ -64,3 +64,40 @@ def test_an_export_column_is_evidence_only_for_its_own_features(fake_ctx) -> Non
 def test_domain_traffic_is_never_page_traffic(fake_ctx) -> None:
     row = _row(fake_ctx, dict(BARE, domain_traffic=5000))
     assert _is_nan(row["metric_log_traffic"]) and abs(row["metric_log_domain_traffic"] - math.log10(5001)) < 1e-5
+
+
+def test_metric_columns_equal_the_per_record_metric_features() -> None:
+    """The batch's metric columns (``metric_columns``, what the pipeline puts in the feature block)
+    hold, bit for bit, what ``metric_features`` says for each record: unknown, zero, negative and
+    huge counts, 0/1 and 0.4/0.6 flags, link types of two tools, HTTP codes, lost rows."""
+    import random
+
+    import numpy as np
+
+    from features.page_signals import metric_columns, metric_features
+    from features.records import METRIC_FIELDS, Metrics, parse_metrics
+
+    rng = random.Random(3)
+    numbers = [None, 0.0, -1.0, 0.4, 0.6, 1.0, 3.0, 99.5, 199.0, 200.0, 299.0, 301.0, 1e12, 2.5e-7]
+    texts = [None, "text", "image", "frame", "form, nofollow", "redirect 301", "dofollow", "lost", "crawl error"]
+    dates = [None, "2026-01-02"]
+    ms: list[Metrics] = []
+    for _ in range(3000):
+        raw = {}
+        for f in METRIC_FIELDS:
+            pick = rng.random()
+            if f in ("first_seen", "last_seen", "lost_date"):
+                raw[f] = rng.choice(dates) if pick < 0.3 else None
+            elif f in ("link_type", "lost_reason", "platform", "page_type", "tool"):
+                raw[f] = rng.choice(texts) if pick < 0.5 else None
+            else:
+                raw[f] = rng.choice(numbers) if pick < 0.6 else None
+        ms.append(parse_metrics(raw))
+    ms.append(Metrics())
+    cols = metric_columns(ms)
+    rows = [metric_features(m) for m in ms]
+    assert list(cols) == list(rows[0])
+    for name, col in cols.items():
+        want = np.array([r[name] for r in rows], dtype=np.float64)
+        assert col.dtype == np.float64 and np.array_equal(col, want, equal_nan=True), name
+        assert np.isfinite(col).any() and np.isnan(col).any(), name  # both cases exercised
