@@ -14,7 +14,10 @@ printed:
   warmed; the rows read afresh in both runs, so reading is not counted, as in ``bench_table``).
 
 Instructions are not time (cache misses and branch mispredictions are not counted), but for this
-interpreter-bound code they track it. Needs ``valgrind`` (Debian: ``apt-get install valgrind``);
+interpreter-bound code they track it. They are not exactly repeatable either: two identical
+checkouts measured side by side differed by up to 0.4% on the scoring workload (with the hash seed
+fixed; the cyclic collector runs at other moments when the imported code differs), so read a
+change under ~0.5% as no change. Needs ``valgrind`` (Debian: ``apt-get install valgrind``);
 under it Python runs ~50x slower: the default sizes take ~4 minutes on 2 cores (the runs go two
 at a time). ``--vs OTHER_TREE`` measures another checkout too and prints the ratios.
 
