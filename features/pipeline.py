@@ -153,7 +153,6 @@ def extract_features(
             continue
         try:
             row, ev, st, texts = _one(rec, ctx, pages, parsed, hashes, use_pages, lean)
-            row.update(profiles[i].features(profile_view(rec)))
         except PageProblem as exc:
             status[i] = f"error: {exc}"
             continue
@@ -168,15 +167,31 @@ def extract_features(
         return FeatureBatch(frame=empty_frame(0), status=status, evidence=evidence)
     block, zone = frame_from_rows(rows)
     if topical_items:  # whole columns, placed at the rows that have features
-        at = np.array(topical_rows, dtype=np.int64)
+        done = [r for r in parsed_records if r is not None]
+        if len(done) != len(topical_rows):
+            done = [parsed_records[i] for i in topical_rows]
         columns = topical_columns(topical_items, ctx.embedder)
-        columns.update(metric_columns([parsed_records[i].metrics for i in topical_rows]))  # type: ignore[union-attr]
-        for name, values in columns.items():
-            if len(at) == n:
-                block[:, NUMERIC_INDEX[name]] = values
-            else:
-                block[at, NUMERIC_INDEX[name]] = values
+        columns.update(metric_columns([r.metrics for r in done]))  # type: ignore[union-attr]
+        _place(block, topical_rows, n, columns)
+        # the export's patterns, per profile (one for a batch; a merged HTTP call has one per request)
+        groups: dict[int, tuple[ProfileStats, list[int], list[dict[str, object]]]] = {}
+        for i, rec in zip(topical_rows, done, strict=True):
+            prof = profiles[i]
+            got = groups.get(id(prof))
+            if got is None:
+                got = groups[id(prof)] = (prof, [], [])
+            got[1].append(i)
+            got[2].append(profile_view(rec))  # type: ignore[arg-type]
+        for prof, rows_of, views in groups.values():
+            _place(block, rows_of, n, prof.feature_columns(views))
     return FeatureBatch(frame=frame_from_block(block, zone, pd.RangeIndex(n)), status=status, evidence=evidence)
+
+
+def _place(block: np.ndarray, rows: list[int], n: int, columns: Mapping[str, Sequence[float]]) -> None:
+    """Write whole feature columns (one value per row of ``rows``) into the batch's block."""
+    at = slice(None) if len(rows) == n else np.array(rows, dtype=np.int64)
+    for name, values in columns.items():
+        block[at, NUMERIC_INDEX[name]] = values
 
 
 # What a lean batch leaves NaN on rows without a page (see extract_features): features only the

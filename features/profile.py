@@ -50,7 +50,7 @@ import zipfile
 import zlib
 from array import array
 from bisect import bisect_left
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -113,7 +113,6 @@ PROFILE_FEATURES: dict[str, tuple[tuple[str, ...], str]] = {
                                    "a title)"),
 }
 FEATURE_NAMES: tuple[str, ...] = tuple(PROFILE_FEATURES)
-_ALL_UNKNOWN: dict[str, float] = dict.fromkeys(FEATURE_NAMES, float("nan"))  # every feature NaN (a row's start)
 
 _NAN = float("nan")
 _KINDS = ("path", "title", "anchor")
@@ -659,49 +658,62 @@ class ProfileStats:
 
     def features(self, record: Mapping[str, object]) -> dict[str, float]:
         """Per-row evidence (:data:`PROFILE_FEATURES`) for one canonical record; NaN where unknown."""
+        return {name: col[0] for name, col in self.feature_columns((record,)).items()}
+
+    def feature_columns(self, records: Sequence[Mapping[str, object]]) -> dict[str, list[float]]:
+        """:meth:`features` of every record, one list per feature (the pipeline places them in its
+        feature block as whole columns: no per-row dict of ~11 values to build and take apart)."""
         self._prepare()
-        out = _ALL_UNKNOWN.copy()  # copied: cheaper than fromkeys once per row
-        get = record.get
-        m = get("metrics")
-        mget = m.get if m is not None and isinstance(m, Mapping) else get
-        for name, feat, exact in self._pct_exact:
-            v = mget(name)
-            if v is None:
-                continue
-            if type(v) is not float:
-                v = _metric(v)
+        n = len(records)
+        cols = {name: [_NAN] * n for name in FEATURE_NAMES}
+        pct = [(name, cols[feat], exact) for name, feat, exact in self._pct_exact]
+        dom_rows, dom_share = cols["prof_domain_rows"], cols["prof_domain_share"]
+        path_doms, tpl_doms = cols["prof_path_domains"], cols["prof_template_domains"]
+        title_doms, mismatch = cols["prof_title_domains"], cols["prof_domain_topic_mismatch"]
+        anchor_doms, anchor_share = cols["prof_anchor_domains"], cols["prof_anchor_share"]
+        lean = self.counted is not None  # a lean profile: no title or anchor counts
+        for i, record in enumerate(records):
+            get = record.get
+            m = get("metrics")
+            mget = m.get if m is not None and isinstance(m, Mapping) else get
+            for name, col, exact in pct:
+                v = mget(name)
                 if v is None:
                     continue
-            elif v != v:
+                if type(v) is not float:
+                    v = _metric(v)
+                    if v is None:
+                        continue
+                elif v != v:
+                    continue
+                p = exact.get(v)
+                col[i] = p if p is not None else self.percentile(name, v)
+            url = get("source_url")
+            if type(url) is not str or self.rows == 0:
                 continue
-            p = exact.get(v)
-            out[feat] = p if p is not None else self.percentile(name, v)
-        url = get("source_url")
-        if type(url) is not str or self.rows == 0:
-            return out
-        netloc, path = split_source(url.strip())
-        site = self._site(netloc)
-        if site is None:
-            return out
-        out["prof_domain_rows"], out["prof_domain_share"], label = site
-        tpl = path_template(path)
-        if tpl is not None:
-            out["prof_path_domains"], out["prof_template_domains"] = self._template(tpl)
-        if self.counted is not None:  # a lean profile: no title or anchor counts
-            return out
-        title = get("source_title")
-        if type(title) is str:
-            n, key = self._memo("title", title)
-            if key is not None:
-                out["prof_title_domains"] = n
-                out["prof_domain_topic_mismatch"] = topic_mismatch(label, key)
-        anchor = get("anchor_text")
-        if type(anchor) is str:
-            n, key = self._memo("anchor", anchor)
-            if key is not None:
-                out["prof_anchor_domains"] = n
-                out["prof_anchor_share"] = n / self.domains
-        return out
+            netloc, path = split_source(url.strip())
+            site = self._site(netloc)
+            if site is None:
+                continue
+            dom_rows[i], dom_share[i], label = site
+            tpl = path_template(path)
+            if tpl is not None:
+                path_doms[i], tpl_doms[i] = self._template(tpl)
+            if lean:
+                continue
+            title = get("source_title")
+            if type(title) is str:
+                count, key = self._memo("title", title)
+                if key is not None:
+                    title_doms[i] = count
+                    mismatch[i] = topic_mismatch(label, key)
+            anchor = get("anchor_text")
+            if type(anchor) is str:
+                count, key = self._memo("anchor", anchor)
+                if key is not None:
+                    anchor_doms[i] = count
+                    anchor_share[i] = count / self.domains
+        return cols
 
 
 def topic_mismatch(label: str, title: str) -> float:

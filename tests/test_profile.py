@@ -92,6 +92,23 @@ def test_network_path_template_and_title_detected_across_domains(profile) -> Non
     assert ed["prof_title_domains"] == 1.0
 
 
+def test_feature_columns_of_a_batch_equal_each_rows_features(profile) -> None:
+    """The columns the pipeline places in its block hold each row's features, in order, for a
+    full and a lean profile (the lean one leaves the title and anchor counts NaN)."""
+    rows, stats = profile
+    lean = ProfileBuilder(lean=True).add_all(rows).build()
+    mixed = [*rows, {"source_url": "https://newcomer.org/", "target_url": TARGET}, {"source_url": 5}]
+    for st in (stats, lean):
+        cols = st.feature_columns(mixed)
+        assert list(cols) == list(FEATURE_NAMES)
+        for i, r in enumerate(mixed):
+            one = st.features(r)
+            for name, col in cols.items():
+                assert col[i] == one[name] or (math.isnan(col[i]) and math.isnan(one[name])), (i, name)
+    assert not math.isnan(stats.feature_columns(rows)["prof_title_domains"][3])
+    assert math.isnan(lean.feature_columns(rows)["prof_title_domains"][3])
+
+
 def test_sitewide_run_counts_rows_of_one_domain(profile) -> None:
     rows, stats = profile
     f = stats.features(rows[-1])
