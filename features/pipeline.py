@@ -167,9 +167,7 @@ def extract_features(
         return FeatureBatch(frame=empty_frame(0), status=status, evidence=evidence)
     block, zone = frame_from_rows(rows)
     if topical_items:  # whole columns, placed at the rows that have features
-        done = [r for r in parsed_records if r is not None]
-        if len(done) != len(topical_rows):
-            done = [parsed_records[i] for i in topical_rows]
+        done = [parsed_records[i] for i in topical_rows]
         columns = topical_columns(topical_items, ctx.embedder)
         columns.update(metric_columns([r.metrics for r in done]))  # type: ignore[union-attr]
         _place(block, topical_rows, n, columns)
@@ -239,7 +237,7 @@ def _one(
     use_pages: bool,
     lean: bool = False,
 ) -> tuple[dict[str, float], dict[str, object], str, TopicalTexts]:
-    """Features (except the topical and metric columns, computed per batch) for one valid record,
+    """Features (except the topical, metric and profile columns, computed per batch) for one valid record,
     plus the texts to embed; ``lean``: without a page (or its text), the features of
     ``LEAN_SKIPPED`` are not computed (see :func:`extract_features`)."""
     html: str | None = None
