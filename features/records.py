@@ -252,7 +252,7 @@ def parse_metrics(raw: Mapping[str, object]) -> Metrics:
             values[name] = parse_date(v)
         else:
             text = _text(v)
-            values[name] = None if text is None else _metric_text(text) if len(text) <= 256 else _squeeze(text)
+            values[name] = None if text is None else _text_metric(text)
     return _frozen(Metrics, values)
 
 
@@ -264,6 +264,11 @@ def _squeeze(text: str) -> str:
 # a tool's link types, platforms and page types repeat on every row (short texts only: a hostile
 # export's megabyte cell is not kept)
 _metric_text = functools.lru_cache(maxsize=4096)(_squeeze)
+
+
+def _text_metric(text: str) -> str:
+    """A non-blank text metric as compared (:func:`_squeeze`), memoised when short."""
+    return _metric_text(text) if len(text) <= 256 else _squeeze(text)
 
 
 # (field, 0 number / 1 date / 2 text) in METRIC_FIELDS order
@@ -304,8 +309,7 @@ def record_from_fields(fields: Mapping[str, str], metrics: dict[str, object]) ->
     for name in _DATE_METRICS & metrics.keys():
         metrics[name] = parse_date(metrics[name])
     for name in _TEXT_METRICS & metrics.keys():
-        text = str(metrics[name])
-        metrics[name] = _metric_text(text) if len(text) <= 256 else _squeeze(text)
+        metrics[name] = _text_metric(str(metrics[name]))
     values = _NO_METRICS.copy()
     values.update(metrics)
     get = fields.get

@@ -52,8 +52,8 @@ MAX_EXAMPLES = 5  # error / skipped rows quoted per chunk for the summary
 LIST_SEPARATOR = "; "  # how a list result (reasons, flags) is written in one cell
 
 ScoreFn = Callable[[list[dict[str, object] | LinkRecord]], list[dict]]
-"""Scores records (canonical mappings, or export rows' validated records) in order: ``Scorer.score`` with the batch's pages and
-``explain``, or the HTTP service's scoring queue."""
+"""Scores records (canonical mappings, or export rows' validated records) in order:
+``Scorer.score`` with the batch's pages and ``explain``, or the HTTP service's scoring queue."""
 
 
 @dataclass(frozen=True)
