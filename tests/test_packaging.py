@@ -80,3 +80,41 @@ def test_the_export_reader_stays_light() -> None:
     out = subprocess.run([sys.executable, "-c", code, str(fixture)], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parent.parent)
     assert out.stdout.strip() == ""
+
+
+def test_scoring_commands_load_lightgbm_without_sklearn(tmp_path: Path) -> None:
+    """`linkq score` in one process: LightGBM is loaded without scikit-learn (~0.7 s and ~70 MB of
+    start-up), the scores are written, and scikit-learn can still be imported afterwards."""
+    fixture = Path(__file__).parent / "fixtures" / "exports" / "ahrefs_utf16.tsv"
+    out_csv = tmp_path / "scored.csv"
+    code = (
+        "import sys\n"
+        "from linkq_cli import cli\n"
+        "cli.main(['score', sys.argv[1], '--out', sys.argv[2]], standalone_mode=False)\n"
+        "loaded = 'lightgbm' in sys.modules, 'sklearn' in sys.modules\n"
+        "import sklearn.metrics\n"  # the training metrics still can
+        "print(*loaded)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(fixture), str(out_csv)], capture_output=True, text=True,
+                         check=True, cwd=Path(__file__).resolve().parent.parent)
+    assert out.stdout.split()[-2:] == ["True", "False"]
+    assert out_csv.read_text(encoding="utf-8").count("\n") > 3
+
+
+def test_sklearn_is_hidden_from_lightgbm_only() -> None:
+    """The finder refuses scikit-learn to LightGBM's own import, nothing else."""
+    code = (
+        "import sys\n"
+        "from serving.tuning import hide_sklearn_from_lightgbm\n"
+        "hide_sklearn_from_lightgbm(); hide_sklearn_from_lightgbm()\n"
+        "import lightgbm, numpy as np\n"
+        "assert 'sklearn' not in sys.modules\n"
+        "X = np.arange(200, dtype=float).reshape(100, 2); y = (X[:, 0] > 100).astype(float)\n"
+        "b = lightgbm.train({'verbose': -1, 'min_data_in_leaf': 5}, lightgbm.Dataset(X, y), 3)\n"
+        "assert b.predict(X).shape == (100,)\n"
+        "import sklearn\n"
+        "print(sum(type(f).__name__ == '_SklearnHiddenFromLightGBM' for f in sys.meta_path), 'sklearn' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parent.parent)
+    assert out.stdout.split() == ["1", "True"]
