@@ -66,6 +66,7 @@ from starlette.routing import Route
 from features.records import MAX_HTML_BYTES
 from serving.exports import FORMATS, ExportFormatError
 from serving.http_front import index_page, quiet_client_errors
+from serving.tuning import hide_sklearn_from_lightgbm
 
 if TYPE_CHECKING:
     from serving.scoring import Scorer
@@ -352,6 +353,7 @@ class LinkQ:
         self.load_error: str | None = None
         self._closed = False
         quiet_client_errors()  # a 4xx is logged in one line, not with a traceback
+        hide_sklearn_from_lightgbm()  # a server process of ours: LightGBM without scikit-learn (serving.tuning)
         threading.Thread(target=self._load, name="linkq-load", daemon=True).start()
 
     def _load(self) -> None:
