@@ -2,13 +2,14 @@
 cells and ``serving.table.score_rows`` (validation, features, worth score, reasons, CSV text),
 export-only, without ``--explain``, as a pool process does it for each chunk.
 
-The rows come from a generated Ahrefs export (``bench_batch.write_export``: the tool's UTF-16 layout,
-a few thousand referring domains). The export's lean profile is built first, as the reading process
-would; each repetition reads its own ``--rows`` rows of the export (never rows an earlier repetition
-scored: the URL, title and anchor memos are then as warm as an export's repeats make them, not warm
-with the very rows measured: measured 2026-12-06, 2 alternating runs of 3 x 20,000 rows, 127 µs a row
-against 98-103 µs when every repetition re-scored the same rows), scores them in chunks of ``--chunk`` rows and takes the process CPU time; the best of
-``--repeat`` is printed with the median, in µs per row. ``--vs OTHER_TREE`` runs the same measurement with another checkout of
+The rows come from a generated Ahrefs export (``bench_batch.write_export``: the tool's UTF-16
+layout, a few thousand referring domains). The export's lean profile is built first, as the reading
+process would; each repetition reads its own ``--rows`` rows of the export (never rows an earlier
+repetition scored: the URL, title and anchor memos are then as warm as an export's repeats make
+them, not warm with the very rows measured: measured 2026-12-06, 2 alternating runs of 3 x 20,000
+rows, 127 µs a row against 98-103 µs when every repetition re-scored the same rows), scores them in
+chunks of ``--chunk`` rows and takes the process CPU time; the best of ``--repeat`` is printed with
+the median, in µs per row. ``--vs OTHER_TREE`` runs the same measurement with another checkout of
 linkq in alternating child processes and prints each pair's ratio (this tree / other): use it to
 compare two versions on a shared, noisy machine.
 
