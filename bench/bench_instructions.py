@@ -11,7 +11,9 @@ printed:
   ``--profile-rows`` rows;
 * ``scoring``: ``serving.table.score_rows`` (record, features, worth score, reasons, CSV text) over
   ``--rows`` rows, in chunks of 5,000, set up as ``bench_table`` does (lean profile built, caches
-  warmed; the rows read afresh in both runs, so reading is not counted, as in ``bench_table``).
+  warmed; the rows read afresh in both runs, so reading is not counted, as in ``bench_table``), with
+  Python's cyclic collector off as the engines have it while a chunk is scored (with it on, its
+  passes over the caches were ~6% of the instructions counted, a cost real runs do not pay).
 
 Instructions are not time (cache misses and branch mispredictions are not counted), but for this
 interpreter-bound code they track it. They are not exactly repeatable either: two identical
@@ -55,6 +57,8 @@ else:
     from bench_table import scoring_setup
     load, score_all = scoring_setup(export, rows, 5000)
     sample = load()[1]  # read afresh (a row keeps its record once built) in both runs
+    import gc
+    gc.disable()  # as the engines do while a chunk is scored (serving.tuning.gc_paused)
     if run:
         score_all(sample)
 """
