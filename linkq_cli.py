@@ -36,7 +36,7 @@ class LinkqGroup(click.Group):
         from features.errors import LinkqError
         from serving.tuning import hide_sklearn_from_lightgbm
 
-        hide_sklearn_from_lightgbm()  # our own process: LightGBM without scikit-learn (~0.7 s, ~70 MB)
+        hide_sklearn_from_lightgbm()  # our own process: LightGBM without scikit-learn (~0.7 s, ~65 MB)
         try:
             return super().invoke(ctx)
         except (LinkqError, FileNotFoundError) as exc:

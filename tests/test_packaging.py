@@ -83,7 +83,7 @@ def test_the_export_reader_stays_light() -> None:
 
 
 def test_scoring_commands_load_lightgbm_without_sklearn(tmp_path: Path) -> None:
-    """`linkq score` in one process: LightGBM is loaded without scikit-learn (~0.7 s and ~70 MB of
+    """`linkq score` in one process: LightGBM is loaded without scikit-learn (~0.7 s and ~65 MB of
     start-up), the scores are written, and scikit-learn can still be imported afterwards."""
     fixture = Path(__file__).parent / "fixtures" / "exports" / "ahrefs_utf16.tsv"
     out_csv = tmp_path / "scored.csv"
