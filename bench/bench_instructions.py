@@ -13,7 +13,8 @@ printed:
   ``--rows`` rows, in chunks of 5,000, set up as ``bench_table`` does (lean profile built, caches
   warmed; the rows read afresh in both runs, so reading is not counted, as in ``bench_table``), with
   Python's cyclic collector off as the engines have it while a chunk is scored (with it on, its
-  passes over the caches were ~6% of the instructions counted, a cost real runs do not pay).
+  passes over the caches were ~7% of the instructions counted, 730,300 against 679,300 a row, a cost
+  real runs do not pay).
 
 Instructions are not time (cache misses and branch mispredictions are not counted), but for this
 interpreter-bound code they track it. They are not exactly repeatable either: two identical
