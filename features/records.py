@@ -288,47 +288,6 @@ def _frozen(cls: type, values: dict[str, object]) -> Any:
     return obj
 
 
-def record_from_fields(fields: Mapping[str, str], metrics: dict[str, object]) -> LinkRecord | None:
-    """``parse_record`` of a flat record that an export reader has already split into the record's
-    own fields and its metrics, without the general path's type checks; None when that path must
-    decide (a missing URL, one ``check_url`` would refuse or change, a page's HTML).
-
-    The values must be as the readers make them (``serving.export_rows``): non-blank strings for the
-    fields (``rel`` as words), finite floats, ISO dates and non-blank strings for the metrics. The
-    scorer reads every export row this way (tested equal to ``parse_record``); ``metrics`` is
-    completed in place."""
-    src = fields.get("source_url")
-    tgt = fields.get("target_url")
-    if src is None or tgt is None or "source_html" in fields:
-        return None
-    try:
-        if check_url(src) != src or check_url(tgt) != tgt:
-            return None
-    except InvalidURL:
-        return None
-    for name in _DATE_METRICS & metrics.keys():
-        metrics[name] = parse_date(metrics[name])
-    for name in _TEXT_METRICS & metrics.keys():
-        metrics[name] = _text_metric(str(metrics[name]))
-    values = _NO_METRICS.copy()
-    values.update(metrics)
-    get = fields.get
-    rel = get("rel")
-    return _frozen(LinkRecord, {
-        "source_url": src,
-        "target_url": tgt,
-        "anchor_text": get("anchor_text"),
-        "rel": None if rel is None else " ".join(rel.split()),
-        "source_html": None,
-        "source_title": get("source_title"),
-        "context_left": get("context_left"),
-        "context_right": get("context_right"),
-        "target_title": get("target_title"),
-        "target_text": get("target_text"),
-        "metrics": _frozen(Metrics, values),
-    })
-
-
 def parse_record(raw: Mapping[str, object], max_html_bytes: int = MAX_HTML_BYTES) -> LinkRecord | RecordError:
     """Validate one raw row into a LinkRecord, or say clearly why not."""
     if not isinstance(raw, Mapping):

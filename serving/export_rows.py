@@ -31,7 +31,6 @@ from features.records import (
     LinkRecord,
     parse_date,
     parse_number,
-    record_from_fields,
 )
 
 TEXT_FIELDS = tuple(f for f in RECORD_FIELDS if f != "metrics")  # the record's own fields; metrics go flat
@@ -135,19 +134,21 @@ class ExportRow:
     def link_record(self, tool: str | None = None) -> LinkRecord | None:
         """The row's validated record, built straight from its cells: ``parse_record`` of
         :attr:`record` with ``tool`` as its ``tool`` metric when the row names none (tested equal),
-        without the canonical dict in between (~12 us less a row, the largest single step of
-        export-only scoring). None when the row takes that general path: a row not read from cells,
-        or one that :func:`features.records.record_from_fields` leaves to it."""
+        or None when the row takes that general path. A chunk's rows are built together, column by
+        column, by ``serving.export_records.link_records``; this is that for one row."""
+        from .export_records import link_records
+
+        return link_records([self], tool)[0]
+
+    def cell_values(self) -> tuple[list[str], tuple[tuple[int, str], ...]] | None:
+        """The row's cells (split on first use) and its file's (cell index, canonical field)
+        pairs, for building its record from the cells; None for a row not read from cells or whose
+        record is already built (``original`` and ``record`` are not built here)."""
         self._materialise()
         if self._fields is None:
             return None
         _, values, pairs = self._fields
-        plan, unique = pairs.plan if type(pairs) is CellPairs else _cell_plan(pairs)
-        metrics: dict[str, object] = {}
-        fields = _build_record(values, plan, not unique, metrics)
-        if tool and "tool" not in metrics:
-            metrics["tool"] = tool
-        return record_from_fields(fields, metrics)  # type: ignore[arg-type]
+        return values, pairs
 
     def partial_record(self, fields: frozenset[str]) -> dict[str, object] | None:
         """The canonical record's ``fields`` only, without building the rest or keeping anything (a
@@ -394,7 +395,7 @@ def _field_kind(name: str) -> int:
     return _K_IGNORE
 
 
-# the record's own fields, then (from _K_METRIC_TEXT on) the metrics: _build_record can route those apart
+# how a field is read from a cell (see _field_kind)
 _K_URL, _K_REL, _K_TEXT, _K_FLAG, _K_IGNORE, _K_METRIC_TEXT, _K_DATE, _K_NUMBER, _K_DOMAIN_TRAFFIC = range(9)
 _KINDS: dict[str, int] = {}
 
@@ -466,13 +467,10 @@ def _record_from_cells(fields: list[str], pairs: tuple[tuple[int, str], ...]) ->
 
 
 def _build_record(values: Sequence[object], plan: Iterable[tuple[int, str, int]],
-                  first_wins: bool, metrics: dict[str, object] | None = None) -> dict[str, object]:
+                  first_wins: bool) -> dict[str, object]:
     """The record of ``values`` read by ``plan`` ((index into values, field, kind) triples, in
-    order); ``first_wins``: a field already set keeps its value (else a later value replaces it).
-    With ``metrics``, the metric fields go there instead of into the record (values as in the record:
-    see :meth:`ExportRow.link_record`)."""
+    order); ``first_wins``: a field already set keeps its value (else a later value replaces it)."""
     record: dict[str, object] = {}
-    into_metrics = metrics if metrics is not None else record
     flags: dict[str, bool] | None = None
     domain_traffic: float | None = None
     for i, name, kind in plan:
@@ -482,21 +480,20 @@ def _build_record(values: Sequence[object], plan: Iterable[tuple[int, str, int]]
                 continue
         elif raw is None or _blank(raw):
             continue
-        into = into_metrics if kind >= _K_METRIC_TEXT else record
-        if first_wins and name in into:
+        if first_wins and name in record:
             continue
         if kind == _K_NUMBER:
             num = _number(raw)
             if num is not None:
-                into[name] = num
+                record[name] = num
         elif kind in (_K_TEXT, _K_METRIC_TEXT):
-            into[name] = raw if type(raw) is str else str(raw)
+            record[name] = raw if type(raw) is str else str(raw)
         elif kind == _K_URL:
             record[name] = _url(str(raw))
         elif kind == _K_DATE:
             iso = _to_date(raw)
             if iso is not None:
-                into[name] = iso
+                record[name] = iso
         elif kind == _K_FLAG:
             flag = _flag(raw)
             if flag is not None:
@@ -505,8 +502,8 @@ def _build_record(values: Sequence[object], plan: Iterable[tuple[int, str, int]]
                 flags[name[4:]] = flag
         elif kind == _K_DOMAIN_TRAFFIC:
             domain_traffic = _number(raw)
-            if domain_traffic is not None and "domain_traffic" not in into:
-                into["domain_traffic"] = domain_traffic
+            if domain_traffic is not None and "domain_traffic" not in record:
+                record["domain_traffic"] = domain_traffic
         elif kind == _K_REL:
             tokens = raw if isinstance(raw, list | tuple) else str(raw).replace(",", " ").split()
             rel = " ".join(str(t).strip().lower() for t in tokens if str(t).strip())

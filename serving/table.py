@@ -30,6 +30,7 @@ from features.recordio import _FORMULA_START, defuse
 from features.records import LinkRecord
 from features.schema import FEATURE_NAMES
 
+from .export_records import link_records
 from .exports import ExportInfo, ExportRow
 
 __all__ = [
@@ -311,10 +312,11 @@ def score_rows(rows: list[ExportRow], score: ScoreFn, spec: TableSpec, *, format
     records: list[dict[str, object] | LinkRecord] = []
     sources: list[object] = [None] * n  # each scored row's source URL, for the weak domains
     direct = format != "gsc" and targets is None  # rows whose record needs nothing added but the tool
+    links = link_records(rows, tool) if direct else [None] * n  # built from the cells, column by column
     target_used = 0
     for i, row in enumerate(rows):
         if row.error is None and direct:
-            link = row.link_record(tool)
+            link = links[i]
             if link is not None:
                 todo.append(i)
                 records.append(link)

@@ -957,6 +957,59 @@ def test_a_link_record_built_from_the_cells_equals_the_validated_record() -> Non
     assert direct > 1000
 
 
+def test_a_chunk_of_rows_gets_the_records_each_row_gets_alone() -> None:
+    """link_records builds a chunk's records column by column (each distinct cell converted once):
+    row for row the record each row gets alone, for chunks mixing files, unreadable rows, rows whose
+    canonical dict is already built, and random cells repeated across rows."""
+    from serving import exports as ex
+    from serving.export_records import link_records
+
+    def rows_of(path: Path) -> list[ExportRow]:
+        try:
+            _, chunks = read_export(path, "auto", None, 1000)
+            return [r for chunk in chunks for r in chunk]
+        except ExportFormatError:
+            return []
+
+    paths = sorted(FIX.iterdir())
+    mixed = [r for p in paths for r in rows_of(p)]
+    alone = [r for p in paths for r in rows_of(p)]
+    for r in mixed[::7]:
+        assert r.record is not None or r.error is not None  # some rows built before, as a writer may
+    for r in alone[::7]:
+        assert r.record is not None or r.error is not None
+    rng = random.Random(5)
+    order = list(range(len(mixed)))
+    rng.shuffle(order)  # rows of different files side by side
+    for tool in (None, "Ahrefs"):
+        got = link_records([mixed[k] for k in order], tool)
+        want = [alone[k].link_record(tool) for k in order]
+        assert got == want
+        assert sum(g is not None for g in got) > 20 and any(r.error for r in mixed)
+    # random cells of every kind, repeated across the rows of one chunk (the per-column memos)
+    names = ["source_url", "target_url", "anchor_text", "rel", "page_authority", "traffic:domain", "domain_traffic",
+             "rel:nofollow", "rel:follow", "first_seen", "platform", "tool", "anchor_text", "traffic:domain"]
+    cells = ["", " ", "+", "-", "true", "no", "1,240", "35%", "nan", "x", "Sep 15, 2026", "0099-01-02",
+             "nofollow, UGC", "example.com/p", "https://localhost/", " MOZ ", "0", "1", "Text  LINK"]
+    for unique in (False, True):
+        pairs = ex.CellPairs(enumerate(names[:12] if unique else names))
+        columns = [f"c{i}" for i in range(len(names))]
+        table = []
+        for _ in range(3000):
+            fields = [rng.choice(cells) for _ in names]
+            if rng.random() < 0.7:
+                fields[0], fields[1] = rng.choice(["https://a.example.org/p", "https://b.example.net/"]), \
+                    "https://you.example.com/"
+            table.append(fields)
+        for tool in (None, "Semrush"):
+            chunk = [ExportRow.from_cells(k + 2, columns, list(f), pairs) for k, f in enumerate(table)]
+            got = link_records(chunk, tool)
+            want = [ExportRow.from_cells(k + 2, columns, list(f), pairs).link_record(tool)
+                    for k, f in enumerate(table)]
+            assert got == want
+            assert sum(g is not None for g in got) > 1000
+
+
 def test_a_row_split_but_not_built_pickles_and_compares_with_its_record() -> None:
     """A row whose cells were split (for the scorer's record or the CSV writer) but whose canonical
     dict was never built still pickles, compares and unpacks with that record."""
