@@ -57,8 +57,8 @@ class ExportRow:
 
     Rows read from a CSV/TSV keep their cells and build ``original`` and ``record`` on first use
     (:meth:`from_cells`): batch scoring reads a file in one process and scores it in others, where
-    :meth:`link_record` builds the scorer's validated record from the cells without the canonical
-    dict. Rows compare and pickle by value.
+    ``serving.export_records.link_records`` builds a chunk's validated records from the rows' cells
+    (:meth:`cell_values`) without the canonical dict. Rows compare and pickle by value.
     """
 
     __slots__ = ("line_no", "error", "_original", "_record", "_cells", "shared_columns", "_line", "_fields")
