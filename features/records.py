@@ -274,8 +274,6 @@ def _text_metric(text: str) -> str:
 # (field, 0 number / 1 date / 2 text) in METRIC_FIELDS order
 _METRIC_KINDS = {f: 1 if f in METRIC_DATE_FIELDS else 2 if f in METRIC_TEXT_FIELDS else 0 for f in METRIC_FIELDS}
 _NUMBER_METRICS = frozenset(f for f, kind in _METRIC_KINDS.items() if kind == 0)
-_DATE_METRICS = frozenset(METRIC_DATE_FIELDS)
-_TEXT_METRICS = frozenset(METRIC_TEXT_FIELDS)
 _NO_METRICS: dict[str, object] = dict.fromkeys(METRIC_FIELDS)  # copied: cheaper than fromkeys per row
 
 
