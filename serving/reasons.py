@@ -149,12 +149,19 @@ def _traffic(x: tuple[float, ...], ev: Mapping[str, object]) -> str | None:
     log_traffic, log_domain_traffic, log_keywords = x
     bits = []
     if _known(log_traffic):
-        bits.append(f"page {_count(_from_log(log_traffic))} visits/month")
+        bits.append(f"page {_count_of_log(log_traffic)} visits/month")
     if _known(log_domain_traffic):
-        bits.append(f"site {_count(_from_log(log_domain_traffic))} visits/month")
+        bits.append(f"site {_count_of_log(log_domain_traffic)} visits/month")
     if _known(log_keywords):
         bits.append(f"ranks for {_counted(_from_log(log_keywords), 'keyword', 'keywords')}")
     return ", ".join(bits) or None
+
+
+@functools.lru_cache(maxsize=65536)
+def _count_of_log(v: float) -> str:
+    """``_count`` of a log10(1 + x) feature value. Memoised: a row's traffic phrase is new when any of
+    its three figures is (most rows of an export), but each figure repeats across rows."""
+    return _count(_from_log(v))
 
 
 def _anchor(x: tuple[float, ...], ev: Mapping[str, object]) -> str | None:
@@ -338,7 +345,7 @@ def factor_reasons_batch(parts: Mapping[str, Sequence[float]], columns: Mapping[
             if not known_of[r]:
                 phrases.append(None)
                 continue
-            ev = {e: ev_of[k][codes_of[r][k]] for k, e in enumerate(ev_keys)}
+            ev = {e: ev_of[k][codes_of[r][k]] for k, e in enumerate(ev_keys)} if ev_keys else _NO_EVIDENCE
             phrase = phraser(tuple(values_of[r]), ev)
             phrases.append(None if phrase is None else f"{name}: {phrase} ({_SIGN_WORDS[sign_of[r]]})")
         texts.append(np.asarray(phrases, dtype=object)[inverse.ravel()].tolist())
@@ -358,6 +365,7 @@ _NAN_KEY = -1.7976931348623157e308  # stands for NaN in a memo key (the most neg
 
 
 _SIGN_WORDS = {1: "raises", -1: "lowers", 0: "neutral"}
+_NO_EVIDENCE: Mapping[str, object] = {}  # for the phrases that read no evidence (never changed)
 
 
 @functools.lru_cache(maxsize=512)
