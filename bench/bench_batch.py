@@ -2,7 +2,7 @@
 links/s with saved pages, peak memory, and the local engine in one process ("x1") or with its pool of
 scoring processes ("x2": one per core here) against Dask with 2 workers.
 
-Run: ``.venv/bin/python bench/bench_batch.py [--rows 1000000] [--links 10000 --pages 1000]``.
+Run: ``.venv/bin/python bench/bench_batch.py [--rows 1000000] [--links 10000 --pages 1000] [--vs ../linkq-old]``.
 
 Exports are generated synthetically in each tool's real layout (Ahrefs: UTF-16 TSV with a BOM and
 multi-line quoted titles; Semrush, Majestic: UTF-8 CSV; Moz: CSV with its preamble; Search Console:
@@ -18,7 +18,11 @@ its descendants every second (5x a second in the first 5 s) for the run's total 
 smaps_rollup 4x a second throughout cost ~1.5% of a long run's CPU; memory is flat once the caches
 are full, so a second is fine-grained enough). Dask runs use a LocalCluster with 2 worker
 processes of one thread, created by the child, so the workers' peak RSS can be read too. ``--profile`` prints the
-top functions of a cProfile of export-only scoring instead. Files go to ``bench/out/`` (git-ignored).
+top functions of a cProfile of export-only scoring instead. ``--vs OTHER_CHECKOUT [--pairs 3]`` runs
+only the default Ahrefs measurement (x2), alternating this checkout with another one (an older
+version, say) on the same file, and prints each run and the pairs' median ratios. Every
+measurement runs the code of its own checkout (``PYTHONPATH``), not whatever linkq is installed.
+Files go to ``bench/out/`` (git-ignored).
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ import platform
 import random
 import re
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -460,12 +465,42 @@ def child(job: dict) -> dict:
             "total_pss_mb": total_pss, "total_rss_mb": total_rss}
 
 
-def run_child(job: dict) -> dict:
-    proc = subprocess.run([sys.executable, __file__, "--child", json.dumps(job)], capture_output=True,
-                          text=True, cwd=ROOT)
+def run_child(job: dict, tree: Path = ROOT) -> dict:
+    """One measurement in a fresh process, of the code in ``tree`` (a linkq checkout: its own
+    ``bench/bench_batch.py --child`` runs with the checkout first on the path, so an installed or
+    editable linkq elsewhere is not what is measured)."""
+    env = dict(os.environ, PYTHONPATH=str(tree))
+    proc = subprocess.run([sys.executable, str(tree / "bench" / "bench_batch.py"), "--child", json.dumps(job)],
+                          capture_output=True, text=True, cwd=tree, env=env)
     if proc.returncode != 0:
         raise RuntimeError(f"child failed: {job}\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def compare(other: Path, path: Path, pairs: int) -> None:
+    """Alternating whole-process runs of this checkout and ``other`` on the same export (default
+    engine: one reading and one scoring process per core), then each run and the median of the pairs'
+    ratios. Why alternate: on a shared machine the same code's wall time moves by 15-30% within
+    minutes, so only runs side by side in time compare; read a median ratio within the pairs'
+    spread as no change."""
+    job = {"input": str(path), "out": str(OUT / "scored_vs.csv"), "engine": "local", "workers": None}
+    runs: dict[Path, list[dict]] = {ROOT: [], other: []}
+    for i in range(pairs):
+        for tree in (ROOT, other) if i % 2 == 0 else (other, ROOT):
+            res = run_child(job, tree)
+            runs[tree].append(res)
+            print(f"{tree}: {res}", file=sys.stderr)
+    print(f"\nHardware: {hardware()}; {pairs} alternating pairs, export {path.name}\n")
+    print("| checkout | wall s | start-up s | rows/s (after start-up) | CPU us/row |")
+    print("|---|---|---|---|---|")
+    for tree, got in runs.items():
+        cells = [", ".join(f"{r[k]:,.{d}f}" for r in got) for k, d in
+                 (("seconds", 1), ("startup", 1), ("rows_per_s", 0), ("cpu_us_per_row", 0))]
+        print(f"| {tree} | " + " | ".join(cells) + " |")
+    for key in ("seconds", "cpu_us_per_row"):
+        ratios = sorted(a[key] / b[key] for a, b in zip(runs[ROOT], runs[other], strict=True))
+        print(f"\n{key}, this / other, per pair: {', '.join(f'{r:.3f}' for r in ratios)} "
+              f"(median {statistics.median(ratios):.3f})")
 
 
 def profile(path: Path, top: int = 35) -> None:
@@ -498,6 +533,9 @@ def main() -> None:
     ap.add_argument("--unique", action="store_true",
                     help="also an Ahrefs export where every row has a new host and anchor (caches miss)")
     ap.add_argument("--profile", action="store_true", help="cProfile export-only scoring and exit")
+    ap.add_argument("--vs", type=Path, help="another linkq checkout: alternate its default (x2) runs of the "
+                    "Ahrefs export with this one's, --pairs times, and print the ratios")
+    ap.add_argument("--pairs", type=int, default=3, help="with --vs: alternating pairs of runs")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -507,6 +545,8 @@ def main() -> None:
     if args.profile:
         profile(write_export("ahrefs", OUT / f"ahrefs_{args.rows}.tsv", args.rows))
         return
+    if args.vs:
+        compare(args.vs.resolve(), write_export("ahrefs", OUT / f"ahrefs_{args.rows}.tsv", args.rows), args.pairs)
         return
     results: list[tuple[str, str, dict]] = []
     load_before = os.getloadavg()
