@@ -28,7 +28,8 @@ interpreter-bound code they track it. They are not exactly repeatable either: tw
 checkouts measured side by side differed by up to 0.4% on the scoring workload (with the hash seed
 fixed; the cyclic collector runs at other moments when the imported code differs), so read a
 change under ~0.5% as no change. Needs ``valgrind`` (Debian: ``apt-get install valgrind``);
-under it Python runs ~50x slower: the default sizes take ~4 minutes on 2 cores (the runs go two
+under it Python runs ~50x slower: the default sizes take ~4 minutes on 2 cores for the first two
+workloads and ~3 more a checkout for ``run`` (the runs go two
 at a time). ``--vs OTHER_TREE`` measures another checkout too and prints the ratios.
 
 Run: ``.venv/bin/python bench/bench_instructions.py [--rows 10000] [--profile-rows 200000] [--run-rows 20000]
