@@ -55,6 +55,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 import numpy as np
 
 from .records import parse_number
+from .source_kind import referring_site
 from .urls import domain_label, netloc_hostname, registered_domain
 
 MAX_KEYS = 200_000  # entries kept per count table (12 bytes each: 2.4 MB at most per table)
@@ -143,9 +144,12 @@ def _key_hash(text: str) -> int:
 
 @functools.lru_cache(maxsize=1 << 17)  # a Public Suffix lookup costs ~8 us; hosts repeat
 def _site_of_host(host: str) -> tuple[str, str]:
-    """(referring domain, its brand-bearing label) of a lower-case host without ``www.``
-    (``features.urls.registered_domain``: the one definition of a site)."""
-    return registered_domain(host), domain_label(host)
+    """(referring site, its brand-bearing label) of a lower-case host without ``www.``
+    (``features.source_kind.referring_site``: the one definition of a site; a user's space on a
+    hosting platform, ``someone.wordpress.com``, is its own site, named by its user's label as the
+    suffix list already names ``someone.blogspot.com``)."""
+    site = referring_site(host)
+    return site, (domain_label(host) if site == registered_domain(host) else site.split(".", 1)[0])
 
 
 # scheme (any "://" within the first 12 characters, the first one) or "//"; netloc up to the first

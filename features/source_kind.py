@@ -26,11 +26,13 @@ Regexes are compiled in ``load``; results are memoised per host, URL, title and 
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from .urls import http_netloc_span
+from .urls import http_netloc_span, registered_domain
 
 KINDS: tuple[str, ...] = (
     "hacked_doorway",
@@ -336,6 +338,62 @@ class HostKind(NamedTuple):
     word: str
 
 
+class Platform(NamedTuple):
+    """A host on a known platform (``PLATFORMS`` or a country variant by brand label): the platform's
+    kind (``forum_host`` for a forum-hosting service), the platform suffix that matched, and, when
+    the host is a user's own subdomain space on it, that space (``someone.wordpress.com``; '' else)."""
+
+    kind: str
+    suffix: str
+    user_space: str
+
+
+def platform_of(host: str, platforms: Mapping[str, tuple[str, bool]] = PLATFORMS) -> Platform | None:
+    """The platform a lower-case host name is on, None when it is on no known platform.
+
+    A user's space is the label just left of the platform suffix, on a platform whose subdomains
+    are its users' (``someone.wordpress.com``, ``blog.someone.wordpress.com`` -> ``someone.wordpress.com``),
+    unless the host's first label is one of the platform's own services (``www``, ``help``, ...)."""
+    h = host[4:] if host.startswith("www.") else host
+    labels = h.split(".")
+    for i in range(len(labels) - 1):
+        suffix = ".".join(labels[i:])
+        hit = platforms.get(suffix)
+        if hit is not None:
+            return _platform(hit, labels, i, suffix)
+    for i, lab in enumerate(labels[:-1]):
+        hit = _BRAND_LABEL_KINDS.get(lab)
+        if hit is not None:
+            return _platform(hit, labels, i, ".".join(labels[i:]))
+    return None
+
+
+def _platform(hit: tuple[str, bool], labels: list[str], i: int, suffix: str) -> Platform:
+    user = hit[1] and i > 0 and labels[0] not in _SERVICE_SUBDOMAINS
+    return Platform(hit[0], suffix, f"{labels[i - 1]}.{suffix}" if user else "")
+
+
+@functools.lru_cache(maxsize=65536)  # keyed by host: exports repeat the same few thousand hosts
+def referring_site(host: str) -> str:
+    """The site a lower-case host belongs to, as an auditor (and a disavow ``domain:`` line) counts
+    sites: a user's own subdomain space on a hosting platform is its own site
+    (``someone.wordpress.com``), whether or not the Public Suffix List lists the platform
+    (it lists ``blogspot.com``, not ``wordpress.com``); any other host's site is its registered
+    domain (``news.bbc.co.uk`` -> ``bbc.co.uk``). Why: one user's blog says nothing of the platform's
+    other users, and ``domain:wordpress.com`` would disavow all of them."""
+    got = platform_of(host)
+    if got is not None and got.user_space:
+        return got.user_space
+    return registered_domain(host)
+
+
+def is_platform_site(site: str) -> bool:
+    """Whether a site (:func:`referring_site`) is a platform many people publish on as a whole
+    (``medium.com``, ``reddit.com``, ``wordpress.com``), not one user's space on it."""
+    got = platform_of(site)
+    return got is not None and not got.user_space
+
+
 _UNKNOWN = SourceKind(None, "", False)
 _NO_HIT: tuple[int, str | None, str] = (len(KINDS), None, "")
 
@@ -451,21 +509,8 @@ class SourceKinds:
     def _host_kind(self, host: str) -> HostKind:
         h = host[4:] if host.startswith("www.") else host
         labels = h.split(".")
-        platform_kind, platform, user_sub = None, "", False
-        for i in range(len(labels) - 1):
-            suffix = ".".join(labels[i:])
-            hit = self.platforms.get(suffix)
-            if hit is not None:
-                platform_kind, platform = hit[0], suffix
-                user_sub = hit[1] and i > 0 and labels[0] not in _SERVICE_SUBDOMAINS
-                break
-        if platform_kind is None:
-            for i, lab in enumerate(labels[:-1]):
-                hit = _BRAND_LABEL_KINDS.get(lab)
-                if hit is not None:
-                    platform_kind, platform = hit[0], ".".join(labels[i:])
-                    user_sub = hit[1] and i > 0 and labels[0] not in _SERVICE_SUBDOMAINS
-                    break
+        on = platform_of(h, self.platforms)
+        platform_kind, platform, user_sub = (on.kind, on.suffix, bool(on.user_space)) if on else (None, "", False)
         word_kind, word = None, ""
         if platform_kind is None:
             # host words: on the name without its TLD, so "rss2.com" and "forum.example.org" match

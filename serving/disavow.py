@@ -15,13 +15,15 @@ user's own site.
 
 Rules for the file:
 
-* ``level="domain"``: one ``domain:`` line per referring site (registered domain, IDNA/punycode, private
-  suffixes such as blogspot.com kept apart) when its rows justify it: a flag that speaks of the whole
-  site (spam-listed, the tool's spam verdict or score, a generated network, spam vocabulary) or two or
-  more risky links. A site with one risky link and nothing against the site itself (a keyword anchor
-  in one forum post), that also sends strong or review links, that has a subdomain or page on the
-  allow-list, or that is an IP address, is listed by URL instead, so good links are never disavowed
-  with it. ``level="url"``: one line per linking page URL.
+* ``level="domain"``: one ``domain:`` line per referring site (``scored_file.site_of``: the registered
+  domain, IDNA/punycode, with a user's own space on a hosting platform as its own site:
+  ``someone.blogspot.com``, ``someone.wordpress.com``) when its rows justify it: a flag that speaks of
+  the whole site (spam-listed, the tool's spam verdict or score, a generated network, spam vocabulary)
+  or two or more risky links. A site with one risky link and nothing against the site itself (a
+  keyword anchor in one forum post), that also sends strong or review links, that has a subdomain or
+  page on the allow-list, that is an IP address, or that is a platform many people publish on
+  (``medium.com``, ``reddit.com``: its users' pages say nothing of the others) is listed by URL
+  instead, so good links are never disavowed with it. ``level="url"``: one line per linking page URL.
 * URLs are written with the host in punycode and non-ASCII/space characters percent-encoded; a
   candidate URL over 2,048 characters is **skipped** (and counted), because one such line makes Google
   reject the whole file. An over-long URL in the user's *existing* file is refused (we do not drop
@@ -60,6 +62,7 @@ from features.disavow import (
     url_id,
 )
 from features.recordio import write_text_atomic
+from features.source_kind import is_platform_site
 from serving.scored_file import (
     FLAG_TEXT,
     ScoredFileError,
@@ -272,6 +275,8 @@ def build_disavow(
             reason = None
             if is_ip(site) or "." not in site:
                 reason = "an IP address or a bare host name: listed by URL"
+            elif is_platform_site(site):
+                reason = "a platform many people publish on: only its risky pages are listed, never the platform"
             elif site in good_sites:
                 reason = "also sends strong or review links: only its risky pages are listed"
             elif allow_list.inside(site):

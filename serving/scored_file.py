@@ -19,7 +19,8 @@ from pathlib import Path
 
 from features.disavow import host_to_ascii
 from features.errors import LinkqError
-from features.urls import host_of, registered_domain
+from features.source_kind import referring_site
+from features.urls import host_of
 from serving.exports import ExportFormatError, ExportInfo, ExportRow, read_export
 from serving.result_fields import FLAG_RULES, FLAG_WORDS, risk_class, source_flags
 from serving.table import split_list
@@ -86,11 +87,13 @@ class ScoredLink:
 
 @functools.lru_cache(maxsize=65536)
 def site_of(url_or_host: str) -> str:
-    """The referring site of a URL: its registered domain in IDNA form ('' when there is no host).
+    """The referring site of a URL in IDNA form ('' when there is no host):
+    ``features.source_kind.referring_site``.
 
     Registered domain, not host, because link sellers spread links over subdomains of one site;
-    private suffixes count, so ``spam.blogspot.com`` is its own site. IP addresses and hosts without a
-    known suffix are returned whole.
+    private suffixes count, so ``spam.blogspot.com`` is its own site, and so does a user's space on a
+    hosting platform the suffix list does not name (``someone.wordpress.com``). IP addresses and hosts
+    without a known suffix are returned whole.
     """
     host = host_of(url_or_host) if ("/" in url_or_host or ":" in url_or_host) else url_or_host
     return _site_of_host(host) if host else ""
@@ -101,7 +104,7 @@ def _site_of_host(host: str) -> str:
     ascii_host = host_to_ascii(host)
     if not ascii_host:
         return ""
-    return registered_domain(ascii_host)  # the one definition of a site (features.urls)
+    return referring_site(ascii_host)  # the one definition of a site (features.source_kind)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -161,13 +161,16 @@ def _feature_cell(v: object) -> float | None:
 
 @functools.lru_cache(maxsize=16384)
 def _netloc_domain(netloc: str) -> str:
-    from features.urls import registered_domain
+    from features.source_kind import referring_site
+    from features.urls import host_of
 
-    return registered_domain("http://" + netloc + "/")
+    host = host_of("http://" + netloc + "/")
+    return referring_site(host) if host else ""
 
 
 def _domain(url: str) -> str:
-    """Registered domain of a URL (cached by host: exports repeat domains)."""
+    """Referring site of a URL (``features.source_kind.referring_site``; cached by host: exports
+    repeat domains)."""
     rest = url.split("://", 1)[1] if "://" in url[:12] else url
     netloc = rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
     return _netloc_domain(netloc.lower())

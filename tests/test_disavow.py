@@ -420,6 +420,30 @@ def test_only_live_followed_links_are_listed_and_a_domain_only_when_its_rows_jus
         assert not parsed.covers(url)
 
 
+def test_a_users_space_on_a_platform_is_its_own_site_and_a_platform_is_never_a_domain_line(tmp_path):
+    """Two spam blogs on wordpress.com (which the Public Suffix List does not list) are two sites, each
+    its own domain: line; risky posts on medium.com, a platform many people publish on, are listed by
+    URL however many there are: neither ``domain:wordpress.com`` nor ``domain:medium.com``, which would
+    disavow every other user of the platform."""
+    path = _scored_csv(tmp_path / "s.csv", [
+        {"source_url": "https://cheap-pills.wordpress.com/2024/01/a", "flags": "money_anchor"},
+        {"source_url": "https://cheap-pills.wordpress.com/2024/02/b", "flags": "money_anchor"},
+        {"source_url": "https://blog.casino-deals.wordpress.com/post", "flags": "network"},
+        {"source_url": "https://medium.com/@seller/buy-now-1", "flags": "money_anchor"},
+        {"source_url": "https://medium.com/@seller/buy-now-2", "flags": "network"},
+        {"source_url": "https://medium.com/@other/pills", "flags": "spam_source"},
+    ])
+    summary, text = _build(tmp_path, scored=path)
+    parsed = parse_disavow(text)
+    assert parsed.domains == {"cheap-pills.wordpress.com", "casino-deals.wordpress.com"}
+    assert parsed.urls == {"medium.com/@seller/buy-now-1", "medium.com/@seller/buy-now-2", "medium.com/@other/pills"}
+    assert "platform" in summary["sites_as_urls"]["medium.com"]
+    assert not parsed.covers("https://honest-writer.wordpress.com/review")
+    assert not parsed.covers("https://medium.com/@honest/review")
+    assert site_of("https://blog.casino-deals.wordpress.com/post") == "casino-deals.wordpress.com"
+    assert site_of("https://wordpress.com/tag/health") == "wordpress.com"
+
+
 def test_the_format_module_matches_unicode_and_punycode_spellings_alike() -> None:
     """features.disavow is the one disavow format: training labels match a site however it is spelled."""
     d = parse_disavow("# old file\ndomain:bücher.example\nhttps://www.xn--caf-dma.example/menu\n")

@@ -158,10 +158,15 @@ def test_subdomains_of_hosting_platforms_are_separate_sites() -> None:
             for i in range(6)]
     rows += [{"source_url": f"https://news.bbc.co.uk/a/{i}", "target_url": TARGET} for i in range(3)]
     rows += [{"source_url": f"https://www.bbc.co.uk/b/{i}", "target_url": TARGET} for i in range(2)]
+    # wordpress.com is not on the Public Suffix List: its users' blogs are still separate sites
+    rows += [{"source_url": f"https://writer{i}.wordpress.com/2024/01/post/", "target_url": TARGET}
+             for i in range(4)]
     stats = profile_of(rows)
     assert stats.features(rows[0])["prof_domain_rows"] == 1.0
     assert stats.features(rows[0])["prof_path_domains"] == 6.0
-    assert stats.features(rows[-1])["prof_domain_rows"] == 5.0
+    assert stats.features(rows[10])["prof_domain_rows"] == 5.0
+    assert stats.features(rows[-1])["prof_domain_rows"] == 1.0
+    assert stats.features(rows[-1])["prof_path_domains"] == 4.0
 
 
 def test_percentiles_mid_rank_with_ties(profile) -> None:

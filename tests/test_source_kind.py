@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from features.source_kind import KINDS, SourceKind, SourceKinds
+from features.source_kind import KINDS, SourceKind, SourceKinds, is_platform_site, platform_of, referring_site
 
 
 @pytest.fixture(scope="module")
@@ -175,3 +175,33 @@ def test_kinds_are_listed(kinds: SourceKinds) -> None:
     assert len(set(KINDS)) == len(KINDS)
     for url in ("https://linktr.ee/a", "https://bit.ly/a", "https://someone.tumblr.com/post/1"):
         assert kinds.classify(url).kind in KINDS
+
+
+@pytest.mark.parametrize(("host", "site", "platform"), [
+    ("someone.wordpress.com", "someone.wordpress.com", False),  # the suffix list does not name wordpress.com
+    ("blog.someone.wordpress.com", "someone.wordpress.com", False),
+    ("wordpress.com", "wordpress.com", True),
+    ("help.wordpress.com", "wordpress.com", True),  # the platform's own service, not a user
+    ("someone.blogspot.com", "someone.blogspot.com", False),  # the suffix list names blogspot.com
+    ("someone.blogspot.fr", "someone.blogspot.fr", False),  # a country variant, by brand label
+    ("medium.com", "medium.com", True),  # users' spaces are paths: the host is the platform
+    ("en.wikipedia.org", "wikipedia.org", True),
+    ("news.bbc.co.uk", "bbc.co.uk", False),
+    ("shop.example.com", "example.com", False),
+])
+def test_referring_site_keeps_a_users_platform_space_apart(host: str, site: str, platform: bool) -> None:
+    """One definition of a referring site (disavow lines, the report's sites, the profile's domains):
+    a user's subdomain space on a hosting platform is its own site, whatever the suffix list says;
+    a platform as a whole is a platform site (never one ``domain:`` line)."""
+    assert referring_site(host) == site
+    assert is_platform_site(site) is platform
+
+
+def test_platform_space_is_the_kinds_user_space(kinds: SourceKinds) -> None:
+    """The site's user space and the source kind's ``user_space`` come from one platform look-up."""
+    for host in ("someone.wordpress.com", "help.wordpress.com", "wordpress.com", "x.blogspot.fr", "forum.forumactif.com",
+                 "www.forumactif.com", "example.com", "medium.com"):
+        hk = kinds.host_kind(host)
+        got = platform_of(host)
+        assert (got.kind if got else None) == hk.platform_kind
+        assert bool(got and got.user_space) == hk.user_subdomain
