@@ -28,6 +28,8 @@ import hashlib
 import json
 import multiprocessing as mp
 import random
+import subprocess
+import sys
 import time
 from pathlib import Path
 from urllib.parse import urljoin
@@ -255,9 +257,10 @@ def main(argv: list[str] | None = None) -> None:
     t0 = time.time()
     oof_path = args.out / "placement_oof.parquet"
     if not oof_path.exists():
-        from .train_placement import main as train_placement
-
-        train_placement(["--shared", str(args.shared), "--build", str(args.out), "--eval-only"])
+        # in a child process: LightGBM's OpenMP threads, once started here, would hang the forked
+        # pool below (seen: its workers waited forever when this ran in-process)
+        subprocess.run([sys.executable, "-m", "training.train_placement", "--shared", str(args.shared),
+                        "--build", str(args.out), "--eval-only"], check=True)
     corpora = tuple(c for c in args.corpora.split(",") if c)
     raw_path = args.out / "links_raw.parquet"  # checkpoint: the slow part, before the labelling rules
     if args.reuse_raw and raw_path.exists():
