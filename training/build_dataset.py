@@ -258,9 +258,11 @@ def main(argv: list[str] | None = None) -> None:
     oof_path = args.out / "placement_oof.parquet"
     if not oof_path.exists():
         # in a child process: LightGBM's OpenMP threads, once started here, would hang the forked
-        # pool below (seen: its workers waited forever when this ran in-process)
+        # pool below (seen: its workers waited forever when this ran in-process); its report goes
+        # beside the table, not over the repository's data/placement_eval.json
         subprocess.run([sys.executable, "-m", "training.train_placement", "--shared", str(args.shared),
-                        "--build", str(args.out), "--eval-only"], check=True)
+                        "--build", str(args.out), "--eval-only", "--report", str(args.out / "placement_eval.json")],
+                       check=True)
     corpora = tuple(c for c in args.corpora.split(",") if c)
     raw_path = args.out / "links_raw.parquet"  # checkpoint: the slow part, before the labelling rules
     if args.reuse_raw and raw_path.exists():
