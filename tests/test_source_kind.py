@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from features.source_kind import KINDS, SourceKind, SourceKinds, is_platform_site, platform_of, referring_site
+from features.source_kind import KINDS, SourceKind, SourceKinds, is_platform_site, referring_site
 
 
 @pytest.fixture(scope="module")
@@ -196,12 +196,3 @@ def test_referring_site_keeps_a_users_platform_space_apart(host: str, site: str,
     assert referring_site(host) == site
     assert is_platform_site(site) is platform
 
-
-def test_platform_space_is_the_kinds_user_space(kinds: SourceKinds) -> None:
-    """The site's user space and the source kind's ``user_space`` come from one platform look-up."""
-    for host in ("someone.wordpress.com", "help.wordpress.com", "wordpress.com", "x.blogspot.fr", "forum.forumactif.com",
-                 "www.forumactif.com", "example.com", "medium.com"):
-        hk = kinds.host_kind(host)
-        got = platform_of(host)
-        assert (got.kind if got else None) == hk.platform_kind
-        assert bool(got and got.user_space) == hk.user_subdomain
