@@ -32,7 +32,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from .urls import http_netloc_span, registered_domain
+from .urls import host_of, http_netloc_span, registered_domain
 
 KINDS: tuple[str, ...] = (
     "hacked_doorway",
@@ -385,6 +385,13 @@ def referring_site(host: str) -> str:
     if got is not None and got.user_space:
         return got.user_space
     return registered_domain(host)
+
+
+def referring_site_of_url(url: str) -> str:
+    """:func:`referring_site` of a URL's host, or the URL itself when it has no host (so a malformed
+    URL still counts as one site of its own rather than joining every other malformed one)."""
+    host = host_of(url)
+    return (referring_site(host) or host) if host else url
 
 
 def is_platform_site(site: str) -> bool:

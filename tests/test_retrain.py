@@ -422,3 +422,23 @@ def test_measured_designs_binary_case_is_linkq_trains_fit_and_the_ordinal_fit_ke
     assert not vote_targets(np.array(["strong"]), np.array(["neutral"]), soft=False).any()
     basis, owner = pieces(x, (-1.0, -0.5, 0.0, 0.5, 1.0))
     np.testing.assert_allclose(basis @ w0[owner], x @ w0, atol=1e-12)
+
+
+def test_blogs_on_one_platform_are_separate_referring_sites_for_labels_and_label_picks(
+        tmp_path: Path, models_dir: Path) -> None:
+    """Labels spread over users' blogs on wordpress.com (which the suffix list does not name) count as
+    those blogs, as the disavow file and the report count them: `linkq train`'s referring-domain
+    counts and bootstrap, and `linkq label`'s spread over sites, see 6 sites, not one wordpress.com."""
+    from linkq_cli import cli
+
+    rows, labels = ahrefs_rows(24, 5, "traffic")
+    for i, r in enumerate(rows):
+        r["Referring page URL"] = f"https://writer{i % 6}.wordpress.com/2025/post-{i}"
+    export = write_ahrefs(tmp_path / "l.csv", rows, labels)
+    files, problems = read_labels([export])
+    assert not problems
+    assert {row.domain for row in files[0].labelled.values()} == {f"writer{k}.wordpress.com" for k in range(6)}
+    result = CliRunner().invoke(cli, ["label", str(write_ahrefs(tmp_path / "e.csv", rows, None)), "--n", "6",
+                                      "--out", str(tmp_path / "to_label.csv"), "--models-dir", str(models_dir)])
+    assert result.exit_code == 0, result.output
+    assert "from 6 referring domains" in result.output  # one pick per blog: each is its own site

@@ -196,3 +196,15 @@ def test_referring_site_keeps_a_users_platform_space_apart(host: str, site: str,
     assert referring_site(host) == site
     assert is_platform_site(site) is platform
 
+
+
+@pytest.mark.parametrize(("url", "site"), [
+    ("https://someone.wordpress.com/2025/a-post", "someone.wordpress.com"),
+    ("https://www.bbc.co.uk/news/x", "bbc.co.uk"),
+    ("http://203.0.113.9/page", "203.0.113.9"),  # no registered domain: the host is the site
+    ("not a url", "not a url"),  # no host: the value is its own site, not '' shared with every other
+])
+def test_referring_site_of_a_url(url: str, site: str) -> None:
+    from features.source_kind import referring_site_of_url
+
+    assert referring_site_of_url(url) == site

@@ -64,7 +64,7 @@ def panel_files(root: Path, bare: Path | None = None, votes: dict[str, tuple[str
     with ``bare`` (a temporary folder), the files without their authority and traffic columns. With
     ``votes`` (filled: ``FILE:LINE`` -> (label_a, label_b, mean confidence / 3)), the rows the experts
     disagree on are labelled too, with no worth value (``training.retrain_designs`` reads their votes)."""
-    from features.urls import registered_domain
+    from features.source_kind import referring_site_of_url
 
     from .eval_panel import drop_metrics
 
@@ -99,7 +99,7 @@ def panel_files(root: Path, bare: Path | None = None, votes: dict[str, tuple[str
                 src = str(rec["source_url"])
                 lf.labelled[len(lf.records) - 1] = LabelledRow(
                     file=name, line=line, value=value, worth=w, risk=r, record=rec,
-                    hash=label_hash(src, str(rec["target_url"])), domain=registered_domain(src) or src)
+                    hash=label_hash(src, str(rec["target_url"])), domain=referring_site_of_url(src))
         files.append(lf)
     drop_conflicts(files, problems)
     return files, problems

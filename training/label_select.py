@@ -22,7 +22,7 @@ import numpy as np
 from features.artifact import ModelArtifact
 from features.factors import FACTORS
 from features.pipeline import STATUS_LINK_MISSING, STATUS_OK, FeatureContext, extract_features
-from features.urls import registered_domain
+from features.source_kind import referring_site_of_url
 
 from .labels import LabelError, _label_column, _rows, label_hash
 
@@ -106,7 +106,7 @@ def select_rows(export: Path, out: Path, n: int, model: ModelArtifact, ctx: Feat
     scores, parts, _ = model.worth(batch.frame.iloc[idx], with_page)
     mat = np.column_stack([np.abs(parts[f]) for f in FACTORS])
     leading = [FACTORS[j] if mat[k, j] > 0 else "none" for k, j in enumerate(mat.argmax(axis=1))]
-    domains = [registered_domain(str(records[i]["source_url"])) or str(records[i]["source_url"]) for i in idx]
+    domains = [referring_site_of_url(str(records[i]["source_url"])) for i in idx]
     chosen = pick(scores, leading, domains, (model.strong_threshold, model.weak_threshold), n)
     head = [c for c in columns if c != existing]
     out = Path(out)

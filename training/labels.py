@@ -40,7 +40,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from features.disavow import parse_disavow
 from features.errors import LinkqError
-from features.urls import registered_domain
+from features.source_kind import referring_site_of_url
 
 LABEL_COLUMNS = ("label", "user_label", "verdict_user")
 
@@ -171,7 +171,7 @@ def _labelled(lf: LabelFile, line: int, value: str, axes: tuple[int | None, int 
     src, tgt = str(rec["source_url"]), str(rec["target_url"])
     lf.labelled[len(lf.records) - 1] = LabelledRow(
         file=str(lf.path), line=line, value=value, worth=axes[0], risk=axes[1], record=rec,
-        hash=label_hash(src, tgt), domain=registered_domain(src) or src)
+        hash=label_hash(src, tgt), domain=referring_site_of_url(src))
 
 
 def read_label_file(path: Path, problems: list[Problem]) -> LabelFile:
