@@ -314,7 +314,7 @@ def evaluate_on_labels(table: LabelTable, base: ModelArtifact, current: ModelArt
     warn, enough = label_warnings(y, d)
     out: dict = {"labels": int(has.sum()), "strong": int((y == 1).sum()), "weak_or_risky": int((y == 0).sum()),
                  "referring_domains": len(set(d.tolist())), "compared_to": current.model_id if current else None,
-                 "grouped_by": "referring domain (registered domain of the source URL)", "prior_strength": strength}
+                 "grouped_by": "referring domain (features.source_kind.referring_site: a blog on a platform is its own)", "prior_strength": strength}
     oof = np.full(len(table), np.nan)
     if enough:
         folds = folds_by_domain(y, d, seed=seed)
