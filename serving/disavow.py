@@ -399,5 +399,8 @@ def summary_lines(s: dict) -> list[str]:
             f"links ({s['candidate_sites']} sites); {s['skipped_allowlist']} skipped by the allow-list, "
             f"{s['already_listed']} already listed, {s['existing_entries']} entries kept from --merge; "
             f"{s['lines']:,} lines, {s['bytes']:,} bytes",
+            # the score summary counts these as risky too: say why the file leaves them out
+            *([f"  {s['skipped_not_live_or_followed']} risky weak links left out: lost, or nofollow / ugc / sponsored "
+               "(they pass nothing, so there is nothing to disavow)"] if s["skipped_not_live_or_followed"] else []),
             *(f"  {site}: {reason}" for site, reason in s["sites_as_urls"].items()),
             *(f"  warning: {warning}" for warning in s["warnings"])]

@@ -16,7 +16,15 @@ import pytest
 from features.disavow import parse_disavow
 from features.recordio import write_rows
 from features.urls import url_key
-from serving.disavow import MAX_BYTES, MAX_LINES, MAX_URL_CHARS, DisavowError, build_disavow, parse_allowlist
+from serving.disavow import (
+    MAX_BYTES,
+    MAX_LINES,
+    MAX_URL_CHARS,
+    DisavowError,
+    build_disavow,
+    parse_allowlist,
+    summary_lines,
+)
 from serving.report import display_host, host_to_ascii, site_of
 
 FIXTURES = Path(__file__).parent / "fixtures" / "report"
@@ -81,6 +89,8 @@ def test_domain_level_lists_exactly_the_risky_sites(tmp_path):
     assert summary["domains_added"] == 5 and summary["urls_added"] == 4
     assert summary["candidate_links"] == 33 and summary["candidate_sites"] == 6
     assert summary["skipped_not_live_or_followed"] == 10  # the rel=sponsored links of best-seo-links.xyz
+    assert "  10 risky weak links left out: lost, or nofollow / ugc / sponsored (they pass nothing, so there is " \
+           "nothing to disavow)" in summary_lines(summary)  # the score summary counted them as risky
     assert not parsed.covers(f"https://{PAID_SPONSORED}/anything")
     assert set(summary["sites_as_urls"]) == {"runwriters.net"}
     assert not parsed.covers("https://runwriters.net/essays/why-i-run-trails")  # its strong link
