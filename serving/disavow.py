@@ -66,8 +66,8 @@ from features.source_kind import is_platform_site
 from serving.scored_file import (
     FLAG_TEXT,
     ScoredFileError,
-    ScoredLink,
     is_risky,
+    live_and_followed,
     open_scored,
     risk_flags_of,
     site_of,
@@ -166,19 +166,6 @@ def _read_existing(path: Path, allow: AllowList) -> _Existing:
 
 # Flags that speak against the whole referring site, not only the one page (see the module docstring).
 SITE_FLAGS = frozenset({"spam_source", "tool_spam", "tool_spam_score", "network", "spam_vocabulary"})
-PASSES_NOTHING = frozenset({"nofollow", "ugc", "sponsored"})
-
-
-NOT_LIVE = frozenset({"lost", "link_missing", "page_gone"})  # the tool or the fetched page says it is gone
-
-
-def live_and_followed(link: ScoredLink) -> bool:
-    """False when the file says the link passes nothing: lost (or no longer on its fetched page, or
-    the page is gone), or rel nofollow, ugc or sponsored (a link whose rel the file does not give is
-    taken as followed: nothing says otherwise)."""
-    if link.status in NOT_LIVE:
-        return False
-    return link.rel is None or not (set(link.rel.split()) & PASSES_NOTHING)
 
 
 @dataclass

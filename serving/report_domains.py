@@ -25,9 +25,8 @@ from pathlib import Path
 
 from features.disavow import display_host
 from features.recordio import write_rows
-from serving.disavow import NOT_LIVE, PASSES_NOTHING
 from serving.result_fields import risk_class
-from serving.scored_file import VERDICTS, ScoredLink, risk_flags_of
+from serving.scored_file import NOT_LIVE, VERDICTS, ScoredLink, rel_passes_nothing, risk_flags_of, status_kind
 
 TOP_DOMAIN_ROWS = 25  # rows of the table shown on the page; the CSV has them all
 
@@ -66,7 +65,7 @@ class DomainTable:
             d = self.domains[site] = _Domain()
         c = d.counts
         c["links"] += 1
-        kind = link.status.split(":", 1)[0].strip()
+        kind = status_kind(link)
         if kind == "lost":
             c["lost"] += 1
             return
@@ -80,8 +79,9 @@ class DomainTable:
         if kind in NOT_LIVE:
             return
         c["live"] += 1
-        if link.rel is not None:
-            c["nofollow" if set(link.rel.lower().replace(",", " ").split()) & PASSES_NOTHING else "followed"] += 1
+        passes_nothing = rel_passes_nothing(link.rel)
+        if passes_nothing is not None:
+            c["nofollow" if passes_nothing else "followed"] += 1
         if link.score is not None:
             shown = (link.score, link.source_url or "", link.anchor_text or "")
             if d.best is None or link.score > d.best[0]:

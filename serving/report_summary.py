@@ -28,6 +28,7 @@ from serving.scored_file import (
     ZONE_ORDER,
     ScoredLink,
     is_risky,
+    live_and_followed,
     open_scored,
     risk_flags_of,
     site_of,
@@ -283,6 +284,7 @@ class _WeakAcc:
     def __init__(self) -> None:
         self.links = 0
         self.risky_links = 0
+        self.risky_passing_nothing = 0  # risky, but nofollow / ugc / sponsored or gone: not for the disavow file
         self.flags: Counter[str] = Counter()
         self.sites: dict[str, dict[str, object]] = {}
         self.good: Counter[str] = Counter()  # strong/review links per site
@@ -294,6 +296,7 @@ class _WeakAcc:
         self.links += 1
         risky = is_risky(link)
         self.risky_links += risky
+        self.risky_passing_nothing += risky and not live_and_followed(link)
         for f in risk_flags_of(link):
             self.flags[f] += 1
         s = self.sites.get(site)
@@ -468,6 +471,7 @@ def _weak_summary(acc: _Acc) -> dict:
     return {
         "links": w.links,
         "risky_links": w.risky_links,
+        "risky_passing_nothing": w.risky_passing_nothing,
         "worthless_links": w.links - w.risky_links,
         "sites": len(sites),
         "risky_sites": risky_sites,
@@ -502,16 +506,30 @@ def _alerts(s: dict) -> list[dict[str, str]]:
     out: list[dict[str, str]] = []
     weak = s["weak"]
     if weak["risky_links"]:
-        out.append({"kind": "risky", "severity": "high", "message": (
+        idle = weak["risky_passing_nothing"]  # nofollow / ugc / sponsored or gone: linkq disavow leaves them out
+        candidates = weak["risky_links"] - idle
+        if not idle:
+            which = "they are the candidates for linkq disavow."
+        elif not candidates:
+            which = ("all of them are nofollow, ugc or sponsored (or gone): they pass nothing, so linkq disavow "
+                     "lists none of them.")
+        else:
+            which = (f"{plural(candidates, 'followed link')} {'is the candidate' if candidates == 1 else 'are the candidates'}"
+                     f" for linkq disavow; {idle:,} {'is' if idle == 1 else 'are'} nofollow, ugc or sponsored (or gone) "
+                     "and pass nothing.")
+        out.append({"kind": "risky", "severity": "high" if candidates else "medium", "message": (
             f"{plural(weak['risky_links'], 'weak link')} from {plural(weak['risky_sites'], 'site')} "
             f"{'carries' if weak['risky_links'] == 1 else 'carry'} manipulation signals "
-            f"({', '.join(weak['flags'])}): review them; they are the candidates for linkq disavow.")})
+            f"({', '.join(weak['flags'])}): review them; {which}")})
     for b in s["monthly"]["bursts"]:
         when = b["first"] if b["months"] == 1 else f"{b['first']} to {b['last']} ({b['months']} months)"
-        out.append({"kind": "spike", "severity": "high", "message": (
+        mostly_weak = b["weak"] * 2 >= b["links"]
+        out.append({"kind": "spike", "severity": "high" if mostly_weak else "medium", "message": (
             f"{when}: {b['links']:,} new links ({b['weak']:,} of them weak), up to {b['max_ratio']:.1f}x the usual "
             f"{b['baseline']:g} a month (median of the recent months with new links). Sudden "
-            "bursts are typical of bought links.")})
+            "bursts are typical of bought links" + ("." if mostly_weak else
+            ", but most of these score strong or review: see where they come from (press coverage and a "
+            "widely shared post come in bursts too)."))})
     a = s["anchors"]
     if a["overoptimised"]:
         out.append({"kind": "anchors", "severity": "high", "message": (

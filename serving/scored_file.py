@@ -271,3 +271,28 @@ def is_risky(link: ScoredLink, min_flags: int = 1) -> bool:
     :func:`serving.result_fields.risk_class`) and at least ``min_flags`` such signals: a disavow
     candidate, not just worthless."""
     return risk_class(link.flags, link.verdict) == "risky" and len(risk_flags_of(link)) >= min_flags
+
+
+PASSES_NOTHING = frozenset({"nofollow", "ugc", "sponsored"})  # rel values that pass no ranking credit
+NOT_LIVE = frozenset({"lost", "link_missing", "page_gone"})  # the tool or the fetched page says it is gone
+
+
+def status_kind(link: ScoredLink) -> str:
+    """The status without its detail (``fetch_failed: timeout`` -> ``fetch_failed``)."""
+    return link.status.split(":", 1)[0].strip()
+
+
+def rel_passes_nothing(rel: str | None) -> bool | None:
+    """Whether a rel value says the link passes nothing (nofollow, ugc or sponsored); None when the
+    file does not give the rel."""
+    if rel is None:
+        return None
+    return bool(set(rel.lower().replace(",", " ").split()) & PASSES_NOTHING)
+
+
+def live_and_followed(link: ScoredLink) -> bool:
+    """False when the file says the link passes nothing: lost (or no longer on its fetched page, or
+    the page is gone), or rel nofollow, ugc or sponsored (a link whose rel the file does not give is
+    taken as followed: nothing says otherwise). The disavow file lists only such links, and the
+    report counts its disavow candidates the same way."""
+    return status_kind(link) not in NOT_LIVE and not rel_passes_nothing(link.rel)

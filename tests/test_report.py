@@ -192,7 +192,9 @@ def test_monthly_counts_and_the_2026_03_spike(ahrefs):
     assert months["2026-03"]["links"] == 31 and months["2026-03"]["weak"] == 29
     assert months["2026-03"]["ratio"] == round(31 / 6, 2)  # median of 2025-03 .. 2026-02 is 6
     assert months["2026-03"]["baseline"] == 6
-    assert any(a["kind"] == "spike" and "2026-03" in a["message"] for a in ahrefs["alerts"])
+    [spike] = [a for a in ahrefs["alerts"] if a["kind"] == "spike"]
+    assert "2026-03" in spike["message"] and spike["severity"] == "high"  # 29 of its 31 new links are weak
+    assert spike["message"].endswith("Sudden bursts are typical of bought links.")
 
 
 def _spike_months(tmp_path: Path, name: str, per_month: dict[str, int]) -> dict:
@@ -238,6 +240,26 @@ def test_a_real_burst_fires_once_per_run(tmp_path):
     summary = build_summary(_monthly_csv(tmp_path / "b2.csv", steady | {"2025-01": 40, "2025-02": 55}))
     spikes = [a["message"] for a in summary["alerts"] if a["kind"] == "spike"]
     assert len(spikes) == 1 and spikes[0].startswith("2025-01 to 2025-02 (2 months): 95 new links")
+    # none of the burst's links is weak: still said, one step down, and not called bought
+    [alert] = [a for a in summary["alerts"] if a["kind"] == "spike"]
+    assert alert["severity"] == "medium" and "but most of these score strong or review" in alert["message"]
+
+
+def test_risky_links_that_pass_nothing_are_not_called_disavow_candidates(tmp_path):
+    """The report's risky alert counts as `linkq disavow` does: a nofollow / ugc / sponsored risky link
+    passes nothing, so it is no disavow candidate (real French Ahrefs export: 64 risky, 52 nofollow)."""
+    net = [{"source_url": f"https://net{i}.example/domain-list-171", "verdict": "weak", "score": "0.01",
+            "flags": "network", "rel": rel} for i, rel in enumerate(["nofollow", "ugc", "sponsored nofollow"])]
+    followed = {"source_url": "https://spam.example/p", "verdict": "weak", "score": "0.02", "flags": "network",
+                "rel": ""}
+    summary = build_summary(_canonical_csv(tmp_path / "r.csv", [*net, followed]))
+    assert (summary["weak"]["risky_links"], summary["weak"]["risky_passing_nothing"]) == (4, 3)
+    [alert] = [a for a in summary["alerts"] if a["kind"] == "risky"]
+    assert alert["severity"] == "high" and alert["message"].endswith(
+        "1 followed link is the candidate for linkq disavow; 3 are nofollow, ugc or sponsored (or gone) and pass nothing.")
+    only_idle = build_summary(_canonical_csv(tmp_path / "n.csv", net))
+    [alert] = [a for a in only_idle["alerts"] if a["kind"] == "risky"]
+    assert alert["severity"] == "medium" and "so linkq disavow lists none of them" in alert["message"]
 
 
 def test_a_new_sites_first_months_never_fire(tmp_path):
