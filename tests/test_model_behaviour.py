@@ -328,3 +328,22 @@ def test_reason_counts_agree_with_their_noun() -> None:
     assert many is not None and "14 outbound links on the page" in many
     keyword = factor_phrase("traffic", {"metric_log_page_keywords": math.log10(2.0)}, {})
     assert keyword is not None and "ranks for 1 keyword" in keyword and "1 keywords" not in keyword
+
+
+@pytest.mark.parametrize(("similarity", "words"), [
+    (0.55, "page on the target's topic (similarity 0.55)"),
+    (0.31, "page loosely related to the target (similarity 0.31)"),
+    (0.29, "page loosely related to the target (similarity 0.29)"),  # the factor is ~0 either side of 0.3
+    (0.12, "page unrelated to the target (similarity 0.12)"),
+])
+def test_relevance_words_name_a_band_around_the_factors_zero(similarity: float, words: str) -> None:
+    from serving.reasons import factor_phrase
+
+    assert factor_phrase("relevance", {"sim_page_target": similarity}, {}) == words
+
+
+def test_relevance_band_follows_the_printed_figure() -> None:
+    from serving.reasons import factor_phrase
+
+    assert factor_phrase("relevance", {"sim_page_target": 0.1996}, {}) == \
+        "page loosely related to the target (similarity 0.20)"
