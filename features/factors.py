@@ -115,6 +115,19 @@ def _flag(x: np.ndarray, value_if_on: float, value_if_off: float = np.nan) -> np
     return out
 
 
+PAGE_LOGIT_SCALE = 3.0  # with the page, placement = logit(editorial probability) / 3, clipped to [-1, 1]
+
+
+def editorial_words(placement: float) -> str:
+    """The link model's editorial probability behind a with-page placement value, for the reasons:
+    'p=0.31', or 'p>0.95' / 'p<0.05' where the value is clipped (|logit| >= 3)."""
+    if placement >= 1.0:
+        return f"p>{1 / (1 + np.exp(-PAGE_LOGIT_SCALE)):.2f}"
+    if placement <= -1.0:
+        return f"p<{1 / (1 + np.exp(PAGE_LOGIT_SCALE)):.2f}"
+    return f"p={1 / (1 + np.exp(-PAGE_LOGIT_SCALE * placement)):.2f}"
+
+
 def tool_placement(cols: Mapping[str, np.ndarray], n: int) -> np.ndarray:
     """The placement the export's own columns give (in-content, site-wide, frame/form, redirect,
     grouped links) in [-1, 1], NaN where the export says nothing about placement."""
@@ -145,7 +158,7 @@ def factor_values(cols: Mapping[str, np.ndarray], n: int, with_page: np.ndarray,
     placement = tool
     if editorial_prob is not None:
         p = np.clip(np.asarray(editorial_prob, dtype=np.float64), 1e-3, 1 - 1e-3)
-        page = _clip(np.log(p / (1 - p)) / 3.0)
+        page = _clip(np.log(p / (1 - p)) / PAGE_LOGIT_SCALE)
         placement = np.where(with_page & _known(page), page, tool)
     out["placement"] = placement
 
@@ -242,4 +255,4 @@ def combine(values: Mapping[str, np.ndarray], model: FactorModel, n: int,
     return 1.0 / (1.0 + np.exp(-logit)), parts
 
 
-__all__ = ["DEFAULT_WEIGHTS", "FACTORS", "FactorModel", "combine", "factor_values"]
+__all__ = ["DEFAULT_WEIGHTS", "FACTORS", "FactorModel", "combine", "editorial_words", "factor_values"]

@@ -99,7 +99,11 @@ def _placement(x: tuple[float, ...], ev: Mapping[str, object]) -> str | None:
     zone = ev.get("placement_zone")
     if ev.get("with_page") and zone and zone != "unknown":
         where = ZONE_WORDS.get(str(zone), str(zone))
-        return f"{where} (p={main_prob:.2f})" if _known(main_prob) else where
+        where = f"{where} (p={main_prob:.2f})" if _known(main_prob) else where
+        # the factor is the link model's editorial probability (anchor and context too), which can
+        # disagree with the zone: "main content (p=0.61), editorial p=0.31 (lowers)" says why
+        editorial = ev.get("editorial_p")
+        return f"{where}, editorial {editorial}" if editorial else where
     bits = []
     if _known(in_content):
         bits.append("in the main content, says the tool" if in_content >= 0.5
@@ -286,7 +290,7 @@ def factor_reasons(parts: Mapping[str, float], get: Mapping[str, object], ev: Ma
 # What each factor's phrase reads: feature values and evidence keys (the memo key of its phrase).
 PHRASE_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "placement": (("placement_main_prob", "metric_in_content", "metric_sitewide", "metric_link_frame_form",
-                   "metric_link_redirect", "metric_log_links_in_group"), ("with_page", "placement_zone")),
+                   "metric_link_redirect", "metric_log_links_in_group"), ("with_page", "placement_zone", "editorial_p")),
     "relevance": (("sim_page_target", "sim_title_target"), ()),
     "authority": (("metric_page_authority", "prof_page_authority_pct", "src_platform_user", "metric_domain_authority",
                    "src_majestic_rank", "src_wiki_reliability"), ("tool",)),

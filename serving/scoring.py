@@ -17,6 +17,7 @@ import pandas as pd
 
 from features.artifact import ModelArtifact, default_models_dir, load_model, resolve_model_dir
 from features.embeddings import Embedder
+from features.factors import editorial_words
 from features.html_text import normalise_terms
 from features.pages import PageSource
 from features.pipeline import (
@@ -147,8 +148,11 @@ class Scorer:
         flags = risk_flags_batch(frame)
         lost = (frame["metric_lost"].to_numpy(dtype=np.float64) >= 0.5).tolist()
         evidence = [batch.evidence[i] for i in ok]
-        for ev, page_read in zip(evidence, with_page.tolist(), strict=True):  # this batch's own dicts
+        placement = values["placement"].tolist()
+        for ev, page_read, v in zip(evidence, with_page.tolist(), placement, strict=True):  # this batch's own dicts
             ev["with_page"] = page_read
+            if page_read and v == v:  # the link model's editorial probability, for the placement reason
+                ev["editorial_p"] = editorial_words(v)
         known = {k: ~np.isnan(v) for k, v in values.items()}
         reasons = factor_reasons_batch(parts, cols, evidence, known)
         columns = _value_columns(frame) if explain else None

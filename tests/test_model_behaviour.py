@@ -347,3 +347,21 @@ def test_relevance_band_follows_the_printed_figure() -> None:
 
     assert factor_phrase("relevance", {"sim_page_target": 0.1996}, {}) == \
         "page loosely related to the target (similarity 0.20)"
+
+
+def test_with_the_page_the_placement_reason_gives_the_probability_its_sign_comes_from(
+        scorer: Scorer, science_html: str) -> None:
+    """With the page, the placement factor is the link model's editorial probability (the zone's p is
+    the placement model's): the reason gives both, so "main content (p=0.44) (lowers)" is explained by
+    "editorial p=0.38", and the sign agrees with that probability."""
+    from features.factors import editorial_words
+
+    (res,) = scorer.score([{"source_url": SCIENCE_URL, "target_url": "https://www.facebook.com/ScienceAlert",
+                            "source_html": science_html}])
+    [placement] = [r for r in res["reasons"] if r.startswith("placement: ")]
+    assert ", editorial p" in placement
+    editorial = placement.split(", editorial p", 1)[1].split(" ", 1)[0]  # '=0.12', '<0.05' or '>0.95'
+    value = float(editorial[1:])
+    sign = "(raises)" if value > 0.5 and editorial[0] != "<" else "(lowers)"
+    assert placement.endswith(sign) or (0.45 < value < 0.55 and placement.endswith("(neutral)"))
+    assert (editorial_words(0.0), editorial_words(1.0), editorial_words(-1.0)) == ("p=0.50", "p>0.95", "p<0.05")
