@@ -353,7 +353,7 @@ def models() -> None:
 @models.command("list")
 @models_dir_option
 def models_list(models_dir: str | None) -> None:
-    """List the models with their held-out PR-AUC; * marks the current one."""
+    """List the models with what each was measured on; * marks the current one."""
     from training.registry import list_lines
 
     _echo(list_lines(_models_dir(models_dir)))

@@ -164,4 +164,9 @@ def test_retraining_from_a_disavow_file_end_to_end(tmp_path: Path) -> None:
     assert meta["retrain"]["risk"]["risky_labels"] == 30
     assert [f["kind"] for f in meta["retrain"]["label_files"]] == [f"export of disavow file {disavow}"]
     listed = CliRunner().invoke(cli, ["models", "list", "--models-dir", str(models)])
-    assert "mine" in listed.output
+    [mine] = [line for line in listed.output.splitlines() if " mine " in line]
+    ev = meta["retrain"]["evaluation"]  # the user's model is listed by its measure on the user's labels
+    assert mine.endswith(f"your labels, cross-validated: ROC-AUC {ev['roc_auc_new']:.3f} "
+                         f"({ev['compared_to']} {ev['roc_auc_current']:.3f})")
+    [shipped] = [line for line in listed.output.splitlines() if " linkq-default-v2 " in line]
+    assert shipped.endswith("corpora's held-out sites, with the page: ROC-AUC 0.976  PR-AUC 0.819")
