@@ -442,3 +442,17 @@ def test_blogs_on_one_platform_are_separate_referring_sites_for_labels_and_label
                                       "--out", str(tmp_path / "to_label.csv"), "--models-dir", str(models_dir)])
     assert result.exit_code == 0, result.output
     assert "from 6 referring domains" in result.output  # one pick per blog: each is its own site
+
+
+def test_label_picks_spread_over_source_pages_not_only_domains() -> None:
+    """Two links of one thread to two of the user's pages would mostly get one label twice: with
+    the page penalty, the next most unsure row of another page of the same forum is asked for
+    instead (seen on a real Semrush export: one striped-bass.com thread picked twice in 20)."""
+    from training.label_select import pick
+
+    scores = np.array([0.45, 0.45, 0.46, 0.9])  # the first three sit between the verdict thresholds
+    domains = ["forum.example"] * 3 + ["blog.example"]
+    pages = ["forum.example/t/1", "forum.example/t/1", "forum.example/t/2", "blog.example/p"]
+    thresholds = (0.6, 0.35)
+    assert pick(scores, ["authority"] * 4, domains, thresholds, 2, pages) == [0, 2]
+    assert pick(scores, ["authority"] * 4, domains, thresholds, 2) == [0, 1]  # rows without pages: as before

@@ -3,7 +3,9 @@
 Why these rows: a label teaches the factor weights most where the current score is unsure, i.e. near a
 verdict threshold (in log-odds), and only if the labels do not all come from one site or speak about
 one factor. Rows are picked greedily by ``uncertainty + DOMAIN_PENALTY * rows already picked from the
-same referring domain + FACTOR_PENALTY * rows already picked whose largest factor part is the same``;
+same referring domain + PAGE_PENALTY * rows already picked from the same source page + FACTOR_PENALTY
+* rows already picked whose largest factor part is the same`` (two links of one forum thread to two of
+the user's pages would mostly get one label twice);
 lost links, rows that cannot be scored and repeats of a link already in the file are never asked for.
 
 The output is the export's own rows (its columns, as read) with an empty ``label`` column first filled
@@ -23,10 +25,12 @@ from features.artifact import ModelArtifact
 from features.factors import FACTORS
 from features.pipeline import STATUS_LINK_MISSING, STATUS_OK, FeatureContext, extract_features
 from features.source_kind import referring_site_of_url
+from features.urls import url_key
 
 from .labels import LabelError, _label_column, _rows, label_hash
 
 DOMAIN_PENALTY = 1.0  # log-odds per row already picked from the same referring domain
+PAGE_PENALTY = 2.0  # log-odds per row already picked from the same source page (on top of its domain's)
 FACTOR_PENALTY = 0.25  # log-odds per row already picked with the same leading factor
 ADDED = ("label", "linkq_score", "linkq_why")
 
@@ -50,26 +54,33 @@ def _logit(p: np.ndarray) -> np.ndarray:
     return np.log(p / (1 - p))
 
 
+def _codes(values: list[str]) -> tuple[np.ndarray, int]:
+    """Each value's index among the distinct values, and how many there are."""
+    idx = {v: i for i, v in enumerate(dict.fromkeys(values))}
+    return np.array([idx[v] for v in values], dtype=int), len(idx)
+
+
 def pick(scores: np.ndarray, leading: list[str], domains: list[str], thresholds: tuple[float, float],
-         n: int) -> list[int]:
-    """Indexes of the ``n`` rows to label (see the module docstring)."""
+         n: int, pages: list[str] | None = None) -> list[int]:
+    """Indexes of the ``n`` rows to label (see the module docstring); ``pages``: each row's source
+    page (default: every row its own)."""
     z = _logit(scores)
     unsure = np.minimum(np.abs(z - _logit(np.array(thresholds[0]))), np.abs(z - _logit(np.array(thresholds[1]))))
-    dom_idx = {d: i for i, d in enumerate(dict.fromkeys(domains))}
-    fac_idx = {f: i for i, f in enumerate(dict.fromkeys(leading))}
-    dom = np.array([dom_idx[d] for d in domains], dtype=int)
-    fac = np.array([fac_idx[f] for f in leading], dtype=int)
-    dom_count = np.zeros(len(dom_idx))
-    fac_count = np.zeros(len(fac_idx))
+    dom, n_dom = _codes(domains)
+    fac, n_fac = _codes(leading)
+    page, n_page = _codes(pages) if pages is not None else (np.arange(len(scores)), len(scores))
+    dom_count, fac_count, page_count = np.zeros(n_dom), np.zeros(n_fac), np.zeros(n_page)
     taken = np.zeros(len(scores), dtype=bool)
     out: list[int] = []
     for _ in range(min(n, len(scores))):
-        cost = unsure + DOMAIN_PENALTY * dom_count[dom] + FACTOR_PENALTY * fac_count[fac]
+        cost = (unsure + DOMAIN_PENALTY * dom_count[dom] + PAGE_PENALTY * page_count[page]
+                + FACTOR_PENALTY * fac_count[fac])
         cost[taken] = np.inf
         i = int(np.argmin(cost))
         out.append(i)
         taken[i] = True
         dom_count[dom[i]] += 1
+        page_count[page[i]] += 1
         fac_count[fac[i]] += 1
     return sorted(out)
 
@@ -107,7 +118,8 @@ def select_rows(export: Path, out: Path, n: int, model: ModelArtifact, ctx: Feat
     mat = np.column_stack([np.abs(parts[f]) for f in FACTORS])
     leading = [FACTORS[j] if mat[k, j] > 0 else "none" for k, j in enumerate(mat.argmax(axis=1))]
     domains = [referring_site_of_url(str(records[i]["source_url"])) for i in idx]
-    chosen = pick(scores, leading, domains, (model.strong_threshold, model.weak_threshold), n)
+    pages_of = [url_key(str(records[i]["source_url"])) or str(records[i]["source_url"]) for i in idx]
+    chosen = pick(scores, leading, domains, (model.strong_threshold, model.weak_threshold), n, pages_of)
     head = [c for c in columns if c != existing]
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
