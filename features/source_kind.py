@@ -643,7 +643,7 @@ class SourceKinds:
             kind = "forum" if pk == "forum_host" else pk
             # a platform outranks page-template kinds, except a profile or comment page on a blog host
             if _RANK[kind] < best_rank and not (kind == "ugc_platform" and best_kind in ("profile", "comment")):
-                best_rank, best_kind, best_ev = _RANK[kind], kind, f"host {hk.platform} ({kind})"
+                best_rank, best_kind, best_ev = _RANK[kind], kind, f"host {hk.platform}"
         elif hk.word_kind is not None and _RANK[hk.word_kind] < best_rank:
             best_rank, best_kind, best_ev = _RANK[hk.word_kind], hk.word_kind, f"host word {hk.word}"
         user_space = hk.user_subdomain or (pk in USER_CONTENT_KINDS and pk != "forum_host" and has_path)

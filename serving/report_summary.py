@@ -278,6 +278,21 @@ class _Acc:
         self.weak.add(link, site)
 
 
+LOWERS = " (lowers)"
+
+
+def lowering_reason(reason: str) -> tuple[str, str] | None:
+    """(what it counts as, what to show) for a reason that lowered the score, else None. Reasons read
+    "placement: in the footer (p=0.02), editorial p<0.05 (lowers)": counted by factor (a site's
+    footer links differ in their p), shown without the sign. Files scored before the per-factor
+    reasons wrote "- marked nofollow": counted and shown as they are."""
+    if reason.endswith(LOWERS):
+        return reason.split(":", 1)[0], reason[: -len(LOWERS)]
+    if reason.startswith("-"):
+        return reason, reason
+    return None
+
+
 class _WeakAcc:
     """Per referring site: weak links, risky ones, and the evidence to show for them."""
 
@@ -302,11 +317,16 @@ class _WeakAcc:
         s = self.sites.get(site)
         if s is None:
             s = self.sites[site] = {"weak": 0, "risky": 0, "flags": Counter(), "reasons": Counter(),
-                                    "zones": Counter(), "example": None, "example_risky": False}
+                                    "phrases": defaultdict(Counter), "zones": Counter(), "example": None,
+                                    "example_risky": False}
         s["weak"] += 1  # type: ignore[operator]
         s["risky"] += risky  # type: ignore[operator]
         s["flags"].update(risk_flags_of(link))  # type: ignore[union-attr]
-        s["reasons"].update(r for r in link.reasons if r.startswith("-"))  # type: ignore[union-attr]
+        for r in link.reasons:
+            got = lowering_reason(r)
+            if got is not None:
+                s["reasons"][got[0]] += 1  # type: ignore[index]
+                s["phrases"][got[0]][got[1]] += 1  # type: ignore[index]
         s["zones"][link.zone] += 1  # type: ignore[index]
         if s["example"] is None or (risky and not s["example_risky"]):
             s["example"] = (link.source_url or "", link.anchor_text or "")
@@ -461,7 +481,8 @@ def _weak_summary(acc: _Acc) -> dict:
             "links": sum(acc.domains.get(site or "(no source URL)", Counter()).values()),
             "good_links": w.good.get(site, 0),
             "flags": [f for f, _ in s["flags"].most_common()],  # type: ignore[union-attr]
-            "reasons": [r for r, _ in s["reasons"].most_common(3)],  # type: ignore[union-attr]
+            "reasons": [s["phrases"][f].most_common(1)[0][0]  # type: ignore[index]
+                        for f, _ in s["reasons"].most_common(3)],  # type: ignore[union-attr]
             "zone": s["zones"].most_common(1)[0][0],  # type: ignore[union-attr]
             "example_url": example[0],  # type: ignore[index]
             "example_anchor": example[1],  # type: ignore[index]

@@ -514,3 +514,19 @@ def test_importing_the_report_draws_nothing():
     code = "import sys, serving.report, serving.report_charts; print('matplotlib' in sys.modules)"
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     assert run.stdout.strip() == "False"
+
+
+def test_why_weak_reads_the_per_factor_reasons_linkq_writes(tmp_path):
+    """The per-site "why weak" column counts the reasons that lowered the score by factor (a site's
+    footer links differ in their p) and shows the most common phrase of each, without its sign. It was
+    empty for every file `linkq score` writes: it only knew the older "- marked nofollow" form."""
+    weak = {"verdict": "weak", "score": "0.05", "source_url": "https://links.example.net/x"}
+    rows = [weak | {"reasons": "; ".join([
+        f"placement: in the footer (p=0.0{i}), editorial p<0.05 (lowers)", "authority: DR 3 (lowers)",
+        "anchor: descriptive words (raises)", "unknown: traffic (no traffic figures)"])} for i in (2, 2, 3)]
+    rows.append(weak | {"reasons": "authority: DR 3 (lowers); relevance: page unrelated to the target "
+                                   "(similarity 0.05) (lowers)"})
+    summary = build_summary(_canonical_csv(tmp_path / "why.csv", rows))
+    [site] = [s for s in summary["weak"]["top_sites"] if s["domain"] == "example.net"]
+    assert site["reasons"] == ["authority: DR 3", "placement: in the footer (p=0.02), editorial p<0.05",
+                               "relevance: page unrelated to the target (similarity 0.05)"]

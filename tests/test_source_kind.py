@@ -208,3 +208,10 @@ def test_referring_site_of_a_url(url: str, site: str) -> None:
     from features.source_kind import referring_site_of_url
 
     assert referring_site_of_url(url) == site
+
+
+def test_a_platform_kind_names_its_host_once(kinds: SourceKinds) -> None:
+    """The reason reads "ugc platform (host blogspot.com)", not "(host blogspot.com (ugc_platform))":
+    the kind is said once, in words, by the reason itself."""
+    got = kinds.classify("https://someone.blogspot.com/2018/06/a-post.html", "A post", "")
+    assert (got.kind, got.evidence) == ("ugc_platform", "host blogspot.com")
