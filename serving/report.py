@@ -292,10 +292,17 @@ def _weak_section(s: dict) -> str:
                 + '<p class="ok">No weak links.</p></section>')
     rows = []
     for d in w["top_sites"]:
-        badge = ('<span class="badge risky">Risky: disavow candidate</span>' if d["kind"] == "risky"
-                 else '<span class="badge worthless">Worthless: ignored</span>')
+        # a candidate as linkq disavow sees it: a risky link that passes something
+        candidate = d["kind"] == "risky" and d.get("risky_passing_nothing", 0) < d["risky_links"]
+        if d["kind"] != "risky":
+            badge = '<span class="badge worthless">Worthless: ignored</span>'
+        elif not candidate:
+            badge = ('<span class="badge risky">Risky signals</span>'
+                     '<div class="muted small">nofollow, ugc or sponsored: not for the disavow file</div>')
+        else:
+            badge = '<span class="badge risky">Risky: disavow candidate</span>'
         badge += f'<div class="muted small">zone: {_e(ZONE_LABELS.get(d["zone"], d["zone"]).lower())}</div>'
-        if d["kind"] == "risky" and d["good_links"]:
+        if candidate and d["good_links"]:
             badge += (f'<div class="small warn">+{d["good_links"]} strong/review link'
                       f'{"s" if d["good_links"] != 1 else ""}: disavow by URL</div>')
         reasons = "".join(f"<li>{_e(r.lstrip('-+ '))}</li>" for r in d["reasons"])

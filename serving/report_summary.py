@@ -311,16 +311,18 @@ class _WeakAcc:
         self.links += 1
         risky = is_risky(link)
         self.risky_links += risky
-        self.risky_passing_nothing += risky and not live_and_followed(link)
+        idle = risky and not live_and_followed(link)  # risky, but nothing for the disavow file
+        self.risky_passing_nothing += idle
         for f in risk_flags_of(link):
             self.flags[f] += 1
         s = self.sites.get(site)
         if s is None:
             s = self.sites[site] = {"weak": 0, "risky": 0, "flags": Counter(), "reasons": Counter(),
                                     "phrases": defaultdict(Counter), "zones": Counter(), "example": None,
-                                    "example_risky": False}
+                                    "example_risky": False, "risky_idle": 0}
         s["weak"] += 1  # type: ignore[operator]
         s["risky"] += risky  # type: ignore[operator]
+        s["risky_idle"] += idle  # type: ignore[operator]
         s["flags"].update(risk_flags_of(link))  # type: ignore[union-attr]
         for r in link.reasons:
             got = lowering_reason(r)
@@ -478,6 +480,7 @@ def _weak_summary(acc: _Acc) -> dict:
             "kind": "risky" if s["risky"] else "worthless",
             "weak_links": s["weak"],
             "risky_links": s["risky"],
+            "risky_passing_nothing": s["risky_idle"],
             "links": sum(acc.domains.get(site or "(no source URL)", Counter()).values()),
             "good_links": w.good.get(site, 0),
             "flags": [f for f, _ in s["flags"].most_common()],  # type: ignore[union-attr]

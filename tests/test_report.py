@@ -260,6 +260,11 @@ def test_risky_links_that_pass_nothing_are_not_called_disavow_candidates(tmp_pat
     only_idle = build_summary(_canonical_csv(tmp_path / "n.csv", net))
     [alert] = [a for a in only_idle["alerts"] if a["kind"] == "risky"]
     assert alert["severity"] == "medium" and "so linkq disavow lists none of them" in alert["message"]
+    # the per-site table says the same: a site whose risky links all pass nothing is no disavow candidate
+    write_report(_canonical_csv(tmp_path / "both.csv", [*net, followed]), tmp_path / "r.html")
+    page = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert page.count("Risky: disavow candidate</span>") == 1  # spam.example only
+    assert page.count('Risky signals</span><div class="muted small">nofollow, ugc or sponsored') == 3
 
 
 def test_a_new_sites_first_months_never_fire(tmp_path):
