@@ -40,7 +40,7 @@ UNKNOWN_WHY = {
     "anchor": "no anchor text",
     "intent": "rel not known",
     "source": "nothing known about the source",
-    "patterns": "no profile",
+    "patterns": "a page path without words to compare, e.g. a home page",
 }
 
 KIND_WORDS = {

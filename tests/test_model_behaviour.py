@@ -365,3 +365,13 @@ def test_with_the_page_the_placement_reason_gives_the_probability_its_sign_comes
     sign = "(raises)" if value > 0.5 and editorial[0] != "<" else "(lowers)"
     assert placement.endswith(sign) or (0.45 < value < 0.55 and placement.endswith("(neutral)"))
     assert (editorial_words(0.0), editorial_words(1.0), editorial_words(-1.0)) == ("p=0.50", "p>0.95", "p<0.05")
+
+
+def test_a_home_page_link_says_why_its_patterns_are_unknown(scorer: Scorer) -> None:
+    """Patterns compare page paths across the export; a home page has none to compare. The reason
+    said "no profile", which read as if the export had not been profiled."""
+    res = scorer.score([{"source_url": f"https://site{i}.example.org{path}", "target_url": "https://shop.example.com/",
+                         "anchor_text": "Shop Example"} for i, path in enumerate(["/", "/a-post-about-shoes"])])
+    home, post = ("; ".join(r["reasons"]) for r in res)
+    assert "patterns (a page path without words to compare, e.g. a home page)" in home
+    assert "patterns: no generated page path repeated across this export" in post
