@@ -32,6 +32,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from .disavow import host_to_ascii
 from .urls import host_of, http_netloc_span, registered_domain
 
 KINDS: tuple[str, ...] = (
@@ -387,11 +388,32 @@ def referring_site(host: str) -> str:
     return registered_domain(host)
 
 
+@functools.lru_cache(maxsize=65536)
+def site_of(url_or_host: str) -> str:
+    """The referring site (:func:`referring_site`) of a URL or host, in IDNA form ('' when there is
+    no host): what the disavow file, the report, ``linkq train`` and ``linkq label`` count as a site.
+
+    Registered domain, not host, because link sellers spread links over subdomains of one site;
+    private suffixes count, so ``spam.blogspot.com`` is its own site, and so does a user's space on a
+    hosting platform the suffix list does not name (``someone.wordpress.com``). IP addresses and hosts
+    without a known suffix are returned whole.
+    """
+    host = host_of(url_or_host) if ("/" in url_or_host or ":" in url_or_host) else url_or_host
+    return _site_of_host(host) if host else ""
+
+
+@functools.lru_cache(maxsize=65536)  # keyed by host: exports repeat the same few thousand hosts
+def _site_of_host(host: str) -> str:
+    ascii_host = host_to_ascii(host)
+    if not ascii_host:
+        return ""
+    return referring_site(ascii_host)
+
+
 def referring_site_of_url(url: str) -> str:
-    """:func:`referring_site` of a URL's host, or the URL itself when it has no host (so a malformed
-    URL still counts as one site of its own rather than joining every other malformed one)."""
-    host = host_of(url)
-    return (referring_site(host) or host) if host else url
+    """:func:`site_of` a URL, or the URL itself when it has no host (so a malformed URL still counts
+    as one site of its own rather than joining every other malformed one)."""
+    return site_of(url) or url
 
 
 def is_platform_site(site: str) -> bool:

@@ -10,17 +10,14 @@ Each row becomes a :class:`ScoredLink`; its risk flags (manipulation signals) an
 from __future__ import annotations
 
 import contextlib
-import functools
 import math
 import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from features.disavow import host_to_ascii
 from features.errors import LinkqError
-from features.source_kind import referring_site
-from features.urls import host_of
+from features.source_kind import site_of as site_of  # the one definition of a referring site, re-exported
 from serving.exports import ExportFormatError, ExportInfo, ExportRow, read_export
 from serving.result_fields import FLAG_RULES, FLAG_WORDS, risk_class, source_flags
 from serving.table import split_list
@@ -83,28 +80,6 @@ class ScoredLink:
 
 # --------------------------------------------------------------------------------------------------
 # domains: one normal form (IDNA ASCII) for grouping, comparing and disavowing
-
-
-@functools.lru_cache(maxsize=65536)
-def site_of(url_or_host: str) -> str:
-    """The referring site of a URL in IDNA form ('' when there is no host):
-    ``features.source_kind.referring_site``.
-
-    Registered domain, not host, because link sellers spread links over subdomains of one site;
-    private suffixes count, so ``spam.blogspot.com`` is its own site, and so does a user's space on a
-    hosting platform the suffix list does not name (``someone.wordpress.com``). IP addresses and hosts
-    without a known suffix are returned whole.
-    """
-    host = host_of(url_or_host) if ("/" in url_or_host or ":" in url_or_host) else url_or_host
-    return _site_of_host(host) if host else ""
-
-
-@functools.lru_cache(maxsize=65536)  # keyed by host: exports repeat the same few thousand hosts
-def _site_of_host(host: str) -> str:
-    ascii_host = host_to_ascii(host)
-    if not ascii_host:
-        return ""
-    return referring_site(ascii_host)  # the one definition of a site (features.source_kind)
 
 
 # --------------------------------------------------------------------------------------------------

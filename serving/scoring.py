@@ -148,11 +148,11 @@ class Scorer:
         flags = risk_flags_batch(frame)
         lost = (frame["metric_lost"].to_numpy(dtype=np.float64) >= 0.5).tolist()
         evidence = [batch.evidence[i] for i in ok]
-        placement = values["placement"].tolist()
-        for ev, page_read, v in zip(evidence, with_page.tolist(), placement, strict=True):  # this batch's own dicts
+        for ev, page_read in zip(evidence, with_page.tolist(), strict=True):  # this batch's own dicts
             ev["with_page"] = page_read
-            if page_read and v == v:  # the link model's editorial probability, for the placement reason
-                ev["editorial_p"] = editorial_words(v)
+        placement = values["placement"]
+        for j in np.flatnonzero(with_page & ~np.isnan(placement)).tolist():  # export rows: none, nothing to do
+            evidence[j]["editorial_p"] = editorial_words(float(placement[j]))  # the link model's, for the reason
         known = {k: ~np.isnan(v) for k, v in values.items()}
         reasons = factor_reasons_batch(parts, cols, evidence, known)
         columns = _value_columns(frame) if explain else None
